@@ -1,0 +1,85 @@
+"""Hearth: a peer-support forum organised around the four IPT problem areas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _configure(app, config)
+    _bind_extensions(app)
+    _register_http(app)
+    _register_realtime(app)
+    _register_cli(app)
+    return app
+
+
+def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
+    from forum.config import load_config
+    from forum.logs import configure_logging
+
+    load_config(app, config)
+    configure_logging(app)
+
+
+def _bind_extensions(app: Flask) -> None:
+    from forum import auth
+    from forum.database import configure_engine, sqlite_engine_options
+    from forum.extensions import csrf, db, limiter, migrate
+
+    options = {**sqlite_engine_options(app), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    import forum.models  # noqa: F401  (register every table before binding)
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
+    auth.init_app(app)
+
+
+def _register_http(app: Flask) -> None:
+    from forum import errors, security, templating
+    from forum.blueprints import register_blueprints
+
+    templating.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+
+
+def _register_realtime(app: Flask) -> None:
+    from forum.extensions import socketio
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config.get("REDIS_URL"),
+        cors_allowed_origins=list(app.config["CORS_ALLOWED_ORIGINS"]),
+        manage_session=False,
+    )
+    try:
+        from forum.realtime.handlers import register_handlers
+    except ImportError:  # the chat module is optional at this stage of a checkout
+        return
+    register_handlers(socketio)
+
+
+def _register_cli(app: Flask) -> None:
+    from forum.cli import register_commands
+
+    register_commands(app)

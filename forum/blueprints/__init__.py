@@ -1,0 +1,23 @@
+"""HTTP blueprints. Each module exposes `bp`, or `attach(app)` when it registers more than one; add new ones to MODULES."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+MODULES = (
+    "forum.blueprints.auth",
+    "forum.blueprints.boards",
+    "forum.blueprints.guides",
+    "forum.blueprints.api",
+)
+
+
+def register_blueprints(app: Flask) -> None:
+    for name in MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "attach"):
+            module.attach(app)
+        else:
+            app.register_blueprint(module.bp)

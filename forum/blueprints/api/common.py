@@ -1,0 +1,86 @@
+"""What every API module shares: the acting user, CSRF for cookie callers, serialisers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+
+from forum import permissions
+from forum.auth import bearer_token
+from forum.extensions import csrf
+from forum.models import Post, Thread, User
+from forum.services.errors import ServiceError, ValidationFailed
+from forum.services.screening import ScreenResult
+from forum.support import support_payload
+from forum.templating import author_name
+
+# Statuses every endpoint may answer with, documented so clients (and schemathesis) expect them.
+COMMON_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
+
+
+def guard_request() -> None:
+    """Before every API request: JSON bodies only, and CSRF when the caller uses the session cookie."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length != 0:
+        if not request.is_json:
+            raise ServiceError("Send a JSON body with Content-Type: application/json.")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token(request) is None:
+        if getattr(current_user, "is_authenticated", False):
+            csrf.protect()
+
+
+def actor() -> User:
+    return permissions.ensure_signed_in(current_user)
+
+
+def ensure_body() -> None:
+    if request.get_json(silent=True) is None and request.method in ("POST", "PATCH"):
+        raise ValidationFailed("The body must be a JSON object.")
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "role": user.role, "created_at": user.created_at}
+
+
+def thread_dict(thread: Thread) -> dict[str, Any]:
+    return {
+        "id": thread.id,
+        "board": thread.board.slug,
+        "title": thread.title,
+        "author": _thread_author(thread),
+        "pinned": thread.pinned,
+        "locked": thread.locked,
+        "post_count": thread.post_count,
+        "created_at": thread.created_at,
+        "last_activity_at": thread.last_activity_at,
+    }
+
+
+def _thread_author(thread: Thread) -> str | None:
+    if thread.author is None:
+        return "a former member"
+    if thread.is_anonymous and not permissions.can_see_author(current_user, thread):
+        return "a member"
+    return thread.author.username
+
+
+def post_dict(post: Post) -> dict[str, Any]:
+    readable = permissions.can_view_post_body(current_user, post)
+    return {
+        "id": post.id,
+        "thread_id": post.thread_id,
+        "number": post.number,
+        "author": author_name(current_user, post),
+        "body_html": post.body_html if readable else None,
+        "content_note": post.content_note,
+        "visibility": post.visibility,
+        "deleted": post.deleted_at is not None,
+        "created_at": post.created_at,
+        "edited_at": post.edited_at,
+    }
+
+
+def screening_dict(result: ScreenResult) -> dict[str, Any]:
+    region = current_app.config["SUPPORT_REGION"]
+    return {**result.for_author(), "support": support_payload(result.level, region, result.guides)}

@@ -1,0 +1,71 @@
+"""Register, sign in, sign out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from forum import auth
+from forum.extensions import limiter
+from forum.forms import LoginForm, RegisterForm
+from forum.logs import security_event
+from forum.services import accounts
+from forum.services.errors import NotAuthenticated, ServiceError
+
+from .helpers import show_field_errors
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"])
+def register() -> object:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.username.data, form.password.data, email=form.email.data)
+        except ServiceError as error:
+            show_field_errors(form, error)
+        else:
+            security_event("register", user_id=user.id)
+            auth.start_session(user, remember=False)
+            flash(f"Welcome, {user.username}. You're among friends here.", "success")
+            return redirect(url_for("boards.home"))
+    return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20/hour;5/minute", methods=["POST"])
+def login() -> object:
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data, form.password.data)
+        except NotAuthenticated as error:
+            security_event("login_failed")
+            form.form_errors.append(error.message)
+        else:
+            auth.start_session(user, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")))
+    status = 200 if request.method == "GET" else 401
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> object:
+    auth.end_session(current_user._get_current_object())
+    flash("You're signed out. Take care.", "info")
+    return redirect(url_for("boards.home"))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect after login is a phishing tool.
+    if not target:
+        return url_for("boards.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("boards.home")
+    return target

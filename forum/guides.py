@@ -1,0 +1,52 @@
+"""The IPT guides: Markdown files with front matter, loaded and rendered once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import frontmatter
+
+from forum.rendering import render_markdown
+
+GUIDES_DIR = Path(__file__).parent / "content" / "guides"
+
+
+@dataclass(frozen=True)
+class Guide:
+    slug: str
+    title: str
+    summary: str
+    areas: tuple[str, ...]
+    practice: str
+    prompts: tuple[str, ...]
+    body_html: str
+
+
+@lru_cache(maxsize=1)
+def all_guides() -> dict[str, Guide]:
+    guides = {}
+    for path in sorted(GUIDES_DIR.glob("*.md")):
+        post = frontmatter.load(str(path))
+        slug = str(post.get("slug", path.stem))
+        guides[slug] = Guide(
+            slug=slug,
+            title=str(post["title"]),
+            summary=str(post.get("summary", "")),
+            areas=tuple(post.get("areas", [])),
+            practice=str(post.get("practice", "")),
+            prompts=tuple(post.get("prompts", [])),
+            body_html=render_markdown(post.content),
+        )
+    return guides
+
+
+def get_guide(slug: str) -> Guide | None:
+    return all_guides().get(slug)
+
+
+def guides_for_area(area: str | None) -> list[Guide]:
+    if area is None:
+        return []
+    return [guide for guide in all_guides().values() if area in guide.areas]

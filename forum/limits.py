@@ -1,0 +1,12 @@
+"""Input limits shared by forms, API schemas and services (the services enforce them)."""
+
+USERNAME_MIN, USERNAME_MAX = 3, 30
+USERNAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+PASSWORD_MIN, PASSWORD_MAX = 10, 1024
+TITLE_MIN, TITLE_MAX = 5, 150
+BODY_MAX = 20_000
+CONTENT_NOTE_MAX = 120
+IDEMPOTENCY_KEY_MAX = 64
+BIO_MAX = 500
+PRONOUNS_MAX = 40
+EMAIL_MAX = 254

@@ -1,0 +1,106 @@
+"""Screenings, the review queue and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.extensions import db
+from forum.models.accounts import User
+from forum.models.base import UTCDateTime, created_at_column
+
+# What a review item or screening can point at.
+TARGET_TYPES = ("post", "chat_message", "user", "journal")
+PRIORITIES = ("urgent", "review")
+ITEM_STATUSES = ("open", "resolved")
+
+
+class ScreeningRecord(db.Model):  # type: ignore[name-defined,misc]
+    """What moderation.screen said about one piece of writing, with the model that said it."""
+
+    __tablename__ = "screenings"
+    __table_args__ = (Index("ix_screenings_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_id: Mapped[int] = mapped_column(nullable=False)
+    # "none" | "concern" | "crisis" | "unknown" (the screen failed: treated as urgent).
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[float | None] = mapped_column(Float)
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    area: Mapped[str | None] = mapped_column(String(32))
+    guides: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
+    """One thing a moderator should look at: a screening, a peer report or a check-in request."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_queue", "status", "priority", "waiting_since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_id: Mapped[int] = mapped_column(nullable=False)
+    # The person the item is about (the author of the post or message), for check-ins and history.
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    priority: Mapped[str] = mapped_column(String(16), nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[float | None] = mapped_column(Float)
+    # [{"source": "screening"|"report"|"check_in_request", "kind": ..., "detail": ...}, ...]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic lock: an action names the version it saw; a stale one gets 409 and the fresh state.
+    version: Mapped[int] = mapped_column(default=1, nullable=False)
+    waiting_since: Mapped[datetime] = created_at_column()
+    first_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+
+    screening: Mapped[ScreeningRecord | None] = relationship()
+    subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    events: Mapped[list[ReviewEvent]] = relationship(
+        back_populates="item", order_by="ReviewEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class ReviewEvent(db.Model):  # type: ignore[name-defined,misc]
+    """The history of a review item: created, claimed, each action."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    note: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    item: Mapped[ReviewItem] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what to whom, when and why: every moderation action and every reveal."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    target_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_id: Mapped[int | None] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,191 @@
+"""Every permission question in one place, for HTTP, Socket.IO and templates alike.
+
+can_*(user, obj) answers; ensure_*(user, obj) raises the service error an adapter turns into 401/403/404.
+`user` may be None or Flask-Login's anonymous user: both mean "not signed in".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum.models import Board, Post, Thread, User
+from forum.services.errors import Forbidden, NotAuthenticated, NotFound
+
+
+def signed_in(user: Any) -> User | None:
+    """The acting member, or None for anonymous, deleted and suspended people."""
+    if isinstance(user, User) and user.is_active:
+        return user
+    return None
+
+
+def is_moderator(user: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and member.is_moderator
+
+
+def is_admin(user: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and member.is_admin
+
+
+def _can_write(user: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and not member.is_silenced
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def can_view_thread(user: Any, thread: Thread) -> bool:
+    if is_moderator(user):
+        return True
+    if thread.deleted_at is not None or thread.visibility == "hidden":
+        return False
+    if thread.visibility == "held":
+        member = signed_in(user)
+        return member is not None and member.id == thread.author_id
+    return True
+
+
+def can_view_post_body(user: Any, post: Post) -> bool:
+    """Deleted and hidden posts keep their place in the thread but not their words."""
+    if post.deleted_at is not None:
+        return False
+    if post.visibility == "visible":
+        return True
+    if is_moderator(user):
+        return True
+    member = signed_in(user)
+    return post.visibility == "held" and member is not None and member.id == post.author_id
+
+
+def can_see_screening(user: Any) -> bool:
+    return is_moderator(user)
+
+
+def can_see_author(user: Any, post: Post | Thread) -> bool:
+    """Anonymous posts show "a member" to peers; the author sees themself, moderators reveal on purpose."""
+    if not post.is_anonymous:
+        return True
+    member = signed_in(user)
+    return member is not None and member.id == post.author_id
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def can_create_thread(user: Any, board: Board) -> bool:
+    return _can_write(user)
+
+
+def can_reply(user: Any, thread: Thread) -> bool:
+    if not _can_write(user) or not can_view_thread(user, thread):
+        return False
+    return not thread.locked or is_moderator(user)
+
+
+def can_edit_post(user: Any, post: Post) -> bool:
+    member = signed_in(user)
+    if member is None or member.id != post.author_id or post.deleted_at is not None:
+        return False
+    return _can_write(user) and (not post.thread.locked or member.is_moderator)
+
+
+def can_delete_post(user: Any, post: Post) -> bool:
+    member = signed_in(user)
+    if member is None or post.deleted_at is not None:
+        return False
+    return member.id == post.author_id or member.is_moderator
+
+
+def can_pin_thread(user: Any, thread: Thread) -> bool:
+    return is_moderator(user)
+
+
+def can_lock_thread(user: Any, thread: Thread) -> bool:
+    return is_moderator(user)
+
+
+def can_moderate(user: Any) -> bool:
+    return is_moderator(user)
+
+
+def can_use_anonymity(user: Any, board: Board) -> bool:
+    return board.allows_anonymous and signed_in(user) is not None
+
+
+# --- guards -----------------------------------------------------------------------------------
+
+
+def ensure_signed_in(user: Any) -> User:
+    member = signed_in(user)
+    if member is None:
+        raise NotAuthenticated("Please sign in first.")
+    return member
+
+
+def ensure_can_view_thread(user: Any, thread: Thread | None) -> Thread:
+    if thread is None or not can_view_thread(user, thread):
+        raise NotFound("That thread doesn't exist or was removed.")
+    return thread
+
+
+def ensure_can_create_thread(user: Any, board: Board) -> User:
+    member = ensure_signed_in(user)
+    if not can_create_thread(member, board):
+        raise Forbidden("You can't start threads right now.")
+    return member
+
+
+def ensure_can_reply(user: Any, thread: Thread) -> User:
+    member = ensure_signed_in(user)
+    ensure_can_view_thread(member, thread)
+    if not can_reply(member, thread):
+        if thread.locked:
+            raise Forbidden("This thread is locked.")
+        raise Forbidden("You can't reply right now.")
+    return member
+
+
+def ensure_can_edit_post(user: Any, post: Post) -> User:
+    member = ensure_signed_in(user)
+    if not can_edit_post(member, post):
+        raise Forbidden("You can only edit your own posts.")
+    return member
+
+
+def ensure_can_delete_post(user: Any, post: Post) -> User:
+    member = ensure_signed_in(user)
+    if not can_delete_post(member, post):
+        raise Forbidden("You can only delete your own posts.")
+    return member
+
+
+def ensure_moderator(user: Any) -> User:
+    member = ensure_signed_in(user)
+    if not member.is_moderator:
+        raise Forbidden("Only moderators can do that.")
+    return member
+
+
+def ensure_admin(user: Any) -> User:
+    member = ensure_signed_in(user)
+    if not member.is_admin:
+        raise Forbidden("Only admins can do that.")
+    return member
+
+
+TEMPLATE_HELPERS = {
+    "can_reply": can_reply,
+    "can_edit_post": can_edit_post,
+    "can_delete_post": can_delete_post,
+    "can_pin_thread": can_pin_thread,
+    "can_lock_thread": can_lock_thread,
+    "can_moderate": can_moderate,
+    "can_view_post_body": can_view_post_body,
+    "can_see_author": can_see_author,
+    "can_see_screening": can_see_screening,
+    "can_create_thread": can_create_thread,
+    "can_use_anonymity": can_use_anonymity,
+}

@@ -1,0 +1,63 @@
+"""Markdown -> HTML -> sanitised HTML. Done once at write time; pages show the stored result."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
+        "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "details", "summary",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow ugc noopener"
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # Raw HTML off: a post is Markdown, never markup; nh3 is the second wall, not the first.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    # Headings inside a post would compete with the page's own; shift them down to h3 and below.
+    md.add_render_rule("heading_open", _heading_open)
+    md.add_render_rule("heading_close", _heading_close)
+    return md
+
+
+def _shifted(tag: str) -> str:
+    level = min(int(tag[1]) + 2, 6)
+    return f"h{level}"
+
+
+def _heading_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    return f"<{_shifted(tokens[idx].tag)}>"
+
+
+def _heading_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    return f"</{_shifted(tokens[idx].tag)}>\n"
+
+
+def sanitise(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
+def render_markdown(text: str) -> str:
+    return sanitise(_markdown().render(text))
+
+
+def quote_markdown(author: str, body_md: str) -> str:
+    """Markdown that quotes a post, for the reply box."""
+    quoted = "\n".join(f"> {line}" if line else ">" for line in body_md.splitlines())
+    return f"**{author}** wrote:\n\n{quoted}\n\n"

@@ -1,0 +1,188 @@
+"""Accounts: registration, credentials, sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from forum import limits
+from forum.extensions import db
+from forum.models import ROLES, ApiToken, User, utcnow
+from forum.services.errors import Conflict, NotAuthenticated, ValidationFailed, invalid
+from forum.services.transaction import write_transaction
+from forum.services.validation import clean_single_line
+
+# Argon2id with the library's current recommended parameters; rehash on login when they change.
+_hasher = PasswordHasher()
+# A hash of a random password, verified against when the username is unknown, so a wrong
+# username costs the same time as a wrong password and answers the same.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+_USERNAME_RE = re.compile(limits.USERNAME_PATTERN)
+_PHONE_RE = re.compile(r"^\+?[\d\-_]{7,}$")
+BAD_CREDENTIALS = "That username and password don't match an account."
+
+
+def normalise_username(username: str) -> str:
+    return username.casefold()
+
+
+def validate_username(raw: object) -> str:
+    username = clean_single_line(
+        "username", raw, min_len=limits.USERNAME_MIN, max_len=limits.USERNAME_MAX
+    )
+    if "@" in username:
+        raise invalid("username", "Please choose a pseudonym, not an email address.")
+    if not _USERNAME_RE.match(username):
+        raise invalid("username", "Use only letters, digits, _ and -.")
+    if _PHONE_RE.match(username):
+        raise invalid("username", "Please choose a pseudonym, not a phone number.")
+    return username
+
+
+def validate_password(raw: object, username: str) -> str:
+    if not isinstance(raw, str):
+        raise invalid("password", "Must be text.")
+    if len(raw) < limits.PASSWORD_MIN:
+        raise invalid("password", f"Use at least {limits.PASSWORD_MIN} characters.")
+    if len(raw) > limits.PASSWORD_MAX:
+        raise invalid("password", f"Use at most {limits.PASSWORD_MAX} characters.")
+    if "\x00" in raw:
+        raise invalid("password", "Contains a null byte.")
+    if raw.casefold() == username.casefold():
+        raise invalid("password", "Your password can't be your username.")
+    return raw
+
+
+def _validate_email(raw: object) -> str | None:
+    if raw in (None, ""):
+        return None
+    email = clean_single_line("email", raw, max_len=limits.EMAIL_MAX)
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise invalid("email", "That doesn't look like an email address.")
+    return email
+
+
+def register(username: object, password: object, *, email: object = None, role: str = "member") -> User:
+    name = validate_username(username)
+    secret = validate_password(password, name)
+    address = _validate_email(email)
+    if role not in ROLES:
+        raise invalid("role", f"Role must be one of {', '.join(ROLES)}.")
+    with write_transaction() as session:
+        key = normalise_username(name)
+        if session.scalar(select(User.id).where(User.username_key == key)) is not None:
+            raise Conflict("That username is taken.", fields={"username": ["That username is taken."]})
+        user = User(
+            username=name, username_key=key, password_hash=_hasher.hash(secret), email=address, role=role
+        )
+        session.add(user)
+    return user
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == normalise_username(username)))
+
+
+def authenticate(username: object, password: object) -> User:
+    """The user whose credentials these are, or NotAuthenticated with one message for every failure."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    user = find_user(username) if username else None
+    if user is None or user.deleted_at is not None:
+        _verify(_DUMMY_HASH, password)
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    if not _verify(user.password_hash, password):
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    if user.is_suspended:
+        raise NotAuthenticated("This account is suspended.", suspended_until=user.suspended_until.isoformat())  # type: ignore[union-attr]
+    if _hasher.check_needs_rehash(user.password_hash):
+        with write_transaction():
+            user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session cookie, remember-me cookie and token of this user."""
+    with write_transaction():
+        user.session_version += 1
+        for token in user.tokens:
+            if token.revoked_at is None:
+                token.revoked_at = utcnow()
+    _disconnect_sockets(user)
+
+
+def _disconnect_sockets(user: User) -> None:
+    from forum.services.transaction import after_commit
+
+    def disconnect() -> None:
+        from forum.realtime import disconnect_user
+
+        disconnect_user(user.id)
+
+    after_commit(disconnect)
+
+
+def change_password(user: User, current: object, new: object) -> None:
+    if not isinstance(current, str) or not _verify(user.password_hash, current):
+        raise invalid("current_password", "That isn't your current password.")
+    secret = validate_password(new, user.username)
+    with write_transaction():
+        user.password_hash = _hasher.hash(secret)
+        user.session_version += 1
+        for token in user.tokens:
+            if token.revoked_at is None:
+                token.revoked_at = utcnow()
+        _disconnect_sockets(user)
+
+
+def set_role(user: User, role: str) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.")
+    with write_transaction():
+        user.role = role
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    with write_transaction() as session:
+        session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), session_version=user.session_version))
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = row.user
+    if user.session_version != row.session_version or not user.is_active:
+        return None
+    return user
+
+
+def revoke_token(token: str) -> bool:
+    with write_transaction() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = utcnow()
+    return True

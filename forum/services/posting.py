@@ -1,0 +1,328 @@
+"""The one write path for threads and replies: validate, render, screen, persist, then tell people.
+
+Forms, the JSON API and anything else that writes a post call these functions with the acting user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forum import limits, permissions
+from forum.extensions import db
+from forum.models import Board, Post, PostRevision, ScreeningRecord, Thread, User, utcnow
+from forum.rendering import render_markdown
+from forum.services import review, screening
+from forum.services.errors import NotFound, invalid
+from forum.services.screening import ScreenResult
+from forum.services.transaction import after_commit, write_transaction
+from forum.services.validation import clean_single_line, clean_text
+
+AUTO_CONTENT_NOTE = "This post may talk about suicide or self-harm."
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A validated, rendered, screened piece of writing, ready to store."""
+
+    body_md: str
+    body_html: str
+    content_note: str | None
+    screen: ScreenResult
+
+
+@dataclass
+class PostOutcome:
+    post: Post
+    thread: Thread
+    screen: ScreenResult
+    created: bool
+
+
+# --- preparing ----------------------------------------------------------------------------------
+
+
+def prepare(body: object, content_note: object = None, *, screen_also: str = "") -> Draft:
+    """Everything CPU-bound happens here, before the write lock is taken."""
+    body_md = clean_text("body", body, max_len=limits.BODY_MAX)
+    note = clean_single_line("content_note", content_note, max_len=limits.CONTENT_NOTE_MAX, required=False) or None
+    body_html = render_markdown(body_md)
+    text_to_screen = f"{screen_also}\n\n{body_md}" if screen_also else body_md
+    return Draft(body_md=body_md, body_html=body_html, content_note=note, screen=screening.screen_text(text_to_screen))
+
+
+def _clean_key(key: object) -> str | None:
+    if key in (None, ""):
+        return None
+    return clean_single_line("idempotency_key", key, max_len=limits.IDEMPOTENCY_KEY_MAX)
+
+
+def _clean_title(title: object) -> str:
+    return clean_single_line("title", title, min_len=limits.TITLE_MIN, max_len=limits.TITLE_MAX)
+
+
+def _visibility_for(result: ScreenResult) -> str:
+    if result.is_urgent and current_app.config["CRISIS_POLICY"] == "hold":
+        return "held"
+    return "visible"
+
+
+def _content_note_for(draft: Draft) -> str | None:
+    # A crisis post stays readable but collapsed, so nobody scrolls into it unprepared.
+    if draft.content_note is None and draft.screen.level == "crisis":
+        return AUTO_CONTENT_NOTE
+    return draft.content_note
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+
+def get_board(slug: str) -> Board:
+    board = db.session.scalar(select(Board).where(Board.slug == slug))
+    if board is None:
+        raise NotFound("There is no board with that name.")
+    return board
+
+
+def get_thread(thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        raise NotFound("That thread doesn't exist or was removed.")
+    return thread
+
+
+def get_post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise NotFound("That post doesn't exist.")
+    return post
+
+
+def create_thread(
+    actor: Any,
+    board: Board,
+    *,
+    title: object,
+    body: object,
+    content_note: object = None,
+    anonymous: bool = False,
+    idempotency_key: object = None,
+) -> PostOutcome:
+    author = permissions.ensure_can_create_thread(actor, board)
+    clean_title = _clean_title(title)
+    key = _clean_key(idempotency_key)
+    _check_anonymity(author, board, anonymous)
+    existing = _existing_post(author, key)
+    if existing is not None:
+        return existing
+    draft = prepare(body, content_note, screen_also=clean_title)
+    try:
+        with write_transaction() as session:
+            thread = Thread(board_id=board.id, author_id=author.id, title=clean_title, is_anonymous=anonymous)
+            session.add(thread)
+            session.flush()
+            post = _insert_post(session, author, thread, draft, key, anonymous=anonymous, reply_to_id=None)
+            locked_board = session.get(Board, board.id, with_for_update=True)
+            assert locked_board is not None
+            locked_board.thread_count += 1
+            _touch_board(locked_board, post)
+            _after_post_committed(post.id)
+    except IntegrityError as exc:
+        return _replayed_or_raise(author, key, exc)
+    return PostOutcome(post=post, thread=thread, screen=draft.screen, created=True)
+
+
+def create_reply(
+    actor: Any,
+    thread: Thread,
+    *,
+    body: object,
+    content_note: object = None,
+    anonymous: bool = False,
+    idempotency_key: object = None,
+    reply_to_id: int | None = None,
+) -> PostOutcome:
+    author = permissions.ensure_can_reply(actor, thread)
+    key = _clean_key(idempotency_key)
+    _check_anonymity(author, thread.board, anonymous)
+    existing = _existing_post(author, key)
+    if existing is not None:
+        return existing
+    draft = prepare(body, content_note)
+    try:
+        with write_transaction() as session:
+            locked = session.get(Thread, thread.id, with_for_update=True)
+            assert locked is not None
+            post = _insert_post(session, author, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
+            board = session.get(Board, locked.board_id, with_for_update=True)
+            assert board is not None
+            _touch_board(board, post)
+            _after_post_committed(post.id)
+    except IntegrityError as exc:
+        return _replayed_or_raise(author, key, exc)
+    return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
+
+
+def _check_anonymity(author: User, board: Board, anonymous: bool) -> None:
+    if anonymous and not permissions.can_use_anonymity(author, board):
+        raise invalid("anonymous", "This board doesn't allow anonymous posts.")
+
+
+def _insert_post(
+    session: Session,
+    author: User,
+    thread: Thread,
+    draft: Draft,
+    key: str | None,
+    *,
+    anonymous: bool,
+    reply_to_id: int | None,
+) -> Post:
+    now = utcnow()
+    thread.post_count += 1
+    thread.last_activity_at = now
+    visibility = _visibility_for(draft.screen)
+    post = Post(
+        thread_id=thread.id,
+        author_id=author.id,
+        number=thread.post_count,
+        body_md=draft.body_md,
+        body_html=draft.body_html,
+        content_note=_content_note_for(draft),
+        is_anonymous=anonymous,
+        risk_level=draft.screen.level,
+        visibility=visibility,
+        idempotency_key=key,
+        reply_to_id=reply_to_id,
+        created_at=now,
+    )
+    session.add(post)
+    session.flush()
+    _raise_thread_risk(thread, draft.screen.level, visibility, is_first=post.number == 1)
+    _screen_and_queue(session, post, draft.screen, thread)
+    return post
+
+
+_RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
+
+
+def _raise_thread_risk(thread: Thread, level: str, visibility: str, *, is_first: bool) -> None:
+    if _RISK_RANK[level] > _RISK_RANK[thread.risk_level]:
+        thread.risk_level = level
+    if is_first:
+        thread.visibility = visibility
+
+
+def _screen_and_queue(session: Session, post: Post, result: ScreenResult, thread: Thread) -> None:
+    record = screening.record(session, "post", post.id, result)
+    review.queue_screening(
+        session,
+        target_type="post",
+        target_id=post.id,
+        subject_user_id=post.author_id,
+        result=result,
+        screening=record,
+        excerpt=post.body_md,
+        where={"kind": "thread", "thread_id": thread.id, "post_id": post.id, "title": thread.title},
+    )
+
+
+def _touch_board(board: Board, post: Post) -> None:
+    board.post_count += 1
+    board.last_activity_at = post.created_at
+
+
+def _after_post_committed(post_id: int) -> None:
+    def announce() -> None:
+        from forum.services import events
+
+        events.post_created(post_id)
+
+    after_commit(announce)
+
+
+# --- idempotency --------------------------------------------------------------------------------
+
+
+def _existing_post(author: User, key: str | None) -> PostOutcome | None:
+    """A double submit with the same key gets the post the first one made, not a second."""
+    if key is None:
+        return None
+    post = db.session.scalar(select(Post).where(Post.author_id == author.id, Post.idempotency_key == key))
+    if post is None:
+        return None
+    return PostOutcome(post=post, thread=post.thread, screen=_stored_screen(post), created=False)
+
+
+def _replayed_or_raise(author: User, key: str | None, error: IntegrityError) -> PostOutcome:
+    # Two requests with one key raced past the lookup; the unique index let one through.
+    existing = _existing_post(author, key)
+    if existing is None:
+        raise error
+    return existing
+
+
+def _stored_screen(post: Post) -> ScreenResult:
+    row = db.session.scalar(
+        select(ScreeningRecord)
+        .where(ScreeningRecord.target_type == "post", ScreeningRecord.target_id == post.id)
+        .order_by(ScreeningRecord.id.desc())
+        .limit(1)
+    )
+    return screening.result_from_record(row)
+
+
+# --- editing and deleting -----------------------------------------------------------------------
+
+
+def edit_post(actor: Any, post: Post, *, body: object, content_note: object = None) -> PostOutcome:
+    editor = permissions.ensure_can_edit_post(actor, post)
+    draft = prepare(body, content_note)
+    with write_transaction() as session:
+        session.add(
+            PostRevision(
+                post_id=post.id,
+                editor_id=editor.id,
+                body_md=post.body_md,
+                body_html=post.body_html,
+                content_note=post.content_note,
+            )
+        )
+        post.body_md = draft.body_md
+        post.body_html = draft.body_html
+        post.content_note = _content_note_for(draft)
+        post.edited_at = utcnow()
+        if _RISK_RANK[draft.screen.level] > _RISK_RANK[post.risk_level]:
+            post.risk_level = draft.screen.level
+        _raise_thread_risk(post.thread, draft.screen.level, post.thread.visibility, is_first=False)
+        _screen_and_queue(session, post, draft.screen, post.thread)
+    return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=False)
+
+
+def delete_post(actor: Any, post: Post) -> Post:
+    permissions.ensure_can_delete_post(actor, post)
+    with write_transaction():
+        post.deleted_at = utcnow()
+        if post.number == 1:
+            # Deleting the opening post takes the thread with it; replies stay for moderators.
+            post.thread.deleted_at = post.deleted_at
+    return post
+
+
+def set_pinned(actor: Any, thread: Thread, pinned: bool) -> Thread:
+    permissions.ensure_moderator(actor)
+    with write_transaction():
+        thread.pinned = pinned
+    return thread
+
+
+def set_locked(actor: Any, thread: Thread, locked: bool) -> Thread:
+    permissions.ensure_moderator(actor)
+    with write_transaction():
+        thread.locked = locked
+    return thread

@@ -1,0 +1,108 @@
+"""Screening a piece of writing and recording what was found. Never loses the writing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import moderation
+from sqlalchemy.orm import Session
+
+from forum.models import ScreeningRecord
+
+log = logging.getLogger(__name__)
+
+# "unknown": the screen itself failed or ran without its model; treated as urgent, never as safe.
+URGENT_LEVELS = ("crisis", "unknown")
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    level: str
+    score: float | None
+    area: str | None
+    guides: list[str]
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    model_version: str | None = None
+    error: str | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        return self.level in ("crisis", "concern", "unknown")
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.level in URGENT_LEVELS
+
+    def for_author(self) -> dict[str, Any]:
+        """What the writer is told: never scores or signals, which are for moderators."""
+        return {"level": self.level, "area": self.area, "guides": self.guides}
+
+
+def screen_text(text: str) -> ScreenResult:
+    try:
+        screening = moderation.screen(text)
+    except Exception as exc:  # the engine promises not to raise; if it does, the post still counts
+        log.exception("screening failed; saving as risk unknown")
+        return ScreenResult(level="unknown", score=None, area=None, guides=["safe-space"], error=repr(exc))
+    return _from_screening(screening)
+
+
+def _from_screening(screening: Any) -> ScreenResult:
+    signals = [_signal_dict(signal) for signal in screening.signals]
+    level = screening.level
+    error = None
+    if getattr(screening, "degraded", False):
+        # Only the safety net ran: a crisis match stands, anything else is "we don't know".
+        error = "model unavailable; safety net only"
+        if level != "crisis":
+            level = "unknown"
+    return ScreenResult(
+        level=level,
+        score=float(screening.score),
+        area=screening.area,
+        guides=list(screening.guides),
+        signals=signals,
+        model_version=screening.model_version,
+        error=error,
+    )
+
+
+def _signal_dict(signal: Any) -> dict[str, Any]:
+    if hasattr(signal, "to_dict"):
+        return dict(signal.to_dict())
+    if isinstance(signal, dict):
+        return dict(signal)
+    return {"detail": str(signal)}
+
+
+def record(session: Session, target_type: str, target_id: int, result: ScreenResult) -> ScreeningRecord:
+    row = ScreeningRecord(
+        target_type=target_type,
+        target_id=target_id,
+        level=result.level,
+        score=result.score,
+        signals=result.signals,
+        area=result.area,
+        guides=result.guides,
+        model_version=result.model_version,
+        error=result.error,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def result_from_record(row: ScreeningRecord | None) -> ScreenResult:
+    if row is None:
+        return ScreenResult(level="none", score=None, area=None, guides=[])
+    return ScreenResult(
+        level=row.level,
+        score=row.score,
+        area=row.area,
+        guides=list(row.guides),
+        signals=list(row.signals),
+        model_version=row.model_version,
+        error=row.error,
+    )

@@ -1,0 +1,42 @@
+"""What the person who wrote something sees: the support panel's resources and words."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CONTENT = Path(__file__).parent / "content"
+
+
+@lru_cache(maxsize=1)
+def _support_content() -> dict[str, Any]:
+    return json.loads((CONTENT / "support.json").read_text(encoding="utf-8"))
+
+
+def resources_for(region: str) -> list[dict[str, str]]:
+    regions = _support_content()["regions"]
+    return list(regions.get(region) or regions["default"])
+
+
+def support_payload(level: str, region: str, guides: list[str]) -> dict[str, Any] | None:
+    """The panel for this screening level, or None when the writing needs no panel."""
+    content = _support_content()
+    if level in ("crisis", "unknown"):
+        return {
+            "level": level,
+            "resources": resources_for(region),
+            "words": content["words"],
+            "guides": guides,
+            "can_request_check_in": True,
+        }
+    if level == "concern":
+        return {
+            "level": level,
+            "resources": resources_for(region),
+            "words": content["concern_words"],
+            "guides": guides,
+            "can_request_check_in": True,
+        }
+    return None

@@ -1,0 +1,139 @@
+"""Fixtures: an app per database backend, a clean database per test, users, and live servers.
+
+Every test that takes `app` (or anything built on it) runs twice: on SQLite and on PostgreSQL.
+PostgreSQL comes from FORUM_TEST_POSTGRES_URL (CI sets it); without it, or when it is unreachable,
+the PostgreSQL half is skipped with a line saying so, except in CI, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from forum import create_app
+from forum.extensions import db
+from forum.models import User
+from forum.seeding import seed_boards
+from tests.support import backends
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [backends.describe()]
+
+
+@pytest.fixture(scope="session", params=backends.NAMES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    name = request.param
+    if name == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'hearth.db'}"
+        return
+    url = backends.postgres_url_or_skip(IN_CI)
+    schema = backends.worker_schema(request.config)
+    backends.reset_schema(url, schema)
+    yield backends.with_search_path(url, schema)
+    backends.drop_schema(url, schema)
+
+
+def make_config(database_url: str, tmp_path: Path | None = None, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(make_config(database_url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app: Flask) -> Iterator[Flask]:
+    """The session's app with an empty database (boards seeded) and default config restored."""
+    saved = dict(_session_app.config)
+    with _session_app.app_context():
+        _empty_database()
+        seed_boards()
+        yield _session_app
+        db.session.remove()
+    _session_app.config.clear()
+    _session_app.config.update(saved)
+
+
+def _empty_database() -> None:
+    db.session.remove()
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Any:
+    from forum.services import accounts
+
+    def make(username: str = "sam", password: str = "correct horse battery", role: str = "member") -> User:
+        return accounts.register(username, password, role=role)
+
+    return make
+
+
+@pytest.fixture
+def member(make_user: Any) -> User:
+    return make_user("sam")
+
+
+@pytest.fixture
+def moderator(make_user: Any) -> User:
+    return make_user("mod_maya", role="moderator")
+
+
+def login(client: FlaskClient, username: str, password: str = "correct horse battery") -> Any:
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture
+def member_client(client: FlaskClient, member: User) -> FlaskClient:
+    response = login(client, member.username)
+    assert response.status_code == 302
+    return client
+
+
+def api_token(client: FlaskClient, username: str, password: str = "correct horse battery") -> str:
+    response = client.post("/api/v1/tokens", json={"username": username, "password": password})
+    assert response.status_code == 201, response.json
+    return str(response.json["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,133 @@
+"""Server-rendered pages: reading, writing through forms, CSRF, and friendly errors."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Post, Thread, User
+from forum.services import posting
+from tests.conftest import login
+
+
+def _count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_home_lists_boards_with_counts(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "Grief" in page
+    assert 'href="/b/interpersonal-disputes"' in page
+    assert "0 threads" in page
+
+
+def test_a_member_starts_a_thread_and_replies_through_the_forms(member_client: FlaskClient) -> None:
+    compose = member_client.get("/b/role-transitions/new")
+    assert compose.status_code == 200
+    created = member_client.post(
+        "/b/role-transitions/new",
+        data={"title": "Retiring soon", "body": "Who am I *without* work?", "idempotency_key": "form-1"},
+    )
+    assert created.status_code == 302
+    thread_url = created.headers["Location"]
+    replied = member_client.post(thread_url + "/reply", data={"body": "Still *you*.", "idempotency_key": "form-2"})
+    assert replied.status_code == 302
+    page = member_client.get(thread_url).get_data(as_text=True)
+    assert "<em>without</em>" in page and "<em>you</em>" in page
+
+
+def test_a_double_submitted_form_makes_one_thread(member_client: FlaskClient) -> None:
+    data = {"title": "Retiring soon", "body": "Who am I without work?", "idempotency_key": "same-form"}
+    first = member_client.post("/b/role-transitions/new", data=data)
+    second = member_client.post("/b/role-transitions/new", data=data)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert _count(Thread) == 1
+
+
+def test_a_form_with_bad_input_shows_the_error_and_writes_nothing(member_client: FlaskClient) -> None:
+    response = member_client.post("/b/role-transitions/new", data={"title": "Hi", "body": "short title"})
+    assert response.status_code == 422
+    assert "at least 5" in response.get_data(as_text=True)
+    assert _count(Thread) == 0
+
+
+def test_an_unknown_board_is_a_friendly_404_page(client: FlaskClient) -> None:
+    response = client.get("/b/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "Back to the boards" in response.get_data(as_text=True)
+
+
+def test_content_notes_collapse_the_post_until_opened(app: Flask, member: User, client: FlaskClient) -> None:
+    outcome = posting.create_thread(
+        member, posting.get_board("grief-and-loss"), title="The anniversary", body="It was a year ago today.",
+        content_note="talks about a death in the family",
+    )
+    page = client.get(f"/t/{outcome.thread.id}").get_data(as_text=True)
+    assert re.search(r"<details class=\"content-note\">\s*<summary>Content note: talks about a death", page)
+
+
+def test_a_crisis_post_shows_its_author_the_support_panel_once(member_client: FlaskClient) -> None:
+    response = member_client.post(
+        "/b/grief-and-loss/new",
+        data={"title": "I can't go on", "body": "I have the pills saved and I'm going to kill myself tonight."},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert 'data-testid="support-panel"' in page
+    assert "findahelpline" in page
+    again = member_client.get(response.request.path).get_data(as_text=True)
+    assert 'data-testid="support-panel"' not in again
+
+
+def test_thread_pages_paginate(app: Flask, member: User, client: FlaskClient) -> None:
+    app.config["POSTS_PER_PAGE"] = 5
+    thread = posting.create_thread(member, posting.get_board("small-wins"), title="Daily wins", body="post 1").thread
+    for n in range(2, 13):
+        posting.create_reply(member, thread, body=f"post {n}")
+    last = client.get(f"/t/{thread.id}?page=3").get_data(as_text=True)
+    assert "post 11" in last and "post 12" in last and "post 10" not in last
+    assert "Page 3 of 3" in last
+
+
+def test_deleting_through_the_page_needs_post(member_client: FlaskClient, member: User) -> None:
+    outcome = posting.create_thread(member, posting.get_board("small-wins"), title="Daily wins", body="hello")
+    assert member_client.get(f"/p/{outcome.post.id}/delete").status_code == 405
+    assert member_client.post(f"/p/{outcome.post.id}/delete").status_code == 302
+    assert db.session.get(Post, outcome.post.id).deleted_at is not None
+
+
+def test_forms_without_a_csrf_token_are_refused_and_write_nothing(app: Flask, member: User) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"username": "sam", "password": "correct horse battery", "csrf_token": token})
+    response = client.post("/b/small-wins/new", data={"title": "Forged thread", "body": "from another site"})
+    assert response.status_code == 400
+    assert _count(Thread) == 0
+
+
+def test_pages_send_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/").headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_signed_in_pages_are_not_cached(member_client: FlaskClient) -> None:
+    assert member_client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_login_redirects_only_to_local_paths(client: FlaskClient, member: User) -> None:
+    response = client.post(
+        "/login?next=https://evil.example/steal", data={"username": "sam", "password": "correct horse battery"}
+    )
+    assert response.headers["Location"] == "/"
+    assert login(client, "sam").status_code == 302

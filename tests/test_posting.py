@@ -1,0 +1,154 @@
+"""The write path: threads and replies through one service, screened, stored once, never lost."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Board, Post, ReviewItem, ScreeningRecord, Thread, User
+from forum.services import posting
+from forum.services.errors import Forbidden, NotAuthenticated, ValidationFailed
+
+CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
+CALM_TEXT = "My mum died in spring and I keep finding her handwriting in old recipe books."
+
+
+def _board(slug: str = "grief-and-loss") -> Board:
+    return posting.get_board(slug)
+
+
+def _count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_thread_is_stored_with_its_rendered_first_post(app: Flask, member: User) -> None:
+    outcome = posting.create_thread(member, _board(), title="Missing my mum", body="**Still** here.")
+    assert outcome.created
+    assert outcome.thread.post_count == 1
+    assert outcome.post.number == 1
+    assert outcome.post.body_html == "<p><strong>Still</strong> here.</p>\n"
+    board = _board()
+    assert board.thread_count == 1 and board.post_count == 1
+
+
+def test_replies_are_numbered_in_order_and_bump_the_thread(app: Flask, member: User, make_user) -> None:
+    other = make_user("river")
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    first_activity = thread.last_activity_at
+    reply = posting.create_reply(other, thread, body="Sending you a hug.").post
+    assert reply.number == 2
+    assert thread.post_count == 2
+    assert thread.last_activity_at >= first_activity
+
+
+def test_the_same_idempotency_key_returns_the_same_post_not_a_second(app: Flask, member: User) -> None:
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    first = posting.create_reply(member, thread, body="one reply", idempotency_key="k-1")
+    again = posting.create_reply(member, thread, body="one reply", idempotency_key="k-1")
+    assert first.created and not again.created
+    assert again.post.id == first.post.id
+    assert _count(Post) == 2
+
+
+def test_idempotency_keys_are_per_author(app: Flask, member: User, make_user) -> None:
+    other = make_user("river")
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    mine = posting.create_reply(member, thread, body="mine", idempotency_key="same")
+    theirs = posting.create_reply(other, thread, body="theirs", idempotency_key="same")
+    assert mine.post.id != theirs.post.id
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "field"),
+    [
+        ("Hi", CALM_TEXT, "title"),
+        ("x" * 151, CALM_TEXT, "title"),
+        ("A fine title", "", "body"),
+        ("A fine title", "   \n  ", "body"),
+        ("A fine title", "x" * 20_001, "body"),
+        ("A fine title", "nul \x00 byte", "body"),
+        ("Bell \x07 title", CALM_TEXT, "title"),
+        ("A fine title", "\ud800 lone surrogate", "body"),
+    ],
+)
+def test_bad_input_gets_a_field_error_and_writes_nothing(
+    app: Flask, member: User, title: str, body: str, field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        posting.create_thread(member, _board(), title=title, body=body)
+    assert field in caught.value.fields
+    assert _count(Thread) == 0 and _count(Post) == 0 and _count(ScreeningRecord) == 0
+
+
+def test_anonymous_visitors_cannot_post(app: Flask) -> None:
+    with pytest.raises(NotAuthenticated):
+        posting.create_thread(None, _board(), title="Missing my mum", body=CALM_TEXT)
+
+
+def test_editing_keeps_the_earlier_version(app: Flask, member: User) -> None:
+    post = posting.create_thread(member, _board(), title="Missing my mum", body="first words").post
+    posting.edit_post(member, post, body="second words")
+    assert post.body_md == "second words"
+    assert post.edited_at is not None
+    assert [r.body_md for r in post.revisions] == ["first words"]
+
+
+def test_only_the_author_can_edit(app: Flask, member: User, make_user) -> None:
+    post = posting.create_thread(member, _board(), title="Missing my mum", body="first words").post
+    with pytest.raises(Forbidden):
+        posting.edit_post(make_user("river"), post, body="not yours")
+    assert post.body_md == "first words"
+
+
+def test_deleting_is_soft_and_hides_the_words(app: Flask, member: User) -> None:
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    reply = posting.create_reply(member, thread, body="a reply I regret").post
+    posting.delete_post(member, reply)
+    assert db.session.get(Post, reply.id) is not None
+    assert reply.deleted_at is not None
+
+
+def test_a_locked_thread_takes_no_replies_from_members(app: Flask, member: User, moderator: User) -> None:
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    posting.set_locked(moderator, thread, True)
+    with pytest.raises(Forbidden):
+        posting.create_reply(member, thread, body="can I still reply?")
+    assert posting.create_reply(moderator, thread, body="A note from the moderators.").created
+
+
+def test_members_cannot_pin_or_lock(app: Flask, member: User) -> None:
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    with pytest.raises(Forbidden):
+        posting.set_pinned(member, thread, True)
+    assert not thread.pinned
+
+
+def test_every_post_is_screened_and_the_screening_stored_with_its_model(app: Flask, member: User) -> None:
+    outcome = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT)
+    record = db.session.scalar(select(ScreeningRecord).where(ScreeningRecord.target_id == outcome.post.id))
+    assert record is not None
+    assert record.level == outcome.screen.level
+    assert record.model_version
+
+
+def test_a_crisis_post_is_published_collapsed_and_queued_urgent(app: Flask, member: User) -> None:
+    outcome = posting.create_thread(member, _board(), title="I can't go on", body=CRISIS_TEXT)
+    assert outcome.screen.level == "crisis"
+    assert outcome.post.visibility == "visible"
+    assert outcome.post.content_note == posting.AUTO_CONTENT_NOTE
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_id == outcome.post.id))
+    assert item is not None and item.priority == "urgent" and item.level == "crisis"
+
+
+def test_the_hold_policy_shows_a_crisis_post_only_to_its_author_and_moderators(app: Flask, member: User) -> None:
+    app.config["CRISIS_POLICY"] = "hold"
+    outcome = posting.create_thread(member, _board(), title="I can't go on", body=CRISIS_TEXT)
+    assert outcome.post.visibility == "held"
+    assert outcome.thread.visibility == "held"
+
+
+def test_a_calm_post_needs_no_review(app: Flask, member: User) -> None:
+    posting.create_thread(member, _board(), title="Small win today", body="I went for a walk with a friend.")
+    assert _count(ReviewItem) == 0

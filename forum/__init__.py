@@ -72,10 +72,8 @@ def _register_realtime(app: Flask) -> None:
         cors_allowed_origins=list(app.config["CORS_ALLOWED_ORIGINS"]),
         manage_session=False,
     )
-    try:
-        from forum.realtime.handlers import register_handlers
-    except ImportError:  # the chat module is optional at this stage of a checkout
-        return
+    from forum.realtime.handlers import register_handlers
+
     register_handlers(socketio)
 
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_SSL_STRICT": True,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
+    "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # argon2.profiles name; Argon2id, 64 MiB, 3 passes
     "CRISIS_POLICY": "publish",  # or "hold"
     "SUPPORT_REGION": "default",
     "CORS_ALLOWED_ORIGINS": ["http://127.0.0.1:5000", "http://localhost:5000"],

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from forum.models import Board, Post, Thread, User
+from sqlalchemy import and_, or_, select
+
+from forum.extensions import db
+from forum.models import Block, Board, Post, Thread, User
 from forum.services.errors import Forbidden, NotAuthenticated, NotFound
 
 
@@ -32,6 +35,36 @@ def is_admin(user: Any) -> bool:
 def _can_write(user: Any) -> bool:
     member = signed_in(user)
     return member is not None and not member.is_silenced
+
+
+def hidden_author_ids(user: Any) -> set[int]:
+    """People whose writing this viewer must not see: blocked either way, or muted by the viewer."""
+    member = signed_in(user)
+    if member is None:
+        return set()
+    rows = db.session.execute(
+        select(Block.blocker_id, Block.blocked_id, Block.kind).where(
+            or_(Block.blocker_id == member.id, and_(Block.blocked_id == member.id, Block.kind == "block"))
+        )
+    )
+    return {blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows}
+
+
+def is_blocked_between(a: Any, b: Any) -> bool:
+    """True when either person blocked the other (muting does not count: it is one-way and silent)."""
+    first, second = signed_in(a), signed_in(b)
+    if first is None or second is None:
+        return False
+    found = db.session.scalar(
+        select(Block.id).where(
+            Block.kind == "block",
+            or_(
+                and_(Block.blocker_id == first.id, Block.blocked_id == second.id),
+                and_(Block.blocker_id == second.id, Block.blocked_id == first.id),
+            ),
+        )
+    )
+    return found is not None
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -50,15 +50,30 @@ def make_config(database_url: str, tmp_path: Path | None = None, **extra: Any) -
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # Argon2id still, with the cheapest parameters: hashing strength is not what these tests check.
+        "ARGON2_PROFILE": "CHEAPEST",
         "SERVER_NAME": None,
     }
     config.update(extra)
     return config
 
 
+class SharedContextClient(FlaskClient):
+    """A test client for tests that hold the app context open around their requests.
+
+    Flask reuses an already-pushed app context for requests, so Flask-Login's per-context cache of
+    the current user would leak from one request into the next; each request starts without it.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _session_app(database_url: str) -> Iterator[Flask]:
     app = create_app(make_config(database_url))
+    app.test_client_class = SharedContextClient
     with app.app_context():
         db.drop_all()
         db.create_all()

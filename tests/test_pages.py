@@ -51,7 +51,7 @@ def test_a_double_submitted_form_makes_one_thread(member_client: FlaskClient) ->
 def test_a_form_with_bad_input_shows_the_error_and_writes_nothing(member_client: FlaskClient) -> None:
     response = member_client.post("/b/role-transitions/new", data={"title": "Hi", "body": "short title"})
     assert response.status_code == 422
-    assert "at least 5" in response.get_data(as_text=True)
+    assert "between 5 and 150 characters" in response.get_data(as_text=True)
     assert _count(Thread) == 0
 
 

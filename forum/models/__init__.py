@@ -2,6 +2,7 @@
 
 from forum.models.accounts import ROLES, ApiToken, User
 from forum.models.base import utcnow
+from forum.models.community import Block
 from forum.models.forum import Board, Post, PostRevision, Thread
 from forum.models.moderation import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord
 
@@ -9,6 +10,7 @@ __all__ = [
     "ROLES",
     "ApiToken",
     "AuditLog",
+    "Block",
     "Board",
     "Post",
     "PostRevision",

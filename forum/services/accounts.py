@@ -6,8 +6,11 @@ import hashlib
 import re
 import secrets
 
-from argon2 import PasswordHasher
+from functools import lru_cache
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select
 
 from forum import limits
@@ -17,11 +20,22 @@ from forum.services.errors import Conflict, NotAuthenticated, ValidationFailed, 
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line
 
-# Argon2id with the library's current recommended parameters; rehash on login when they change.
-_hasher = PasswordHasher()
-# A hash of a random password, verified against when the username is unknown, so a wrong
-# username costs the same time as a wrong password and answers the same.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+@lru_cache(maxsize=4)
+def _hasher_for(profile: str) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher.from_parameters(getattr(profiles, profile))
+    # A hash of a random password, verified against when the username is unknown, so a wrong
+    # username costs the same time as a wrong password and answers the same.
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2id; the profile is configurable so tests can use the cheapest one. Rehash on login when it changes."""
+    return _hasher_for(current_app.config["ARGON2_PROFILE"])[0]
+
+
+def _dummy_hash() -> str:
+    return _hasher_for(current_app.config["ARGON2_PROFILE"])[1]
 
 _USERNAME_RE = re.compile(limits.USERNAME_PATTERN)
 _PHONE_RE = re.compile(r"^\+?[\d\-_]{7,}$")
@@ -79,7 +93,7 @@ def register(username: object, password: object, *, email: object = None, role: 
         if session.scalar(select(User.id).where(User.username_key == key)) is not None:
             raise Conflict("That username is taken.", fields={"username": ["That username is taken."]})
         user = User(
-            username=name, username_key=key, password_hash=_hasher.hash(secret), email=address, role=role
+            username=name, username_key=key, password_hash=_hasher().hash(secret), email=address, role=role
         )
         session.add(user)
     return user
@@ -95,21 +109,21 @@ def authenticate(username: object, password: object) -> User:
         raise NotAuthenticated(BAD_CREDENTIALS)
     user = find_user(username) if username else None
     if user is None or user.deleted_at is not None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         raise NotAuthenticated(BAD_CREDENTIALS)
     if not _verify(user.password_hash, password):
         raise NotAuthenticated(BAD_CREDENTIALS)
     if user.is_suspended:
         raise NotAuthenticated("This account is suspended.", suspended_until=user.suspended_until.isoformat())  # type: ignore[union-attr]
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         with write_transaction():
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = _hasher().hash(password)
     return user
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -140,7 +154,7 @@ def change_password(user: User, current: object, new: object) -> None:
         raise invalid("current_password", "That isn't your current password.")
     secret = validate_password(new, user.username)
     with write_transaction():
-        user.password_hash = _hasher.hash(secret)
+        user.password_hash = _hasher().hash(secret)
         user.session_version += 1
         for token in user.tokens:
             if token.revoked_at is None:

@@ -40,7 +40,9 @@ def postgres_url_or_skip(in_ci: bool) -> str:
 
 def worker_schema(config: pytest.Config) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return "hearth_test_" + re.sub(r"\W", "_", worker)
+    # Unique per run as well as per worker: two suites on one machine must not share tables.
+    safe_worker = re.sub(r"\W", "_", worker)
+    return f"hearth_test_{safe_worker}_{os.getpid()}"
 
 
 def reset_schema(url: str, schema: str) -> None:

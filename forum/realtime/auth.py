@@ -1,0 +1,28 @@
+"""Who is on the other end of a socket: the session cookie in a browser, `auth={"token": ...}` elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+
+from forum import permissions
+from forum.extensions import db
+from forum.models import User
+from forum.services import accounts
+
+
+def socket_user(auth: Any) -> User | None:
+    """The signed-in, active person for this connection, or None (the connection is then refused)."""
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return accounts.user_for_token(auth["token"])
+    return permissions.signed_in(current_user)
+
+
+def still_valid(user_id: int, session_version: int) -> User | None:
+    """Re-checked on every event: a logout, suspension or password change elsewhere ends the socket's rights."""
+    db.session.expire_all()
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != session_version or not user.is_active:
+        return None
+    return user

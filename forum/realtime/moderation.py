@@ -1,0 +1,23 @@
+"""The /moderation namespace: moderators only; urgent review items are pushed here as `alert`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO, join_room
+
+from forum.realtime import MODERATION_NAMESPACE, user_room
+from forum.realtime.auth import socket_user
+
+
+def register(socketio: SocketIO) -> None:
+    @socketio.on("connect", namespace=MODERATION_NAMESPACE)
+    def connect(auth: Any = None) -> bool:
+        user = socket_user(auth)
+        if user is None or not user.is_moderator:
+            return False  # refused: anonymous and non-moderator sockets never hear alerts
+        join_room("moderators", namespace=MODERATION_NAMESPACE)
+        join_room(user_room(user.id), namespace=MODERATION_NAMESPACE)
+        request.environ["hearth.user"] = (user.id, user.session_version)
+        return True

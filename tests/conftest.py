@@ -152,3 +152,30 @@ def api_token(client: FlaskClient, username: str, password: str = "correct horse
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- live servers and the browser -------------------------------------------------------------
+
+from tests.support.browser import browser  # noqa: E402,F401  (fixture)
+from tests.support.live import LiveServer  # noqa: E402
+
+
+@pytest.fixture
+def live_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own for a server process, on the same backend as the test's parameter."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'live.db'}"
+        return
+    base = backends.postgres_url_or_skip(IN_CI)
+    schema = f"{backends.worker_schema(request.config)}_live_{abs(hash(request.node.nodeid)) % 10**8}"
+    backends.reset_schema(base, schema)
+    yield backends.with_search_path(base, schema)
+    backends.drop_schema(base, schema)
+
+
+@pytest.fixture
+def live_server(live_database_url: str) -> Iterator[LiveServer]:
+    server = LiveServer(live_database_url)
+    server.start()
+    yield server
+    server.stop()

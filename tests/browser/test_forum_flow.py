@@ -1,0 +1,33 @@
+"""A person uses the forum end to end in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import new_page, register_in_browser
+from tests.support.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_register_start_a_thread_reply_and_see_both_rendered(browser, live_server: LiveServer) -> None:
+    page = new_page(browser, live_server.url)
+    register_in_browser(page, "river")
+
+    page.get_by_role("link", name="Role transitions", exact=False).first.click()
+    page.get_by_role("link", name="Start a thread").click()
+    page.get_by_label("Title").fill("Retiring after thirty years")
+    page.get_by_label("What would you like to say?").fill("Who am I **without** the job?")
+    page.get_by_role("button", name="Post thread").click()
+
+    page.wait_for_selector("h1#thread-title")
+    assert page.locator("h1#thread-title").inner_text().startswith("Retiring after thirty years")
+    assert page.locator(".post-body strong").first.inner_text() == "without"
+
+    page.get_by_label("Your reply").fill("Still *you*, just with more time.")
+    page.get_by_role("button", name="Post reply").click()
+    page.wait_for_selector(".post-body em")
+    bodies = page.locator(".post-body").all_inner_texts()
+    assert len(bodies) == 2
+    assert "Still you, just with more time." in bodies[1]
+    assert page.errors == []

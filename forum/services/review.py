@@ -74,6 +74,45 @@ def _escalate(item: ReviewItem, result: ScreenResult, reason: dict[str, Any], sc
     item.version += 1
 
 
+def request_check_in(actor: object, *, note: str = "", source: str = "support_panel") -> ReviewItem:
+    """The person asked a moderator to check in with them: an urgent item about them, alerted live."""
+    from forum import permissions
+    from forum.extensions import db
+    from forum.services.transaction import write_transaction
+    from forum.services.validation import clean_text
+
+    member = permissions.ensure_signed_in(actor)
+    text = clean_text("note", note, max_len=1000, required=False)
+    with write_transaction() as session:
+        item = _open_item_for(session, "user", member.id)
+        reason = {"source": "check_in_request", "kind": source, "detail": text}
+        if item is None:
+            item = ReviewItem(
+                target_type="user",
+                target_id=member.id,
+                subject_user_id=member.id,
+                priority="urgent",
+                level="unknown",
+                reasons=[reason],
+            )
+            session.add(item)
+            session.flush()
+        else:
+            item.reasons = [*item.reasons, reason]
+            item.priority = "urgent"
+            item.version += 1
+        session.add(ReviewEvent(item_id=item.id, actor_id=member.id, action="check_in_requested", note=text))
+        payload = {
+            "item_id": item.id,
+            "level": "check_in",
+            "excerpt": f"{member.username} asked a moderator to check in with them.",
+            "where": {"kind": "user", "user_id": member.id},
+        }
+        after_commit(lambda: _alert(payload))
+    db.session.refresh(item)
+    return item
+
+
 def _alert(payload: dict[str, Any]) -> None:
     from forum.realtime import alert_moderators
 

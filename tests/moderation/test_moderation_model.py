@@ -157,5 +157,7 @@ def test_nothing_in_moderation_imports_flask() -> None:
         "import sys, moderation, moderation.__main__, moderation.evaluate; "
         "moderation.screen('hi'); print(any(m == 'flask' or m.startswith('flask') for m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120
+    )
     assert out.stdout.strip() == "False"

@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_http(app)
     _register_realtime(app)
     _register_cli(app)
+    _trust_proxies(app)
     return app
 
 
@@ -35,8 +36,8 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 
 def _bind_extensions(app: Flask) -> None:
-    from forum import auth
-    from forum.database import configure_engine, sqlite_engine_options
+    from forum import auth, ratelimits
+    from forum.database import configure_engine, include_in_migrations, sqlite_engine_options
     from forum.extensions import csrf, db, limiter, migrate
 
     options = {**sqlite_engine_options(app), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
@@ -45,10 +46,18 @@ def _bind_extensions(app: Flask) -> None:
 
     db.init_app(app)
     configure_engine(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        include_object=include_in_migrations,
+    )
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
+    ratelimits.init_app(app)
     auth.init_app(app)
 
 
@@ -81,3 +90,10 @@ def _register_cli(app: Flask) -> None:
     from forum.cli import register_commands
 
     register_commands(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    # Last, so it wraps Socket.IO's middleware too: sockets see the same client address and scheme.
+    from forum.security import trust_proxies
+
+    trust_proxies(app)

@@ -28,9 +28,21 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_SSL_STRICT": True,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Security (forum/ratelimits.py, forum/security.py): per-action overrides like
+    # {"post": {"per_account": "10/minute"}}, the "first day" of an account, and how many
+    # reverse proxies in front of the app may be believed about the client address and scheme.
+    "RATELIMITS": {},
+    "RATELIMIT_NEW_ACCOUNT_HOURS": 24,
+    "RATELIMIT_ADDRESS_SECRET": None,
+    "TRUSTED_PROXIES": 0,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # argon2.profiles name; Argon2id, 64 MiB, 3 passes
     "CRISIS_POLICY": "publish",  # or "hold"
     "SUPPORT_REGION": "default",
+    # Moderation triage: claims expire so an item is never stuck with someone who walked away.
+    "REVIEW_CLAIM_MINUTES": 15,
+    "NEEDS_REPLY_HOURS": 6,
+    "WORRIED_REPORT_LIMIT": 5,
+    "WORRIED_REPORT_WINDOW_HOURS": 24,
     "CORS_ALLOWED_ORIGINS": ["http://127.0.0.1:5000", "http://localhost:5000"],
     "SOCKETIO_ASYNC_MODE": "threading",
     "POSTS_PER_PAGE": 20,
@@ -46,9 +58,20 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Environment variables that are not plain strings.
-_JSON_KEYS = {"CORS_ALLOWED_ORIGINS", "SQLALCHEMY_ENGINE_OPTIONS"}
+_JSON_KEYS = {"CORS_ALLOWED_ORIGINS", "SQLALCHEMY_ENGINE_OPTIONS", "RATELIMITS"}
 _BOOL_KEYS = {"SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "RATELIMIT_ENABLED", "SEED_ON_START"}
-_INT_KEYS = {"MAX_CONTENT_LENGTH", "POSTS_PER_PAGE", "THREADS_PER_PAGE", "REMEMBER_COOKIE_DURATION_DAYS"}
+_INT_KEYS = {
+    "REVIEW_CLAIM_MINUTES",
+    "NEEDS_REPLY_HOURS",
+    "WORRIED_REPORT_LIMIT",
+    "WORRIED_REPORT_WINDOW_HOURS",
+    "MAX_CONTENT_LENGTH",
+    "POSTS_PER_PAGE",
+    "THREADS_PER_PAGE",
+    "REMEMBER_COOKIE_DURATION_DAYS",
+    "RATELIMIT_NEW_ACCOUNT_HOURS",
+    "TRUSTED_PROXIES",
+}
 # FORUM_DATABASE_URL is the documented name; SQLAlchemy wants its own key.
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 

@@ -47,13 +47,14 @@ def _service_error(error: ServiceError) -> Any:
         security_event("permission_denied", status=error.status, code=error.code)
     if wants_json():
         response = json_error(error.status, error.code, error.message, error.fields, **_safe_extra(error))
-        if error.status == 429 and "retry_after" in error.extra:
-            response.headers["Retry-After"] = str(error.extra["retry_after"])
-        return response
-    if error.status == 401:
+    elif error.status == 401:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
-    return _page(error.status, error.message)
+    else:
+        response = _page(error.status, error.message)
+    if error.status == 429 and "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 def _safe_extra(error: ServiceError) -> dict[str, Any]:

@@ -34,12 +34,16 @@ def all_guides() -> dict[str, Guide]:
             slug=slug,
             title=str(post["title"]),
             summary=str(post.get("summary", "")),
-            areas=tuple(post.get("areas", [])),
+            areas=tuple(str(area) for area in _as_list(post.get("areas"))),
             practice=str(post.get("practice", "")),
-            prompts=tuple(post.get("prompts", [])),
+            prompts=tuple(str(prompt) for prompt in _as_list(post.get("prompts"))),
             body_html=render_markdown(post.content),
         )
     return guides
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def get_guide(slug: str) -> Guide | None:

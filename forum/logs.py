@@ -1,4 +1,10 @@
-"""Logging: plain lines in development, and structured security events that never carry post text."""
+"""Logging: plain lines in development, and structured security events that never carry post text.
+
+security_event() writes one JSON object per line to the "forum.security" logger. It takes ids and
+outcomes only; fields whose names suggest writing or secrets are withheld even if a caller passes them.
+Writes that matter for security are mirrored from the database session, so no service can forget them:
+every audit-log row (moderation actions, reveals) and every deletion is logged once its commit succeeded.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,116 @@ import logging
 from typing import Any
 
 from flask import Flask, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
 
 security_log = logging.getLogger("forum.security")
+
+# Names whose values are people's words or credentials: never written to a log.
+WITHHELD_FIELDS = frozenset(
+    {
+        "body", "body_md", "body_html", "text", "content", "content_note", "title", "message", "note", "reason",
+        "bio", "query", "q", "password", "new_password", "current_password", "token", "secret", "email", "username",
+        "details", "entry", "excerpt",
+    }
+)  # fmt: skip
+_PENDING = "forum_security_pending"
 
 
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    security_log.setLevel(logging.INFO)
+    _mirror_security_writes()
 
 
 def security_event(event: str, **fields: Any) -> None:
     """One JSON line per security event. Callers pass ids and outcomes, never text or secrets."""
-    record: dict[str, Any] = {"event": event, **fields}
+    record: dict[str, Any] = {"event": event}
+    record.update({key: "[withheld]" if key in WITHHELD_FIELDS else value for key, value in fields.items()})
     if has_request_context():
         record.setdefault("path", request.path)
         record.setdefault("method", request.method)
+        record.setdefault("addr", _address_key())
+        actor = _actor_id()
+        if actor is not None:
+            record.setdefault("actor_id", actor)
     security_log.info(json.dumps(record, default=str, sort_keys=True))
+
+
+def _address_key() -> str:
+    from forum.ratelimits import address_key
+
+    return address_key()
+
+
+def _actor_id() -> int | None:
+    from flask_login import current_user
+
+    try:
+        if getattr(current_user, "is_authenticated", False):
+            return int(current_user.id)
+    except Exception:  # a half-loaded user during login or logout: the event still gets written
+        return None
+    return None
+
+
+# --- mirrored writes ------------------------------------------------------------------------------
+
+
+def _mirror_security_writes() -> None:
+    if event.contains(Session, "after_flush", _collect):
+        return
+    event.listen(Session, "after_flush", _collect)
+    event.listen(Session, "after_commit", _emit)
+    event.listen(Session, "after_soft_rollback", _discard)
+
+
+def _collect(session: Session, _flush_context: Any) -> None:
+    pending = session.info.setdefault(_PENDING, [])
+    for obj in session.new:
+        if type(obj).__name__ == "AuditLog":
+            pending.append(("moderation_action", _audit_fields(obj)))
+    for obj in session.dirty:
+        if _soft_deleted_now(obj):
+            pending.append(("deleted", {"target_type": _table(obj), "target_id": _id(obj), "soft": True}))
+    for obj in session.deleted:
+        pending.append(("deleted", {"target_type": _table(obj), "target_id": _id(obj), "soft": False}))
+
+
+def _audit_fields(row: Any) -> dict[str, Any]:
+    return {
+        "action": row.action,
+        "by_user_id": row.actor_id,
+        "target_type": row.target_type,
+        "target_id": row.target_id,
+    }
+
+
+def _soft_deleted_now(obj: Any) -> bool:
+    state = inspect(obj)
+    if "deleted_at" not in state.attrs:
+        return False
+    history = state.attrs.deleted_at.history
+    return bool(history.added) and history.added[0] is not None and not any(history.deleted)
+
+
+def _table(obj: Any) -> str:
+    return str(getattr(obj, "__tablename__", type(obj).__name__))
+
+
+def _id(obj: Any) -> Any:
+    return getattr(obj, "id", None)
+
+
+def _emit(session: Session) -> None:
+    for name, fields in session.info.pop(_PENDING, []):
+        try:
+            security_event(name, **fields)
+        except Exception:  # a log line must never undo or break a committed write
+            logging.getLogger(__name__).exception("security event failed")
+
+
+def _discard(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)

@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 
 from forum.extensions import db
 from forum.models import Block, Board, Post, Thread, User
+from forum.models.practice import HomeworkItem, JournalEntry, RelapsePlan
 from forum.services.errors import Forbidden, NotAuthenticated, NotFound
 
 
@@ -222,3 +223,99 @@ TEMPLATE_HELPERS = {
     "can_create_thread": can_create_thread,
     "can_use_anonymity": can_use_anonymity,
 }
+
+
+# --- personal practice: homework, journal, mood, relapse plan ----------------------------------
+# Private to the person who wrote them. Moderators and admins get no exception: a journal that staff
+# could read would not be written honestly. Anything not yours answers 404, so its existence leaks nothing.
+
+
+def _owns(user: Any, obj: HomeworkItem | JournalEntry | RelapsePlan) -> bool:
+    member = signed_in(user)
+    return member is not None and member.id == obj.user_id
+
+
+def can_read_journal(user: Any, entry: JournalEntry) -> bool:
+    return _owns(user, entry)
+
+
+def can_edit_journal(user: Any, entry: JournalEntry) -> bool:
+    return _owns(user, entry)
+
+
+def can_delete_journal(user: Any, entry: JournalEntry) -> bool:
+    return _owns(user, entry)
+
+
+def can_manage_homework(user: Any, item: HomeworkItem) -> bool:
+    return _owns(user, item)
+
+
+def can_read_relapse_plan(user: Any, plan: RelapsePlan) -> bool:
+    return _owns(user, plan)
+
+
+def ensure_can_read_journal(user: Any, entry: JournalEntry | None) -> JournalEntry:
+    if entry is None or not can_read_journal(user, entry):
+        raise NotFound("That journal entry doesn't exist.")
+    return entry
+
+
+def ensure_can_edit_journal(user: Any, entry: JournalEntry | None) -> JournalEntry:
+    if entry is None or not can_edit_journal(user, entry):
+        raise NotFound("That journal entry doesn't exist.")
+    return entry
+
+
+def ensure_can_manage_homework(user: Any, item: HomeworkItem | None) -> HomeworkItem:
+    if item is None or not can_manage_homework(user, item):
+        raise NotFound("That practice isn't on your list.")
+    return item
+
+
+# --- moderation triage: the review queue, reports, actions on people ----------------------------
+# Only moderators and admins see the queue, scores and signals. Actions that take something away from
+# a moderator or admin (silence, suspend) are for admins only, so staff cannot sideline each other.
+
+
+def can_see_queue(user: Any) -> bool:
+    return is_moderator(user)
+
+
+def ensure_can_see_queue(user: Any) -> User:
+    return ensure_moderator(user)
+
+
+def can_restrict_user(user: Any, target: User | None) -> bool:
+    """Silence or suspend `target`: moderators may restrict members; only admins may restrict staff."""
+    member = signed_in(user)
+    if member is None or not member.is_moderator or target is None or target.id == member.id:
+        return False
+    return not target.is_moderator or member.is_admin
+
+
+def ensure_can_restrict_user(user: Any, target: User | None) -> User:
+    member = ensure_moderator(user)
+    if not can_restrict_user(member, target):
+        raise Forbidden("Only an admin can restrict a moderator or admin, and nobody can restrict themself.")
+    return member
+
+
+def can_report_post(user: Any, post: Post) -> bool:
+    member = signed_in(user)
+    if member is None or post.deleted_at is not None or member.id == post.author_id:
+        return False
+    return can_view_thread(member, post.thread) and can_view_post_body(member, post)
+
+
+def ensure_can_report_post(user: Any, post: Post) -> User:
+    member = ensure_signed_in(user)
+    if member.id == post.author_id:
+        raise Forbidden("You can't report your own post. If you'd like a moderator to check in, use the support panel.")
+    if not can_report_post(member, post):
+        raise NotFound("That post doesn't exist.")
+    return member
+
+
+TEMPLATE_HELPERS["can_see_queue"] = can_see_queue
+TEMPLATE_HELPERS["can_report_post"] = can_report_post

@@ -32,7 +32,8 @@ def _visible_threads(viewer: Any) -> Any:
     member = permissions.signed_in(viewer)
     if member is None:
         return query.where(Thread.visibility == "visible")
-    return query.where((Thread.visibility == "visible") | ((Thread.visibility == "held") & (Thread.author_id == member.id)))
+    own_held = (Thread.visibility == "held") & (Thread.author_id == member.id)
+    return query.where((Thread.visibility == "visible") | own_held)
 
 
 def board_threads(viewer: Any, board: Board, page: int, per_page: int) -> Page:

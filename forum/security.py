@@ -1,9 +1,14 @@
-"""Response headers that hold for every page: CSP without inline script, no framing, no sniffing."""
+"""Response headers that hold for every page: CSP without inline script, no framing, no sniffing.
+
+Also where the app learns to believe a reverse proxy about the client's address and scheme, and
+only as many proxies as the deployment says (FORUM_TRUSTED_PROXIES, default 0: believe none).
+"""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join(
     [
@@ -14,15 +19,29 @@ CSP = "; ".join(
         "connect-src 'self'",
         "font-src 'self'",
         "object-src 'none'",
+        "frame-src 'none'",
+        "worker-src 'none'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
         "form-action 'self'",
     ]
 )
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
     app.after_request(_set_headers)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Wrap the whole WSGI stack (Socket.IO included) in ProxyFix for exactly N trusted hops.
+
+    With 0, X-Forwarded-* headers are ignored: anyone could send them, and believing them would let
+    a client pick its own rate-limit key or fake HTTPS.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def _set_headers(response: Response) -> Response:
@@ -32,16 +51,22 @@ def _set_headers(response: Response) -> Response:
     # Same-origin keeps Referer for Flask-WTF's HTTPS check while telling other sites nothing.
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Only over HTTPS (directly, or as told by a trusted proxy): browsers ignore it on plain HTTP anyway.
+        headers.setdefault("Strict-Transport-Security", HSTS)
     if _is_private(response):
         headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
     return response
 
 
 def _is_private(response: Response) -> bool:
-    # Anything shown to a signed-in person, and every API answer, may be personal.
+    # Anything shown to a signed-in person, every API answer and every form page may be personal.
     if request.path.startswith("/static/"):
         return False
-    return bool(getattr(current_user, "is_authenticated", False)) or request.path.startswith("/api/")
+    if request.path.startswith("/api/") or request.method != "GET":
+        return True
+    return bool(getattr(current_user, "is_authenticated", False)) or "Set-Cookie" in response.headers

@@ -21,7 +21,8 @@ def init_app(app: Flask) -> None:
 
 
 def _context() -> dict[str, Any]:
-    return {"me": current_user, "pending_support": session.get("support")}
+    # The real user object, not the LocalProxy: templates ask about it dozens of times per page.
+    return {"me": current_user._get_current_object(), "pending_support": session.get("support")}
 
 
 def when(value: datetime | None) -> str:

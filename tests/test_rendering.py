@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from forum.rendering import render_markdown, sanitise
-
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from forum.rendering import ALLOWED_TAGS, ALLOWED_URL_SCHEMES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forum.rendering import ALLOWED_TAGS, ALLOWED_URL_SCHEMES, render_markdown, sanitise
 
 
 class _Audit(HTMLParser):

@@ -1,4 +1,4 @@
-"""HTTP blueprints. Each module exposes `bp`, or `attach(app)` when it registers more than one; add new ones to MODULES."""
+"""HTTP blueprints: each module exposes `bp`, or `attach(app)` when it registers several. List new ones in MODULES."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forum import auth
-from forum.extensions import limiter
+from forum import auth, ratelimits
 from forum.forms import LoginForm, RegisterForm
 from forum.logs import security_event
 from forum.services import accounts
@@ -20,7 +19,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10/hour", methods=["POST"])
+@ratelimits.limited("register")
 def register() -> object:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -37,14 +36,15 @@ def register() -> object:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20/hour;5/minute", methods=["POST"])
 def login() -> object:
     form = LoginForm()
     if form.validate_on_submit():
+        ratelimits.enforce_login_attempt(form.username.data)
         try:
             user = accounts.authenticate(form.username.data, form.password.data)
         except NotAuthenticated as error:
-            security_event("login_failed")
+            ratelimits.record_failed_login(form.username.data)
+            security_event("login_failed", reason=error.code, addr=ratelimits.address_key())
             form.form_errors.append(error.message)
         else:
             auth.start_session(user, remember=bool(form.remember.data))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forum import permissions, queries
-from forum.extensions import limiter
+from forum import permissions, queries, ratelimits
 from forum.forms import EditForm, ReplyForm, ThreadForm
 from forum.rendering import quote_markdown
 from forum.services import posting
@@ -38,7 +37,7 @@ def board(slug: str) -> object:
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10/minute;60/hour", methods=["POST"])
+@ratelimits.limited("thread")
 def new_thread(slug: str) -> object:
     board = posting.get_board(slug)
     permissions.ensure_can_create_thread(current_user, board)
@@ -91,7 +90,7 @@ def _prefill_quote(form: ReplyForm, post_id: int, thread_id: int) -> None:
 
 @bp.post("/t/<int:thread_id>/reply")
 @login_required
-@limiter.limit("20/minute;300/hour")
+@ratelimits.limited("post")
 def reply(thread_id: int) -> object:
     thread = posting.get_thread(thread_id)
     form = ReplyForm()
@@ -174,7 +173,7 @@ def lock(thread_id: int) -> object:
 def _post_url(post: object) -> str:
     number = getattr(post, "number", 1)
     per_page = current_app.config["POSTS_PER_PAGE"]
-    thread_id = getattr(post, "thread_id")
+    thread_id = post.thread_id
     return url_for("boards.thread", thread_id=thread_id, page=(number - 1) // per_page + 1, _anchor=f"p{post.id}")  # type: ignore[attr-defined]
 
 

@@ -2,9 +2,19 @@
 
 from forum.models.accounts import ROLES, ApiToken, User
 from forum.models.base import utcnow
-from forum.models.community import Block
+from forum.models.community import Block, BoardFollow, Bookmark, Reaction, ThreadWatch
 from forum.models.forum import Board, Post, PostRevision, Thread
-from forum.models.moderation import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord
+from forum.models.moderation import (
+    AuditLog,
+    ModeratorMessage,
+    PeerReport,
+    ReviewDecision,
+    ReviewEvent,
+    ReviewItem,
+    ScreeningRecord,
+)
+from forum.models.notifications import Notification, NotificationSetting
+from forum.models.practice import HomeworkItem, JournalEntry, MoodEntry, RelapsePlan
 
 __all__ = [
     "ROLES",
@@ -12,12 +22,25 @@ __all__ = [
     "AuditLog",
     "Block",
     "Board",
+    "BoardFollow",
+    "Bookmark",
+    "ModeratorMessage",
+    "PeerReport",
+    "HomeworkItem",
+    "JournalEntry",
+    "MoodEntry",
+    "Notification",
+    "NotificationSetting",
     "Post",
     "PostRevision",
+    "Reaction",
+    "ReviewDecision",
+    "RelapsePlan",
     "ReviewEvent",
     "ReviewItem",
     "ScreeningRecord",
     "Thread",
+    "ThreadWatch",
     "User",
     "utcnow",
 ]

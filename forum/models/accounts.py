@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bio: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # The bio as sanitised HTML, rendered once when it is saved (forum.services.profiles).
+    bio_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
     pronouns: Mapped[str] = mapped_column(String(40), default="", nullable=False)
     trusted: Mapped[bool] = mapped_column(default=False, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

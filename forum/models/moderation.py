@@ -42,7 +42,11 @@ class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
     """One thing a moderator should look at: a screening, a peer report or a check-in request."""
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_items_queue", "status", "priority", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_review_items_queue", "status", "priority", "waiting_since"),
+        Index("ix_review_items_target", "target_type", "target_id", "status"),
+        Index("ix_review_items_priority_created", "priority", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     target_type: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -62,6 +66,8 @@ class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
     version: Mapped[int] = mapped_column(default=1, nullable=False)
     waiting_since: Mapped[datetime] = created_at_column()
     first_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a moderator hands the item to the admins (suspensions of staff, legal, anything beyond them).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 
@@ -104,3 +110,81 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = created_at_column()
 
     actor: Mapped[User | None] = relationship()
+
+
+# --- triage: reports, decisions and messages to members ---------------------------------------
+
+REPORT_KINDS = ("rules", "worried")
+# What a moderator can do to a review item; "claim" is not an action but is recorded the same way.
+ACTIONS = (
+    "mark_safe",
+    "reach_out",
+    "hide",
+    "lock_thread",
+    "silence",
+    "suspend",
+    "escalate",
+    "note",
+    "resolve",
+)
+
+
+class PeerReport(db.Model):  # type: ignore[name-defined,misc]
+    """A member pointing moderators at a post: it breaks the rules, or they are worried about the writer."""
+
+    __tablename__ = "peer_reports"
+    # The worried-report limit counts one reporter's reports in a time window.
+    __table_args__ = (Index("ix_peer_reports_reporter_kind_time", "reporter_id", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    target_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_id: Mapped[int] = mapped_column(nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ReviewDecision(db.Model):  # type: ignore[name-defined,misc]
+    """A moderator's judgement on a screened item: the label that export-feedback turns into training rows.
+
+    `agrees` compares the judgement with the screening: marking a concern or crisis screening safe
+    disagrees; any protective action agrees. It is None when the screening had no opinion to compare.
+    """
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_version", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False, index=True)
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id", ondelete="SET NULL"))
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The training label: "none" | "concern" | "crisis".
+    label: Mapped[str] = mapped_column(String(16), nullable=False)
+    screened_level: Mapped[str | None] = mapped_column(String(16))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    agrees: Mapped[bool | None] = mapped_column()
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ModeratorMessage(db.Model):  # type: ignore[name-defined,misc]
+    """A private message from the moderators to one member: a supportive reach-out or a notice of an action."""
+
+    __tablename__ = "moderator_messages"
+    __table_args__ = (Index("ix_moderator_messages_recipient", "recipient_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id", ondelete="SET NULL"))
+    # "reach_out" | "hidden" | "silenced" | "suspended" | "locked"
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    # Rendered and sanitised at write time, like posts.
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    include_resources: Mapped[bool] = mapped_column(default=True, nullable=False)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+
+    sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])

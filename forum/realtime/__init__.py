@@ -2,16 +2,34 @@
 
 The functions here are the only way services reach live clients; they are called from
 after-commit callbacks, never inside a transaction.
+
+Some work must happen in every process that holds sockets, not only the one that made the change:
+disconnecting a person who logged out, and delivering a message to a room minus the people who
+blocked its author (each process knows only its own sids). That work travels as an "internal" emit
+on a namespace no client can join; our client managers (below) intercept it, locally and from the
+Redis queue alike, and run a handler in each process against that process's own sockets.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import socketio as python_socketio
 
 from forum.extensions import socketio
 
+log = logging.getLogger(__name__)
+
 CHAT_NAMESPACE = "/chat"
 MODERATION_NAMESPACE = "/moderation"
+# Never served to clients: the connect handler of an unregistered namespace refuses them.
+INTERNAL_NAMESPACE = "/hearth-internal"
+INTERNAL_EVENT = "internal"
+
+InternalHandler = Callable[[Any, dict[str, Any]], None]
+_INTERNAL_HANDLERS: dict[str, InternalHandler] = {}
 
 
 def user_room(user_id: int) -> str:
@@ -22,23 +40,119 @@ def alert_moderators(payload: dict[str, Any]) -> None:
     socketio.emit("alert", payload, namespace=MODERATION_NAMESPACE, to="moderators")
 
 
-def disconnect_user(user_id: int) -> None:
-    """Close every socket this person has open in this process.
+# --- the internal channel -----------------------------------------------------------------------
 
-    Called after logout, password change and suspension. Handlers also re-check the session
-    version on every event, so a socket in another process cannot act on a dead session.
-    """
+
+def on_internal(kind: str) -> Callable[[InternalHandler], InternalHandler]:
+    def register(handler: InternalHandler) -> InternalHandler:
+        _INTERNAL_HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def broadcast_internal(kind: str, data: dict[str, Any]) -> None:
+    """Run the `kind` handler in every process (this one included) with `data`."""
     server = getattr(socketio, "server", None)
     if server is None:
         return
-    for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE):
-        for sid in local_sids(user_id, namespace):
-            server.disconnect(sid, namespace=namespace)
+    server.manager.emit(INTERNAL_EVENT, {"kind": kind, **data}, namespace=INTERNAL_NAMESPACE)
 
 
-def local_sids(user_id: int, namespace: str) -> list[str]:
-    server = socketio.server
+def _dispatch_internal(manager: Any, data: Any) -> None:
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    handler = _INTERNAL_HANDLERS.get(data.get("kind")) if isinstance(data, dict) else None
+    if handler is None:
+        log.warning("unknown internal socket message: %r", data)
+        return
     try:
-        return [sid for sid, _eio_sid in server.manager.get_participants(namespace, user_room(user_id))]
-    except KeyError:  # nobody of that room or namespace is connected here
-        return []
+        handler(manager, data)
+    except Exception:
+        log.exception("internal socket handler failed")
+
+
+class LocalManager(python_socketio.Manager):  # type: ignore[misc]
+    """One process: the in-memory manager, plus the internal channel."""
+
+    def emit(self, event: str, data: Any, namespace: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if namespace == INTERNAL_NAMESPACE:
+            return _dispatch_internal(self, data)
+        return super().emit(event, data, namespace, *args, **kwargs)
+
+
+class QueueManager(python_socketio.RedisManager):  # type: ignore[misc]
+    """Several processes on one Redis queue: internal messages reach every process's handler."""
+
+    def _handle_emit(self, message: dict[str, Any]) -> Any:
+        # Called for our own emits and for those read from the queue.
+        if message.get("namespace") == INTERNAL_NAMESPACE:
+            return _dispatch_internal(self, message.get("data"))
+        return super()._handle_emit(message)
+
+
+def client_manager(redis_url: str | None) -> python_socketio.Manager:
+    if redis_url:
+        return QueueManager(redis_url, channel="flask-socketio")
+    return LocalManager()
+
+
+# --- helpers every process runs against its own sockets -----------------------------------------
+
+
+def local_sids(user_id: int, namespace: str, manager: Any = None) -> list[str]:
+    manager = manager or socketio.server.manager
+    return [sid for sid, _eio_sid in manager.get_participants(namespace, user_room(user_id))]
+
+
+def disconnect_user(user_id: int) -> None:
+    """Close every socket this person has open, in every process.
+
+    Called after logout, password change and suspension. Handlers also re-check the session
+    version on every event, so even a socket that missed this message cannot act on a dead session.
+    """
+    broadcast_internal("disconnect_user", {"user_id": user_id})
+
+
+@on_internal("disconnect_user")
+def _disconnect_local(manager: Any, data: dict[str, Any]) -> None:
+    server = manager.server
+    for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE):
+        for sid in local_sids(int(data["user_id"]), namespace, manager):
+            server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+def deliver(
+    event: str,
+    payload: dict[str, Any],
+    *,
+    room: str,
+    namespace: str = CHAT_NAMESPACE,
+    hidden_from: Iterable[int] = (),
+    skip_sid: str | None = None,
+) -> None:
+    """Emit to a room, except to the sockets of the people in `hidden_from` (blocks, mutes)."""
+    hidden = sorted(set(hidden_from))
+    if not hidden:
+        socketio.emit(event, payload, namespace=namespace, to=room, skip_sid=skip_sid)
+        return
+    broadcast_internal(
+        "deliver",
+        {"event": event, "payload": payload, "room": room, "namespace": namespace, "hidden": hidden, "skip": skip_sid},
+    )
+
+
+@on_internal("deliver")
+def _deliver_local(manager: Any, data: dict[str, Any]) -> None:
+    namespace = data["namespace"]
+    skip = {sid for user_id in data["hidden"] for sid in local_sids(int(user_id), namespace, manager)}
+    if data.get("skip"):
+        skip.add(data["skip"])
+    # The base class's emit sends to this process's sockets only: every process does its own part.
+    python_socketio.Manager.emit(
+        manager, data["event"], data["payload"], namespace, room=data["room"], skip_sid=list(skip)
+    )
+
+
+def emit_to_user(user_id: int, event: str, payload: dict[str, Any], *, namespace: str = CHAT_NAMESPACE) -> None:
+    socketio.emit(event, payload, namespace=namespace, to=user_room(user_id))

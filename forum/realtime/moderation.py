@@ -21,3 +21,20 @@ def register(socketio: SocketIO) -> None:
         join_room(user_room(user.id), namespace=MODERATION_NAMESPACE)
         request.environ["hearth.user"] = (user.id, user.session_version)
         return True
+
+
+# --- emits (called from after-commit callbacks only) --------------------------------------------
+
+
+def queue_changed(payload: dict[str, Any]) -> None:
+    """Tell every open queue page that an item appeared or changed; pages re-fetch what they show."""
+    from forum.extensions import socketio
+
+    socketio.emit("queue_changed", payload, namespace=MODERATION_NAMESPACE, to="moderators")
+
+
+def alert_admins(admin_ids: list[int], payload: dict[str, Any]) -> None:
+    from forum.extensions import socketio
+
+    for admin_id in admin_ids:
+        socketio.emit("escalated", payload, namespace=MODERATION_NAMESPACE, to=user_room(admin_id))

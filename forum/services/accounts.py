@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-
 from functools import lru_cache
 
 from argon2 import PasswordHasher, profiles

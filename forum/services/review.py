@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from flask import current_app
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session, joinedload
 
-from forum.models import ReviewEvent, ReviewItem, ScreeningRecord, utcnow
+from forum import permissions
+from forum.extensions import db
+from forum.models import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
+from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult
-from forum.services.transaction import after_commit
+from forum.services.transaction import after_commit, write_transaction
 
 _PRIORITY_FOR_LEVEL = {"crisis": "urgent", "unknown": "urgent", "concern": "review"}
 _LEVEL_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
@@ -51,6 +56,8 @@ def queue_screening(
     if item.priority == "urgent":
         payload = {"item_id": item.id, "level": item.level, "excerpt": excerpt[:280], "where": where}
         after_commit(lambda: _alert(payload))
+    update = {"item_id": item.id, "version": item.version, "status": item.status, "action": "screened"}
+    after_commit(lambda: _queue_changed(update))
     return item
 
 
@@ -76,9 +83,6 @@ def _escalate(item: ReviewItem, result: ScreenResult, reason: dict[str, Any], sc
 
 def request_check_in(actor: object, *, note: str = "", source: str = "support_panel") -> ReviewItem:
     """The person asked a moderator to check in with them: an urgent item about them, alerted live."""
-    from forum import permissions
-    from forum.extensions import db
-    from forum.services.transaction import write_transaction
     from forum.services.validation import clean_text
 
     member = permissions.ensure_signed_in(actor)
@@ -119,11 +123,150 @@ def _alert(payload: dict[str, Any]) -> None:
     alert_moderators(payload)
 
 
-def resolve_stale_claims() -> None:
-    """Claims expire on read (see claimed_by()); nothing to sweep. Kept for the CLI's maintenance hook."""
+# --- reading the queue --------------------------------------------------------------------------
+
+_URGENT_FIRST = case((ReviewItem.priority == "urgent", 0), else_=1)
+
+
+def queue(viewer: Any, *, status: str = "open", limit: int = 200) -> list[ReviewItem]:
+    """Urgent first, then whoever has waited longest."""
+    permissions.ensure_can_see_queue(viewer)
+    if status not in ("open", "resolved"):
+        raise invalid("status", "Status must be open or resolved.")
+    query = (
+        select(ReviewItem)
+        .where(ReviewItem.status == status)
+        .options(joinedload(ReviewItem.subject_user), joinedload(ReviewItem.claimed_by))
+        .order_by(_URGENT_FIRST, ReviewItem.waiting_since, ReviewItem.id)
+        .limit(limit)
+    )
+    if status == "resolved":
+        query = query.order_by(None).order_by(ReviewItem.resolved_at.desc(), ReviewItem.id.desc())
+    return list(db.session.scalars(query))
+
+
+def get_item(viewer: Any, item_id: int) -> ReviewItem:
+    permissions.ensure_can_see_queue(viewer)
+    item = db.session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFound("That review item doesn't exist.")
+    return item
 
 
 def claimed_by(item: ReviewItem) -> int | None:
+    """Who holds the item right now; an expired claim holds nothing (claims expire on read, no sweeper)."""
     if item.claimed_until is None or item.claimed_until <= utcnow():
         return None
     return item.claimed_by_id
+
+
+def item_state(item: ReviewItem) -> dict[str, Any]:
+    """The item as a moderator sees it: what a stale writer gets back with its 409."""
+    holder = claimed_by(item)
+    return {
+        "id": item.id,
+        "target_type": item.target_type,
+        "target_id": item.target_id,
+        "subject": _user_ref(item.subject_user),
+        "priority": item.priority,
+        "level": item.level,
+        "score": item.score,
+        "reasons": list(item.reasons),
+        "signals": list(item.screening.signals) if item.screening else [],
+        "model_version": item.screening.model_version if item.screening else None,
+        "status": item.status,
+        "claimed_by": _user_ref(item.claimed_by) if holder is not None else None,
+        "claimed_until": item.claimed_until.isoformat() if holder is not None and item.claimed_until else None,
+        "version": item.version,
+        "escalated": item.escalated_at is not None,
+        "waiting_since": item.waiting_since.isoformat(),
+        "created_at": item.created_at.isoformat(),
+        "first_action_at": item.first_action_at.isoformat() if item.first_action_at else None,
+        "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+    }
+
+
+def _user_ref(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "username": user.username}
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+
+def claim_minutes() -> int:
+    return int(current_app.config["REVIEW_CLAIM_MINUTES"])
+
+
+def lock_item(session: Session, item_id: int, version: object) -> ReviewItem:
+    """The item, row-locked, if the caller saw its current version; otherwise 409 with the fresh state."""
+    item = session.get(ReviewItem, item_id, with_for_update=True, populate_existing=True)
+    if item is None:
+        raise NotFound("That review item doesn't exist.")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise invalid("version", "Send the version of the item you are acting on.")
+    if version != item.version:
+        raise stale(item, "Someone else changed this item since you loaded it. Here is what it looks like now.")
+    return item
+
+
+def stale(item: ReviewItem, message: str) -> Conflict:
+    return Conflict(message, item=item_state(item))
+
+
+def ensure_not_claimed_by_other(item: ReviewItem, moderator: User) -> None:
+    holder = claimed_by(item)
+    if holder is not None and holder != moderator.id:
+        name = item.claimed_by.username if item.claimed_by else "another moderator"
+        raise stale(item, f"{name} is working on this item. Their claim ends at {item.claimed_until:%H:%M} UTC.")
+
+
+def claim(actor: Any, item_id: int, *, version: object) -> ReviewItem:
+    moderator = permissions.ensure_can_see_queue(actor)
+    with write_transaction() as session:
+        item = lock_item(session, item_id, version)
+        if item.status != "open":
+            raise stale(item, "This item is already resolved.")
+        ensure_not_claimed_by_other(item, moderator)
+        now = utcnow()
+        item.claimed_by_id = moderator.id
+        item.claimed_until = now + timedelta(minutes=claim_minutes())
+        record(session, item, moderator, "claim", note=f"until {item.claimed_until:%H:%M} UTC", now=now)
+    db.session.refresh(item)
+    return item
+
+
+def record(
+    session: Session,
+    item: ReviewItem,
+    moderator: User,
+    action: str,
+    *,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Every moderator step: the item's history, the audit log, a new version, and a live queue update."""
+    when = now or utcnow()
+    if item.first_action_at is None:
+        item.first_action_at = when
+    item.version += 1
+    session.add(ReviewEvent(item_id=item.id, actor_id=moderator.id, action=action, note=note, created_at=when))
+    session.add(
+        AuditLog(
+            actor_id=moderator.id,
+            action=action,
+            target_type=item.target_type,
+            target_id=item.target_id,
+            reason=note,
+            details={"item_id": item.id, "version": item.version, **(details or {})},
+            created_at=when,
+        )
+    )
+    update = {"item_id": item.id, "version": item.version, "status": item.status, "action": action}
+    after_commit(lambda: _queue_changed(update))
+
+
+def _queue_changed(payload: dict[str, Any]) -> None:
+    from forum.realtime.moderation import queue_changed
+
+    queue_changed(payload)

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import moderation
 from sqlalchemy.orm import Session
 
+import moderation
 from forum.models import ScreeningRecord
 
 log = logging.getLogger(__name__)

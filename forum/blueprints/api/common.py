@@ -22,12 +22,12 @@ COMMON_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 
 def guard_request() -> None:
     """Before every API request: JSON bodies only, and CSRF when the caller uses the session cookie."""
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length != 0:
-        if not request.is_json:
-            raise ServiceError("Send a JSON body with Content-Type: application/json.")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and bearer_token(request) is None:
-        if getattr(current_user, "is_authenticated", False):
-            csrf.protect()
+    has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length != 0
+    if has_body and not request.is_json:
+        raise ServiceError("Send a JSON body with Content-Type: application/json.")
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if unsafe and bearer_token(request) is None and getattr(current_user, "is_authenticated", False):
+        csrf.protect()
 
 
 def actor() -> User:

@@ -9,9 +9,8 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from forum import permissions, queries
+from forum import permissions, queries, ratelimits
 from forum.auth import bearer_token
-from forum.extensions import limiter
 from forum.logs import security_event
 from forum.services import accounts, posting
 from forum.services.errors import NotAuthenticated
@@ -28,13 +27,8 @@ def _document_errors(view: Any) -> Any:
     return view
 
 
-def _account_limit_key() -> str:
-    member = permissions.signed_in(current_user)
-    return f"user:{member.id}" if member else f"addr:{request.remote_addr}"
-
-
 @blp.route("/users", methods=["POST"])
-@limiter.limit("10/hour")
+@ratelimits.limited("register")
 @blp.arguments(schemas.UserCreate)
 @blp.response(201, schemas.UserOut)
 @_document_errors
@@ -45,15 +39,16 @@ def create_user(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/tokens", methods=["POST"])
-@limiter.limit("20/hour;5/minute")
 @blp.arguments(schemas.TokenCreate)
 @blp.response(201, schemas.TokenOut)
 @_document_errors
 def create_token(body: dict[str, Any]) -> Any:
+    ratelimits.enforce_login_attempt(body["username"])
     try:
         user = accounts.authenticate(body["username"], body["password"])
-    except NotAuthenticated:
-        security_event("login_failed", via="api")
+    except NotAuthenticated as error:
+        ratelimits.record_failed_login(body["username"])
+        security_event("login_failed", via="api", reason=error.code, addr=ratelimits.address_key())
         raise
     security_event("token_issued", user_id=user.id)
     return {"token": accounts.issue_token(user)}
@@ -86,7 +81,7 @@ class BoardThreads(MethodView):
         page = queries.board_threads(current_user, board, args["page"], current_app.config["THREADS_PER_PAGE"])
         return {"threads": [thread_dict(t) for t in page.items], "page": page.page, "pages": page.pages}
 
-    @limiter.limit("10/minute;60/hour", key_func=_account_limit_key)
+    @ratelimits.limited("thread")
     @blp.arguments(schemas.ThreadCreate)
     @blp.response(201, schemas.ThreadCreated)
     @_document_errors
@@ -112,7 +107,7 @@ def get_thread(args: dict[str, Any], thread_id: int) -> Any:
 
 
 @blp.route("/threads/<int:thread_id>/posts", methods=["POST"])
-@limiter.limit("20/minute;300/hour", key_func=_account_limit_key)
+@ratelimits.limited("post")
 @blp.arguments(schemas.PostCreate)
 @blp.response(201, schemas.PostCreated)
 @_document_errors

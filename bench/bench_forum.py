@@ -1,0 +1,197 @@
+"""Forum pages and the reply write path under load: gunicorn (2 gevent workers) on SQLite, wrk as the client.
+
+Targets (issue 2): thread page with 50 posts for a signed-in member >= 800 req/s, p99 <= 30 ms; board page
+>= 800 req/s; replies through the full write path (sanitise, screen, store, index) >= 300/s, p99 <= 50 ms,
+no "database is locked". Baseline in the same run: /healthz, the smallest response the stack can give.
+Usage: python -m bench.bench_forum [--runs 5] [--seconds 10] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.common import median, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench password 123"
+
+
+def prepare_database(url: str) -> dict[str, object]:
+    from forum import create_app
+    from forum.extensions import db
+    from forum.seeding import seed_boards
+    from forum.services import accounts, posting
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "ARGON2_PROFILE": "CHEAPEST"})
+    with app.app_context():
+        db.create_all()
+        seed_boards()
+        author = accounts.register("bench_author", PASSWORD)
+        reader = accounts.register("bench_reader", PASSWORD)
+        board = posting.get_board("grief-and-loss")
+        thread = posting.create_thread(author, board, title="A thread of fifty posts", body=_post_text(0)).thread
+        for n in range(1, 50):
+            posting.create_reply(reader if n % 2 else author, thread, body=_post_text(n))
+        for n in range(60):
+            posting.create_thread(author, board, title=f"Another thread {n}", body=_post_text(n))
+        token = accounts.issue_token(author)
+        return {"thread_id": thread.id, "token": token}
+
+
+def _post_text(n: int) -> str:
+    return (
+        f"Post {n}. Some days the house is very quiet and I notice **how much** I miss the small noises. "
+        "My sister says it gets softer with time. I went for a walk today and that helped a little.\n\n"
+        "- called a friend\n- made dinner\n\n> one step at a time"
+    )
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"), "-k", "gevent", "-w", "2", "-b", f"127.0.0.1:{port}",
+        "--log-level", "warning", "wsgi:app",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start: " + log.read_text()[-2000:])
+
+
+def session_cookie(port: int) -> str:
+    """Sign in as the reader through the real login form and keep its session cookie."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"http://127.0.0.1:{port}/login", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"username": "bench_reader", "password": PASSWORD, "csrf_token": token}
+    opener.open(f"http://127.0.0.1:{port}/login", data=urllib.parse.urlencode(form).encode(), timeout=10)
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str], script: Path | None = None) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(0) if errors else ""}  # fmt: skip
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+REPLY_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  local key = string.format("%s-%d-%d", tostring(math.random(1, 1e9)), counter, os.time())
+  local body = string.format('{"body": "Thinking of you today. Reply %d, small steps count.", "idempotency_key": "%s"}', counter, key)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def run(args: argparse.Namespace) -> str:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    setup = prepare_database(url)
+    port = 5601
+    env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_RATELIMIT_ENABLED": "0",
+           "FORUM_ARGON2_PROFILE": "CHEAPEST"}  # fmt: skip
+    log = workdir / "server.log"
+    server = start_server(env, port, log)
+    script = workdir / "reply.lua"
+    script.write_text(REPLY_SCRIPT)
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, list[dict]] = {"baseline /healthz": [], "thread page (50 posts, signed in)": [],
+                                      "board page": [], "reply (API, full write path)": []}  # fmt: skip
+    try:
+        cookie = {"Cookie": session_cookie(port)}
+        bearer = {"Authorization": f"Bearer {setup['token']}"}
+        for _ in range(args.runs):
+            secs, conns = args.seconds, args.connections
+            results["baseline /healthz"].append(wrk(f"{base}/healthz", secs, conns, {}))
+            results["thread page (50 posts, signed in)"].append(
+                wrk(f"{base}/t/{setup['thread_id']}?page=2", secs, conns, cookie)
+            )
+            results["board page"].append(wrk(f"{base}/b/grief-and-loss", secs, conns, {}))
+            results["reply (API, full write path)"].append(
+                wrk(f"{base}/api/v1/threads/{setup['thread_id']}/posts", secs, conns, bearer, script)
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    locked = "database is locked" in log.read_text(errors="replace")
+    return report(results, args, locked)
+
+
+def report(results: dict[str, list[dict]], args: argparse.Namespace, locked: bool) -> str:
+    baseline = median([r["rps"] for r in results["baseline /healthz"]])
+    lines = [
+        f"gunicorn -k gevent -w 2, SQLite (WAL, synchronous=FULL); wrk -t2 -c{args.connections} -d{args.seconds}s; "
+        f"{args.runs} runs, medians. Rate limits off for the run.",
+        "",
+        "| path | req/s (median) | p50 ms | p99 ms (median) | non-2xx/3xx | vs baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        rps = median([r["rps"] for r in runs])
+        lines.append(
+            f"| {name} | {rps:.0f} | {median([r['p50_ms'] for r in runs]):.1f} | "
+            f"{median([r['p99_ms'] for r in runs]):.1f} | {sum(r['non2xx'] for r in runs)} | {rps / baseline:.2f} |"
+        )
+    lines += ["", f"'database is locked' in the server log: {'YES' if locked else 'no'}", "",
+              "Raw runs:", "```", json.dumps(results, indent=1), "```"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    body = run(args)
+    path = write_result("forum", "Forum pages and replies under load", body)
+    print(body)
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()

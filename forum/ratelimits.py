@@ -1,0 +1,213 @@
+"""Rate limits per address and per account: one table of rules, enforced alike for pages, the API and Socket.IO.
+
+Built on `limits` (the library under Flask-Limiter) with a store per app, because Flask-Limiter's
+extension object keeps its on/off switch and storage process-wide and only guards HTTP views; chat
+events need the same limits. The store is RATELIMIT_STORAGE_URI (REDIS_URL when set), so every
+process behind a load balancer counts against the same buckets.
+
+Addresses are never stored: the key is an HMAC-SHA256 of the address under a server secret, so the
+buckets (and the logs) can tell two requests from one address apart from others without keeping it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import lru_cache, wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, has_request_context, request
+from flask_login import current_user
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from forum.logs import security_event
+from forum.services.errors import RateLimited
+
+_EXTENSION = "hearth.ratelimits"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Limits for one action. `first_day` replaces `per_account` while an account is new."""
+
+    per_address: str | None = None
+    per_account: str | None = None
+    first_day: str | None = None
+
+
+# One row per action a person can repeat to hurt others or themselves. Overridable per deployment
+# through config RATELIMITS, e.g. {"post": {"per_account": "10/minute"}}.
+DEFAULT_RULES: dict[str, Rule] = {
+    # per_account on login counts failed attempts against one pseudonym, from any address.
+    "login": Rule(per_address="10/minute;40/hour", per_account="10/hour"),
+    "register": Rule(per_address="3/minute;10/hour"),
+    "thread": Rule(per_address="20/minute;120/hour", per_account="10/minute;60/hour", first_day="3/minute;10/hour"),
+    "post": Rule(per_address="60/minute;600/hour", per_account="20/minute;300/hour", first_day="5/minute;40/hour"),
+    "chat": Rule(per_address="120/minute", per_account="30/minute;600/hour", first_day="10/minute;120/hour"),
+    "report": Rule(per_address="30/hour", per_account="20/hour", first_day="5/hour"),
+}
+
+
+class Buckets:
+    """The counters of one app: a moving window over a shared store."""
+
+    def __init__(self, storage_uri: str) -> None:
+        self.storage = storage_from_string(storage_uri)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    def hit(self, limit: str, *identifiers: str) -> int | None:
+        """Count one attempt; None when allowed, else the seconds until the window frees a slot."""
+        for item in _parse(limit):
+            if not self.strategy.hit(item, *identifiers):
+                return self._retry_after(item, identifiers)
+        return None
+
+    def exhausted(self, limit: str, *identifiers: str) -> int | None:
+        """Like hit, without counting: for limits that only count failures."""
+        for item in _parse(limit):
+            if not self.strategy.test(item, *identifiers):
+                return self._retry_after(item, identifiers)
+        return None
+
+    def count(self, limit: str, *identifiers: str) -> None:
+        for item in _parse(limit):
+            self.strategy.hit(item, *identifiers)
+
+    def _retry_after(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> int:
+        stats = self.strategy.get_window_stats(item, *identifiers)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+@lru_cache(maxsize=64)
+def _parse(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limit))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.extensions[_EXTENSION] = Buckets(app.config["RATELIMIT_STORAGE_URI"])
+
+
+def buckets() -> Buckets:
+    return cast(Buckets, current_app.extensions[_EXTENSION])
+
+
+def rules() -> dict[str, Rule]:
+    overrides: Mapping[str, Mapping[str, str | None]] = current_app.config.get("RATELIMITS") or {}
+    merged = dict(DEFAULT_RULES)
+    for action, fields in overrides.items():
+        merged[action] = replace(merged.get(action, Rule()), **fields)
+    return merged
+
+
+def _enabled() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+def _keyed_hash(purpose: bytes, value: str) -> str:
+    base = current_app.config.get("RATELIMIT_ADDRESS_SECRET") or current_app.config["SECRET_KEY"]
+    # A key of its own, derived per purpose: the session-signing key is never used directly.
+    key = hmac.new(str(base).encode(), b"hearth:" + purpose, hashlib.sha256).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def address_key(remote_addr: str | None = None) -> str:
+    """The client address as a keyed hash: stable per server secret, useless to whoever reads the store."""
+    if remote_addr is None and has_request_context():
+        remote_addr = request.remote_addr
+    return "addr:" + _keyed_hash(b"address", remote_addr or "unknown")
+
+
+def _name_key(username: object) -> str:
+    # Hashed too: people sometimes type a password into the pseudonym field.
+    return "name:" + _keyed_hash(b"login-name", str(username or "").casefold())
+
+
+def _account_id(user: Any) -> int | None:
+    if getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None:
+        return int(user.id)
+    return None
+
+
+def _is_first_day(user: Any) -> bool:
+    if getattr(user, "is_moderator", False) or getattr(user, "trusted", False):
+        return False
+    created = getattr(user, "created_at", None)
+    if created is None:
+        return False
+    from forum.models import utcnow
+
+    hours = int(current_app.config.get("RATELIMIT_NEW_ACCOUNT_HOURS", 24))
+    return bool(utcnow() - created < timedelta(hours=hours))
+
+
+# --- enforcing ------------------------------------------------------------------------------------
+
+
+def enforce(action: str, user: Any = None, *, remote_addr: str | None = None) -> None:
+    """Count one `action` by this address and this account; RateLimited (429) when either is over."""
+    if not _enabled():
+        return
+    rule = rules()[action]
+    store = buckets()
+    if rule.per_address:
+        _refuse_if(store.hit(rule.per_address, action, address_key(remote_addr)), action, "address")
+    account = _account_id(user)
+    if account is None:
+        return
+    limit = rule.first_day if rule.first_day and _is_first_day(user) else rule.per_account
+    if limit:
+        _refuse_if(store.hit(limit, action, f"acct:{account}"), action, "account")
+
+
+def enforce_login_attempt(username: object, *, remote_addr: str | None = None) -> None:
+    """Before checking a password: the address limit counts every try, the pseudonym limit only failures."""
+    if not _enabled():
+        return
+    rule = rules()["login"]
+    store = buckets()
+    if rule.per_address:
+        _refuse_if(store.hit(rule.per_address, "login", address_key(remote_addr)), "login", "address")
+    if rule.per_account:
+        _refuse_if(store.exhausted(rule.per_account, "login", _name_key(username)), "login", "account")
+
+
+def record_failed_login(username: object) -> None:
+    rule = rules()["login"]
+    if _enabled() and rule.per_account:
+        buckets().count(rule.per_account, "login", _name_key(username))
+
+
+def _refuse_if(retry_after: int | None, action: str, scope: str) -> None:
+    if retry_after is None:
+        return
+    security_event("rate_limited", action=action, scope=scope, retry_after=retry_after)
+    raise RateLimited(
+        "You're doing that a lot in a short time. Please wait a little and try again.", retry_after=retry_after
+    )
+
+
+def limited(action: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable[[F], F]:
+    """Decorate an HTTP view: each request with one of `methods` counts as one `action`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method in methods:
+                enforce(action, current_user)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate

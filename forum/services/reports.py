@@ -1,0 +1,135 @@
+"""Peer reports: "this breaks the rules" and "I'm worried about this person". Both land in the one review queue.
+
+A worried report is care, not complaint: it never hides the post or restricts the writer, and a reporter
+can send only a few in a time window so it cannot be turned into harassment by volume.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forum import permissions
+from forum.models import PeerReport, Post, ReviewEvent, ReviewItem, User, utcnow
+from forum.models.moderation import REPORT_KINDS
+from forum.services import review
+from forum.services.errors import RateLimited, invalid
+from forum.services.transaction import after_commit, write_transaction
+from forum.services.validation import clean_text
+
+REASON_MAX = 1000
+_PRIORITY_FOR_KIND = {"worried": "urgent", "rules": "review"}
+_LEVEL_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
+
+
+def report_post(actor: Any, post: Post, *, kind: object, reason: object = "") -> PeerReport:
+    reporter = permissions.ensure_can_report_post(actor, post)
+    if kind not in REPORT_KINDS:
+        raise invalid("kind", "Choose “breaks the rules” or “I'm worried about this person”.")
+    assert isinstance(kind, str)
+    text = clean_text("reason", reason, max_len=REASON_MAX, required=False)
+    with write_transaction() as session:
+        existing = _same_report(session, reporter, post, kind)
+        if existing is not None:
+            return existing  # a second click on the same report adds nothing to the queue
+        if kind == "worried":
+            _check_worried_limit(session, reporter)
+        item = _item_for(session, post, kind, text)
+        report = PeerReport(
+            reporter_id=reporter.id, target_type="post", target_id=post.id, kind=kind, reason=text, item_id=item.id
+        )
+        session.add(report)
+        session.add(ReviewEvent(item_id=item.id, action=f"reported_{kind}", note=text))
+        _tell_moderators(item, post, kind)
+    return report
+
+
+def _same_report(session: Session, reporter: User, post: Post, kind: str) -> PeerReport | None:
+    return session.scalar(
+        select(PeerReport).where(
+            PeerReport.reporter_id == reporter.id,
+            PeerReport.target_type == "post",
+            PeerReport.target_id == post.id,
+            PeerReport.kind == kind,
+        )
+    )
+
+
+def worried_reports_in_window(session: Session, reporter_id: int) -> int:
+    since = utcnow() - timedelta(hours=int(current_app.config["WORRIED_REPORT_WINDOW_HOURS"]))
+    count = session.scalar(
+        select(func.count(PeerReport.id)).where(
+            PeerReport.reporter_id == reporter_id, PeerReport.kind == "worried", PeerReport.created_at >= since
+        )
+    )
+    return int(count or 0)
+
+
+def _check_worried_limit(session: Session, reporter: User) -> None:
+    # Counted inside the write transaction (which holds the write lock), so two quick reports can't both slip under.
+    limit = int(current_app.config["WORRIED_REPORT_LIMIT"])
+    if worried_reports_in_window(session, reporter.id) < limit:
+        return
+    window_hours = int(current_app.config["WORRIED_REPORT_WINDOW_HOURS"])
+    oldest = session.scalar(
+        select(func.min(PeerReport.created_at)).where(
+            PeerReport.reporter_id == reporter.id,
+            PeerReport.kind == "worried",
+            PeerReport.created_at >= utcnow() - timedelta(hours=window_hours),
+        )
+    )
+    retry = int(((oldest or utcnow()) + timedelta(hours=window_hours) - utcnow()).total_seconds()) + 1
+    raise RateLimited(
+        "You've sent several of these recently; thank you for looking out for people. The moderators have them. "
+        "If someone is in danger right now, please contact local emergency services.",
+        retry_after=max(retry, 1),
+    )
+
+
+def _item_for(session: Session, post: Post, kind: str, text: str) -> ReviewItem:
+    reason = {"source": "report", "kind": kind, "detail": text}
+    priority = _PRIORITY_FOR_KIND[kind]
+    level = post.risk_level
+    if kind == "worried" and _LEVEL_RANK.get(level, 0) < _LEVEL_RANK["concern"]:
+        level = "concern"
+    item = session.scalar(
+        select(ReviewItem).where(
+            ReviewItem.target_type == "post", ReviewItem.target_id == post.id, ReviewItem.status == "open"
+        )
+    )
+    if item is None:
+        item = ReviewItem(
+            target_type="post",
+            target_id=post.id,
+            subject_user_id=post.author_id,
+            priority=priority,
+            level=level,
+            reasons=[reason],
+        )
+        session.add(item)
+        session.flush()
+        return item
+    item.reasons = [*item.reasons, reason]
+    if priority == "urgent":
+        item.priority = "urgent"
+    if _LEVEL_RANK.get(level, 0) > _LEVEL_RANK.get(item.level, 0):
+        item.level = level
+    item.version += 1
+    return item
+
+
+def _tell_moderators(item: ReviewItem, post: Post, kind: str) -> None:
+    update = {"item_id": item.id, "version": item.version, "status": item.status, "action": f"reported_{kind}"}
+    after_commit(lambda: review._queue_changed(update))
+    if item.priority == "urgent":
+        payload = {
+            "item_id": item.id,
+            "level": item.level,
+            "excerpt": "A member is worried about the person who wrote this post.",
+            "where": {"kind": "thread", "thread_id": post.thread_id, "post_id": post.id},
+        }
+        after_commit(lambda: review._alert(payload))

@@ -1,0 +1,77 @@
+"""Route a screened post to IPT problem-area guides.
+
+The model names the problem area; this module turns (level, area, content)
+into 1-3 guide slugs, most fitting first.  It also has a keyword guesser for
+the area, used only when the model is unavailable (degraded mode).
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E501  (keyword regexes stay on one line each)
+import re
+
+GUIDE_SLUGS: tuple[str, ...] = (
+    "problem-areas", "communication-skills", "problem-solving", "grief-processing",
+    "social-support", "roles-and-expectations", "social-activation", "emotional-insight",
+    "boundaries", "role-strain", "homework", "normalizing", "safe-space", "relapse-prevention",
+)
+
+AREAS: tuple[str, ...] = ("grief", "role_transitions", "disputes", "deficits")
+
+_AREA_GUIDES: dict[str, tuple[str, ...]] = {
+    "grief": ("grief-processing", "social-support", "emotional-insight"),
+    "disputes": ("communication-skills", "boundaries", "problem-solving"),
+    "role_transitions": ("roles-and-expectations", "role-strain", "problem-solving"),
+    "deficits": ("social-activation", "social-support", "communication-skills"),
+}
+
+# Content cues that move a specific guide to the front.
+_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:relaps\w*|again after|came back|slipping back|back to square one)\b"), "relapse-prevention"),
+    (re.compile(r"\b(?:homework|worksheet|exercise|journal\w*|practice)\b"), "homework"),
+    (re.compile(r"\b(?:boundar\w*|overstep\w*|saying no|say no)\b"), "boundaries"),
+    (re.compile(r"\b(?:problem areas?|what is ipt|interpersonal therapy|ipt)\b"), "problem-areas"),
+)
+
+_AREA_KEYWORDS: dict[str, re.Pattern[str]] = {
+    "grief": re.compile(r"\b(?:died|death|passed|funeral|grief|griev\w*|mourn\w*|loss|lost (?:my|our)|miss (?:him|her)|grave|anniversary|bereave\w*|widow\w*)\b"),
+    "role_transitions": re.compile(r"\b(?:retir\w*|new job|lost my job|redundan\w*|laid off|moved|moving|divorce\w*|new baby|became a|becoming a|graduat\w*|university|diagnos\w*|promot\w*|empty nest|transition|adjust\w*|new city|new role)\b"),
+    "disputes": re.compile(r"\b(?:fight\w*|fought|argu\w*|row|conflict|yell\w*|scream\w*|blame\w*|won'?t speak|fell out|falling out|disagree\w*|criticis\w*|silent treatment|custody)\b"),
+    "deficits": re.compile(r"\b(?:lonely|loneliness|no friends|alone|isolat\w*|shy|awkward|small talk|make friends|connect with|nobody to|no one to|social anxiety|invisible)\b"),
+}
+
+_SUBSTANCE = re.compile(r"\w", re.UNICODE)
+
+
+def guess_area(norm_text: str) -> str | None:
+    """Keyword fallback for degraded mode: the area with most cue hits."""
+    best, best_n = None, 0
+    for area, pat in _AREA_KEYWORDS.items():
+        n = len(pat.findall(norm_text))
+        if n > best_n:
+            best, best_n = area, n
+    return best
+
+
+def _dedupe(slugs: list[str]) -> list[str]:
+    seen: list[str] = []
+    for s in slugs:
+        if s not in seen:
+            seen.append(s)
+    return seen
+
+
+def route(level: str, area: str | None, norm_text: str) -> list[str]:
+    """1-3 guide slugs, most fitting first; empty only for text without substance."""
+    if not _SUBSTANCE.search(norm_text):
+        return []
+    slugs: list[str] = []
+    if level == "crisis":
+        slugs += ["safe-space", "relapse-prevention"]
+    slugs += [slug for pat, slug in _CUES if pat.search(norm_text)]
+    if area in _AREA_GUIDES:
+        slugs += list(_AREA_GUIDES[area])
+    elif level == "concern":
+        slugs += ["normalizing", "emotional-insight", "homework"]
+    slugs += ["problem-areas", "normalizing"]
+    return _dedupe(slugs)[:3]

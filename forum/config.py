@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "WORRIED_REPORT_WINDOW_HOURS": 24,
     "CORS_ALLOWED_ORIGINS": ["http://127.0.0.1:5000", "http://localhost:5000"],
     "SOCKETIO_ASYNC_MODE": "threading",
+    # Live chat (forum/services/chat.py, checkins.py): messages a join shows without `after`, and how
+    # long a closed check-in's transcript is kept before `flask chat purge` deletes it.
+    "CHAT_HISTORY": 50,
+    "CHAT_TRANSCRIPT_DAYS": 30,
     "POSTS_PER_PAGE": 20,
     "THREADS_PER_PAGE": 25,
     "SEED_ON_START": True,
@@ -71,6 +75,8 @@ _INT_KEYS = {
     "REMEMBER_COOKIE_DURATION_DAYS",
     "RATELIMIT_NEW_ACCOUNT_HOURS",
     "TRUSTED_PROXIES",
+    "CHAT_HISTORY",
+    "CHAT_TRANSCRIPT_DAYS",
 }
 # FORUM_DATABASE_URL is the documented name; SQLAlchemy wants its own key.
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}

@@ -319,3 +319,185 @@ def ensure_can_report_post(user: Any, post: Post) -> User:
 
 TEMPLATE_HELPERS["can_see_queue"] = can_see_queue
 TEMPLATE_HELPERS["can_report_post"] = can_report_post
+
+
+# --- live chat and group check-ins ----------------------------------------------------------------
+# Board rooms are open to every signed-in member. A check-in admits its host, moderators and up to
+# `capacity` participants while it runs; once closed, only the people who were there may reread it.
+
+
+def can_host_checkin(user: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and not member.is_silenced and (member.is_moderator or member.trusted)
+
+
+def can_manage_checkin(user: Any, checkin: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and (member.is_moderator or member.id == checkin.host_id)
+
+
+def can_moderate_chat(user: Any) -> bool:
+    return is_moderator(user)
+
+
+def ensure_can_host_checkin(user: Any) -> User:
+    member = ensure_signed_in(user)
+    if not can_host_checkin(member):
+        raise Forbidden("Only moderators and trusted members can host a check-in.")
+    return member
+
+
+def ensure_can_manage_checkin(user: Any, checkin: Any) -> User:
+    member = ensure_signed_in(user)
+    if not can_manage_checkin(member, checkin):
+        raise Forbidden("Only the host or a moderator can do that.")
+    return member
+
+
+def ensure_can_enter_chat_room(user: Any, checkin: Any, *, is_participant: bool, participants: int) -> User:
+    """`checkin` is None for a board room. Raises the refusal a client can show (closed, not open, full)."""
+    from forum.services.chat_errors import RoomClosed, RoomFull, RoomNotOpen
+
+    member = ensure_signed_in(user)
+    if checkin is None or is_participant or can_manage_checkin(member, checkin):
+        return member
+    if checkin.state == "closed":
+        raise RoomClosed("This check-in has ended.")
+    if checkin.state == "scheduled":
+        raise RoomNotOpen("This check-in hasn't opened yet.")
+    if participants >= checkin.capacity:
+        raise RoomFull("This check-in is full.")
+    return member
+
+
+def ensure_can_send_in_chat_room(user: Any, room: Any, checkin: Any) -> User:
+    from forum.services.chat_errors import RoomClosed, RoomNotOpen
+
+    member = ensure_signed_in(user)
+    if member.is_silenced:
+        raise Forbidden("You can't send messages right now.")
+    if room.closed_at is not None:
+        raise RoomClosed("This room is closed.")
+    if checkin is not None and checkin.state == "scheduled" and not can_manage_checkin(member, checkin):
+        raise RoomNotOpen("This check-in hasn't opened yet.")
+    return member
+
+
+def can_edit_chat_message(user: Any, message: Any) -> bool:
+    member = signed_in(user)
+    if member is None or member.id != message.author_id or message.deleted_at is not None:
+        return False
+    return message.kind == "text" and not member.is_silenced and message.room.closed_at is None
+
+
+def can_delete_chat_message(user: Any, message: Any) -> bool:
+    member = signed_in(user)
+    return member is not None and member.id == message.author_id and message.deleted_at is None
+
+
+def can_remove_chat_message(user: Any, message: Any) -> bool:
+    return is_moderator(user) and message.deleted_at is None
+
+
+def ensure_can_edit_chat_message(user: Any, message: Any) -> User:
+    member = ensure_signed_in(user)
+    if not can_edit_chat_message(member, message):
+        raise Forbidden("You can only edit your own messages in an open room.")
+    return member
+
+
+def ensure_can_delete_chat_message(user: Any, message: Any) -> User:
+    member = ensure_signed_in(user)
+    if not can_delete_chat_message(member, message):
+        raise Forbidden("You can only delete your own messages.")
+    return member
+
+
+def ensure_can_remove_chat_message(user: Any, message: Any) -> User:
+    member = ensure_moderator(user)
+    if not can_remove_chat_message(member, message):
+        raise Forbidden("That message was already removed.")
+    return member
+
+
+TEMPLATE_HELPERS["can_host_checkin"] = can_host_checkin
+TEMPLATE_HELPERS["can_manage_checkin"] = can_manage_checkin
+TEMPLATE_HELPERS["can_moderate_chat"] = can_moderate_chat
+
+
+# --- community: blocking, reactions, follows, profiles, reveals (issue 8) ------------------------
+
+
+def can_block(user: Any, target: Any) -> bool:
+    """Members block and mute other members. Moderators stay reachable, and moderate with their own tools."""
+    member = signed_in(user)
+    if member is None or not isinstance(target, User) or target.id == member.id:
+        return False
+    return not member.is_moderator and not target.is_moderator and target.deleted_at is None
+
+
+def can_react(user: Any, post: Post) -> bool:
+    member = signed_in(user)
+    if member is None or not can_view_post_body(member, post) or not can_view_thread(member, post.thread):
+        return False
+    return post.author_id is None or post.is_anonymous or post.author_id not in hidden_author_ids(member)
+
+
+def can_follow(user: Any, thread: Thread) -> bool:
+    return signed_in(user) is not None and can_view_thread(user, thread)
+
+
+def can_bookmark(user: Any, post: Post) -> bool:
+    return signed_in(user) is not None and can_view_thread(user, post.thread) and post.deleted_at is None
+
+
+def can_reveal_author(user: Any, post: Post | Thread) -> bool:
+    return is_moderator(user) and post.is_anonymous and post.author_id is not None
+
+
+def can_mention(author: Any, target: Any) -> bool:
+    """No mentions between people who blocked each other, either way."""
+    return signed_in(target) is not None and not is_blocked_between(author, target)
+
+
+def ensure_can_block(user: Any, target: Any) -> User:
+    member = ensure_signed_in(user)
+    if not can_block(member, target):
+        if getattr(target, "is_moderator", False) or member.is_moderator:
+            raise Forbidden("Moderators can't be blocked or muted, and don't block: they need to reach everyone.")
+        raise Forbidden("You can't block or mute that account.")
+    return member
+
+
+def ensure_can_react(user: Any, post: Post) -> User:
+    member = ensure_signed_in(user)
+    if not can_react(member, post):
+        raise Forbidden("You can't react to that post.")
+    return member
+
+
+def ensure_can_follow(user: Any, thread: Thread) -> User:
+    member = ensure_signed_in(user)
+    ensure_can_view_thread(member, thread)
+    return member
+
+
+def ensure_can_bookmark(user: Any, post: Post) -> User:
+    member = ensure_signed_in(user)
+    if not can_bookmark(member, post):
+        raise NotFound("That post doesn't exist or was removed.")
+    return member
+
+
+def ensure_can_reveal_author(user: Any, post: Post) -> User:
+    member = ensure_moderator(user)
+    if not can_reveal_author(member, post):
+        raise Forbidden("Only anonymous posts by a current member have an author to reveal.")
+    return member
+
+
+TEMPLATE_HELPERS["can_block"] = can_block
+TEMPLATE_HELPERS["can_react"] = can_react
+TEMPLATE_HELPERS["can_follow"] = can_follow
+TEMPLATE_HELPERS["can_bookmark"] = can_bookmark
+TEMPLATE_HELPERS["can_reveal_author"] = can_reveal_author

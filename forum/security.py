@@ -6,7 +6,7 @@ only as many proxies as the deployment says (FORUM_TRUSTED_PROXIES, default 0: b
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -69,4 +69,5 @@ def _is_private(response: Response) -> bool:
         return False
     if request.path.startswith("/api/") or request.method != "GET":
         return True
-    return bool(getattr(current_user, "is_authenticated", False)) or "Set-Cookie" in response.headers
+    # A page that writes the session cookie (a CSRF token, a flash) must not be replayed from a shared cache.
+    return bool(getattr(current_user, "is_authenticated", False)) or session.modified

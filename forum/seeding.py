@@ -30,4 +30,11 @@ def seed_boards() -> int:
             board.area = spec.get("area")
             board.position = spec.get("position", 0)
             board.allows_anonymous = bool(spec.get("allows_anonymous", False))
+    _seed_chat_rooms()
     return created
+
+
+def _seed_chat_rooms() -> None:
+    from forum.services.chat import ensure_board_rooms
+
+    ensure_board_rooms()

@@ -10,6 +10,8 @@ MODULES = (
     "forum.blueprints.auth",
     "forum.blueprints.boards",
     "forum.blueprints.guides",
+    "forum.blueprints.practice",
+    "forum.blueprints.moderation",
     "forum.blueprints.api",
 )
 

@@ -2,6 +2,7 @@
 
 from forum.models.accounts import ROLES, ApiToken, User
 from forum.models.base import utcnow
+from forum.models.chat import ChatMessage, ChatMute, ChatReadMark, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
 from forum.models.community import Block, BoardFollow, Bookmark, Reaction, ThreadWatch
 from forum.models.forum import Board, Post, PostRevision, Thread
 from forum.models.moderation import (
@@ -24,6 +25,13 @@ __all__ = [
     "Board",
     "BoardFollow",
     "Bookmark",
+    "ChatMessage",
+    "ChatMute",
+    "ChatReadMark",
+    "ChatRoom",
+    "CheckIn",
+    "CheckInMood",
+    "CheckInParticipant",
     "ModeratorMessage",
     "PeerReport",
     "HomeworkItem",

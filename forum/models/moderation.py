@@ -105,6 +105,8 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     target_type: Mapped[str] = mapped_column(String(20), nullable=False)
     target_id: Mapped[int | None] = mapped_column()
+    # The review item an action was taken on, when there was one: the item page shows its audit trail.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str] = mapped_column(Text, default="", nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     created_at: Mapped[datetime] = created_at_column()

@@ -257,6 +257,7 @@ def record(
             action=action,
             target_type=item.target_type,
             target_id=item.target_id,
+            item_id=item.id,
             reason=note,
             details={"item_id": item.id, "version": item.version, **(details or {})},
             created_at=when,

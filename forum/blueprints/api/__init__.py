@@ -12,7 +12,10 @@ from . import schemas
 from .common import guard_request
 
 # Each module defines `blp`, a flask_smorest.Blueprint mounted under /api/v1.
-MODULES = ("forum.blueprints.api.core",)
+MODULES = (
+    "forum.blueprints.api.core",
+    "forum.blueprints.api.moderation",
+)
 
 
 def attach(app: Flask) -> None:

@@ -1,0 +1,112 @@
+"""The moderation API: the review queue, claims and actions, peer reports, check-ins and live screening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from forum import permissions
+from forum.extensions import limiter
+from forum.services import moderation_actions, posting, reports, review, screening
+
+from . import schemas
+from .common import COMMON_ERRORS, actor
+from .moderation_schemas import (
+    ActionIn,
+    CheckInIn,
+    CheckInOut,
+    ClaimIn,
+    ItemOut,
+    QueueOut,
+    QueueQuery,
+    ReportIn,
+    ReportOut,
+    ScreenIn,
+    ScreenOut,
+)
+
+blp = Blueprint("api_moderation", __name__, url_prefix="/api/v1", description="Review queue, reports and screening")
+
+
+def _document_errors(view: Any) -> Any:
+    for status in COMMON_ERRORS:
+        view = blp.alt_response(status, schema=schemas.ApiError, description="Error")(view)
+    return view
+
+
+def _member_key() -> str:
+    member = permissions.signed_in(current_user)
+    return f"user:{member.id}" if member else f"addr:{request.remote_addr}"
+
+
+@blp.route("/moderation/queue", methods=["GET"])
+@blp.arguments(QueueQuery, location="query")
+@blp.response(200, QueueOut)
+@_document_errors
+def get_queue(args: dict[str, Any]) -> Any:
+    items = review.queue(actor(), status=args["status"])
+    return {"items": [review.item_state(item) for item in items]}
+
+
+@blp.route("/moderation/items/<int:item_id>", methods=["GET"])
+@blp.response(200, ItemOut)
+@_document_errors
+def get_item(item_id: int) -> Any:
+    return review.item_state(review.get_item(actor(), item_id))
+
+
+@blp.route("/moderation/items/<int:item_id>/claim", methods=["POST"])
+@blp.arguments(ClaimIn)
+@blp.response(200, ItemOut)
+@_document_errors
+def claim_item(body: dict[str, Any], item_id: int) -> Any:
+    """Claim the item for a while (REVIEW_CLAIM_MINUTES); a stale version or another's claim gets 409 and the item."""
+    return review.item_state(review.claim(actor(), item_id, version=body["version"]))
+
+
+@blp.route("/moderation/items/<int:item_id>/actions", methods=["POST"])
+@blp.arguments(ActionIn)
+@blp.response(200, ItemOut)
+@_document_errors
+def act_on_item(body: dict[str, Any], item_id: int) -> Any:
+    """Act on the item at the version you saw; a stale version gets 409 with the fresh item in error.item."""
+    item = moderation_actions.act(
+        actor(), item_id, action=body["action"], note=body["note"], version=body["version"], hours=body["hours"]
+    )
+    return review.item_state(item)
+
+
+@blp.route("/posts/<int:post_id>/reports", methods=["POST"])
+@limiter.limit("30/hour", key_func=_member_key)
+@blp.arguments(ReportIn)
+@blp.response(201, ReportOut)
+@_document_errors
+def report_post(body: dict[str, Any], post_id: int) -> Any:
+    member = actor()
+    report = reports.report_post(member, posting.get_post(post_id), kind=body["kind"], reason=body["reason"])
+    return {"id": report.id, "post_id": report.target_id, "kind": report.kind, "created_at": report.created_at}
+
+
+@blp.route("/check-ins", methods=["POST"])
+@limiter.limit("10/hour", key_func=_member_key)
+@blp.arguments(CheckInIn)
+@blp.response(201, CheckInOut)
+@_document_errors
+def request_check_in(body: dict[str, Any]) -> Any:
+    """Ask a moderator to check in with you. Works from a draft too: nothing you are writing is sent or stored."""
+    review.request_check_in(actor(), note=body["note"], source=body["source"])
+    return {"requested": True}
+
+
+@blp.route("/screen", methods=["POST"])
+@limiter.limit("120/minute", key_func=_member_key)
+@blp.arguments(ScreenIn)
+@blp.response(200, ScreenOut)
+@_document_errors
+def screen(body: dict[str, Any]) -> Any:
+    """Screen text as the person types: level, area and guides. Never stored, never logged, no scores or signals."""
+    actor()
+    return screening.screen_text(body["text"]).for_author()

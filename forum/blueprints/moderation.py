@@ -1,0 +1,270 @@
+"""Moderation pages: the review queue, an item, the dashboard, "needs a reply", the audit log.
+
+Also the member-facing pieces of triage: the moderators' messages inbox, "ask a moderator to check in
+with me", and reporting a post. Every write goes through a service; these views only translate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from forum.extensions import db, limiter
+from forum.highlighting import highlight
+from forum.models import Post, ReviewItem, User
+from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
+from forum.services.errors import Conflict, RateLimited, ServiceError
+
+bp = Blueprint("moderation", __name__)
+
+ACTION_LABELS = {
+    "mark_safe": "Mark safe",
+    "reach_out": "Reach out privately",
+    "hide": "Hide post",
+    "lock_thread": "Lock thread",
+    "silence": "Silence",
+    "suspend": "Suspend",
+    "escalate": "Escalate to an admin",
+    "note": "Add a note",
+    "resolve": "Resolve",
+}
+
+
+@bp.app_template_global()
+def unread_moderator_messages() -> int:
+    return moderator_messages.unread_count(current_user)
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+@bp.get("/moderation/")
+@login_required
+def queue() -> object:
+    items = review.queue(current_user)
+    return render_template("moderation/queue.html", items=items, rows=_rows(items))
+
+
+@bp.get("/moderation/queue/list")
+@login_required
+def queue_list() -> object:
+    """The queue's list alone, fetched by moderation.js when the socket says something changed."""
+    items = review.queue(current_user)
+    return render_template("moderation/_queue_list.html", rows=_rows(items))
+
+
+@bp.get("/moderation/resolved")
+@login_required
+def resolved() -> object:
+    items = review.queue(current_user, status="resolved", limit=100)
+    return render_template("moderation/resolved.html", rows=_rows(items))
+
+
+def _rows(items: list[ReviewItem]) -> list[dict[str, Any]]:
+    return [{"item": item, "target": describe_target(item), "holder": review.claimed_by(item)} for item in items]
+
+
+# --- one item -----------------------------------------------------------------------------------
+
+
+@bp.get("/moderation/items/<int:item_id>")
+@login_required
+def item(item_id: int) -> object:
+    return _item_page(review.get_item(current_user, item_id))
+
+
+def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    target = describe_target(item)
+    text = target.get("screened_text", "")
+    signals = item.screening.signals if item.screening else []
+    return (
+        render_template(
+            "moderation/item.html",
+            item=item,
+            target=target,
+            highlighted=highlight(text, signals) if text else Markup(""),
+            signals=signals,
+            holder=review.claimed_by(item),
+            actions=ACTION_LABELS,
+            audit=dashboard.audit_entries(current_user, item_id=item.id),
+            conflict=conflict,
+            error=error,
+            default_reach_out=moderation_actions.DEFAULT_REACH_OUT,
+        ),
+        status,
+    )
+
+
+@bp.post("/moderation/items/<int:item_id>/claim")
+@login_required
+def claim(item_id: int) -> object:
+    try:
+        review.claim(current_user, item_id, version=_form_version())
+    except Conflict as error:
+        return _after_conflict(item_id, error)
+    flash(f"You have this item for {review.claim_minutes()} minutes.", "success")
+    return redirect(url_for("moderation.item", item_id=item_id))
+
+
+@bp.post("/moderation/items/<int:item_id>/act")
+@login_required
+def act(item_id: int) -> object:
+    action = request.form.get("action", "")
+    try:
+        moderation_actions.act(
+            current_user,
+            item_id,
+            action=action,
+            note=request.form.get("note", ""),
+            version=_form_version(),
+            hours=request.form.get("hours") or None,
+        )
+    except Conflict as error:
+        return _after_conflict(item_id, error)
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        db.session.rollback()
+        return _item_page(review.get_item(current_user, item_id), error=error.message, status=422)
+    flash(f"Done: {ACTION_LABELS.get(action, action)}.", "success")
+    return redirect(url_for("moderation.item", item_id=item_id))
+
+
+def _form_version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _after_conflict(item_id: int, error: Conflict) -> Any:
+    db.session.rollback()  # show the item as it is now, not as this request first read it
+    return _item_page(review.get_item(current_user, item_id), conflict=error.message, status=409)
+
+
+def describe_target(item: ReviewItem) -> dict[str, Any]:
+    """What the item points at, for the moderator's eyes: a link, the author and the screened words."""
+    if item.target_type == "post":
+        post = db.session.get(Post, item.target_id)
+        if post is None:
+            return {"kind": "post", "label": "A post that no longer exists"}
+        thread = post.thread
+        body = post.body_md
+        return {
+            "kind": "post",
+            "post": post,
+            "label": f"Post #{post.number} in “{thread.title}”",
+            "url": url_for("boards.thread", thread_id=thread.id, _anchor=f"p{post.id}"),
+            "screened_text": _screened_text(thread.title, body, post.number, item),
+            "excerpt": body[:200],
+        }
+    if item.target_type == "user":
+        user = db.session.get(User, item.target_id)
+        name = user.username if user else "a former member"
+        return {"kind": "user", "label": f"The person: {name}", "excerpt": ""}
+    return {"kind": item.target_type, "label": f"{item.target_type.replace('_', ' ')} #{item.target_id}", "excerpt": ""}
+
+
+def _screened_text(title: str, body: str, number: int, item: ReviewItem) -> str:
+    # An opening post was screened with its title in front; show exactly that so the offsets line up.
+    if number == 1 and item.screening is not None:
+        combined = f"{title}\n\n{body}"
+        signals = item.screening.signals
+        if any(combined[s.get("start", 0) : s.get("end", 0)] == s.get("phrase") for s in signals):
+            return combined
+    return body
+
+
+# --- overview pages -----------------------------------------------------------------------------
+
+
+@bp.get("/moderation/dashboard")
+@login_required
+def dashboard_page() -> object:
+    by_level = dashboard.open_items_by_level(current_user)
+    times = [dashboard.response_times(current_user, days) for days in (7, 30)]
+    agreement = dashboard.agreement_by_model(current_user)
+    return render_template("moderation/dashboard.html", by_level=by_level, times=times, agreement=agreement)
+
+
+@bp.get("/moderation/needs-reply")
+@login_required
+def needs_reply() -> object:
+    threads = dashboard.needs_reply(current_user)
+    return render_template(
+        "moderation/needs_reply.html", threads=threads, hours=current_app.config["NEEDS_REPLY_HOURS"]
+    )
+
+
+@bp.get("/moderation/audit")
+@login_required
+def audit() -> object:
+    return render_template("moderation/audit.html", entries=dashboard.audit_entries(current_user))
+
+
+# --- member-facing: inbox, check-in, reports ----------------------------------------------------
+
+
+@bp.get("/messages")
+@login_required
+def inbox() -> object:
+    messages = moderator_messages.inbox(current_user)
+    return render_template("moderation/inbox.html", messages=messages)
+
+
+@bp.post("/messages/read")
+@login_required
+def mark_read() -> object:
+    moderator_messages.mark_all_read(current_user)
+    return redirect(url_for("moderation.inbox"))
+
+
+@bp.post("/support/check-in")
+@login_required
+@limiter.limit("10/hour")
+def check_in() -> object:
+    source = request.form.get("source", "support_panel")
+    if source not in ("post", "draft", "journal", "chat", "support_panel"):
+        source = "support_panel"
+    review.request_check_in(current_user, note=request.form.get("note", ""), source=source)
+    flash(
+        "Thank you for asking. A moderator has been told and will send you a private message here soon. "
+        "If you are in danger right now, please call a crisis line or your local emergency number.",
+        "success",
+    )
+    return redirect(_safe_next())
+
+
+@bp.post("/p/<int:post_id>/report")
+@login_required
+@limiter.limit("30/hour")
+def report(post_id: int) -> object:
+    post = posting.get_post(post_id)
+    try:
+        reports.report_post(
+            current_user, post, kind=request.form.get("kind", ""), reason=request.form.get("reason", "")
+        )
+    except RateLimited as error:
+        flash(error.message, "info")
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        flash(error.message, "error")
+    else:
+        flash("Thank you. The moderators will look at it. Your report is private.", "success")
+    return redirect(url_for("boards.thread", thread_id=post.thread_id, _anchor=f"p{post.id}"))
+
+
+def _safe_next() -> str:
+    """Back where the person was, but only ever to a path on this site."""
+    target = request.form.get("next") or request.referrer or url_for("boards.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.netloc != request.host:
+            return url_for("boards.home")
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not target.startswith("/") or target.startswith("//"):
+        return url_for("boards.home")
+    return target

@@ -1,0 +1,383 @@
+"""Personal practice pages under /me: homework, journal, mood log, relapse plan. Thin adapters over the services.
+
+Importing this module imports forum.services.practice, which registers every part with the personal-data
+registry (export and account deletion) at app start.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from forum import charts, limits, permissions
+from forum.guides import get_guide
+from forum.services.errors import NotFound, ServiceError
+from forum.services.practice import homework, journal, mood, plan
+from forum.services.practice.days import person_today, utc_today
+from forum.support import resources_for
+
+from .helpers import remember_support, show_field_errors, take_support
+
+bp = Blueprint("practice", __name__, url_prefix="/me")
+
+
+@bp.record_once
+def _install_template_globals(state: BlueprintSetupState) -> None:
+    # A global, not a context processor: _macros.html is imported without context, and globals still reach it.
+    state.app.jinja_env.globals["relapse_plan_panel"] = relapse_plan_panel
+
+
+def relapse_plan_panel() -> Markup:
+    """The signed-in person's own plan, for the support panel; nothing for anyone else or an empty plan."""
+    mine = plan.get_plan(current_user)
+    if not plan.has_content(mine):
+        return Markup("")
+    assert mine is not None
+    return Markup(render_template("practice/_plan_in_panel.html", plan=mine, sections=_plan_sections(mine)))
+
+
+def _plan_sections(mine: Any) -> list[tuple[plan.Section, list[str]]]:
+    return [(section, plan.lines(mine, section.name)) for section in plan.SECTIONS if plan.lines(mine, section.name)]
+
+
+def _local_today_or_utc() -> Any:
+    try:
+        return person_today(request.values.get("local_today"))
+    except ServiceError:
+        return utc_today()
+
+
+def _unprocessable(template: str, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), 422
+
+
+# --- forms --------------------------------------------------------------------------------------
+
+
+class HomeworkAddForm(FlaskForm):
+    guide = HiddenField(validators=[DataRequired()])
+    due_on = StringField("Do it by", render_kw={"type": "date"}, validators=[Optional()])
+    local_today = HiddenField(render_kw={"data-local-today": ""})
+
+
+class HomeworkDoneForm(FlaskForm):
+    reflection = TextAreaField(
+        "How did it go? (optional, only you see this)", validators=[Optional(), Length(max=homework.REFLECTION_MAX)]
+    )
+    local_today = HiddenField(render_kw={"data-local-today": ""})
+
+
+class JournalForm(FlaskForm):
+    title = StringField("Title (optional)", validators=[Optional(), Length(max=journal.TITLE_MAX)])
+    body = TextAreaField("Your entry", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
+    guide = HiddenField()
+
+
+class CheckInForm(FlaskForm):
+    note = TextAreaField(
+        "Anything you'd like them to know (optional)", validators=[Optional(), Length(max=journal.CHECK_IN_NOTE_MAX)]
+    )
+
+
+class MoodForm(FlaskForm):
+    slept_well = BooleanField(mood.TAGS["slept_well"])
+    saw_someone = BooleanField(mood.TAGS["saw_someone"])
+    went_outside = BooleanField(mood.TAGS["went_outside"])
+    argued = BooleanField(mood.TAGS["argued"])
+    day = StringField("Day", render_kw={"type": "date"}, validators=[Optional()])
+    local_today = HiddenField(render_kw={"data-local-today": ""})
+
+
+class PlanForm(FlaskForm):
+    warning_signs = TextAreaField(plan.SECTIONS[0].title, validators=[Optional()])
+    triggers = TextAreaField(plan.SECTIONS[1].title, validators=[Optional()])
+    what_helps = TextAreaField(plan.SECTIONS[2].title, validators=[Optional()])
+    people = TextAreaField(plan.SECTIONS[3].title, validators=[Optional()])
+    professionals = TextAreaField(plan.SECTIONS[4].title, validators=[Optional()])
+    crisis_lines = TextAreaField(plan.SECTIONS[5].title, validators=[Optional()])
+
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+@bp.get("/practice")
+@login_required
+def overview() -> object:
+    today = _local_today_or_utc()
+    return render_template(
+        "practice/overview.html",
+        week=homework.weekly_summary(current_user, today),
+        today_mood=mood.entry_for(current_user, today),
+        summary=mood.window(current_user, 30, today)[1],
+        has_plan=plan.has_content(plan.get_plan(current_user)),
+    )
+
+
+# --- homework -----------------------------------------------------------------------------------
+
+
+@bp.get("/homework")
+@login_required
+def homework_list() -> object:
+    today = _local_today_or_utc()
+    return render_template(
+        "practice/homework.html",
+        items=homework.items_for(current_user),
+        week=homework.weekly_summary(current_user, today),
+        today=today,
+        done_form=HomeworkDoneForm(),
+    )
+
+
+@bp.post("/homework")
+@login_required
+def homework_add() -> object:
+    form = HomeworkAddForm()
+    if not form.validate_on_submit():
+        raise NotFound("There is no guide practice with that name.")
+    try:
+        item = homework.add_practice(
+            current_user, form.guide.data, due_on=form.due_on.data, local_today=form.local_today.data
+        )
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("guides.guide", slug=form.guide.data))
+    flash(f"\u201c{item.practice}\u201d is on your list, due {item.due_on:%A %d %B}.", "success")
+    return redirect(url_for("practice.homework_list"))
+
+
+@bp.post("/homework/<int:item_id>/done")
+@login_required
+def homework_done(item_id: int) -> object:
+    item = permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id))
+    form = HomeworkDoneForm()
+    if form.validate_on_submit():
+        try:
+            homework.complete(current_user, item, reflection=form.reflection.data, local_today=form.local_today.data)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            flash(error.message, "error")
+        else:
+            flash("Checked off. Well done for trying it.", "success")
+    return redirect(url_for("practice.homework_list"))
+
+
+@bp.post("/homework/<int:item_id>/reopen")
+@login_required
+def homework_reopen(item_id: int) -> object:
+    homework.reopen(current_user, permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id)))
+    return redirect(url_for("practice.homework_list"))
+
+
+@bp.post("/homework/<int:item_id>/delete")
+@login_required
+def homework_delete(item_id: int) -> object:
+    homework.remove(current_user, permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id)))
+    flash("Removed from your list.", "info")
+    return redirect(url_for("practice.homework_list"))
+
+
+# --- journal ------------------------------------------------------------------------------------
+
+
+@bp.get("/journal")
+@login_required
+def journal_list() -> object:
+    entries, pages = journal.entries_for(current_user, request.args.get("page", 1, type=int) or 1)
+    return render_template(
+        "practice/journal_list.html",
+        entries=entries,
+        pages=pages,
+        page=request.args.get("page", 1, type=int) or 1,
+        guides=journal.guides_with_prompts(),
+    )
+
+
+@bp.route("/journal/new", methods=["GET", "POST"])
+@login_required
+def journal_new() -> object:
+    form = JournalForm()
+    guide = get_guide(request.values.get("guide", "")) if request.values.get("guide") else None
+    if form.validate_on_submit():
+        try:
+            outcome = journal.write_entry(
+                current_user, title=form.title.data, body=form.body.data, guide_slug=form.guide.data or None
+            )
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+        else:
+            remember_support(outcome.screen)
+            return redirect(url_for("practice.journal_entry", entry_id=outcome.entry.id))
+    elif request.method == "GET" and guide is not None:
+        form.guide.data = guide.slug
+        form.body.data = journal.prompt_starter(guide)
+    if request.method == "POST":
+        return _unprocessable("practice/journal_form.html", form=form, guide=guide, entry=None)
+    return render_template("practice/journal_form.html", form=form, guide=guide, entry=None)
+
+
+@bp.get("/journal/<int:entry_id>")
+def journal_entry(entry_id: int) -> object:
+    # No login_required: a stranger, a moderator and an admin all get the same 404 as a missing entry.
+    entry = permissions.ensure_can_read_journal(current_user, journal.get_entry(entry_id))
+    support = take_support()
+    if support is None and entry.screen_level in ("crisis", "unknown"):
+        support = {"level": entry.screen_level, "guides": []}
+    return render_template(
+        "practice/journal_entry.html",
+        entry=entry,
+        support=support,
+        guide=get_guide(entry.guide_slug) if entry.guide_slug else None,
+        check_in_form=CheckInForm(),
+    )
+
+
+@bp.route("/journal/<int:entry_id>/edit", methods=["GET", "POST"])
+def journal_edit(entry_id: int) -> object:
+    entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
+    form = JournalForm()
+    if form.validate_on_submit():
+        try:
+            outcome = journal.edit_entry(current_user, entry, title=form.title.data, body=form.body.data)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+        else:
+            remember_support(outcome.screen)
+            flash("Saved.", "success")
+            return redirect(url_for("practice.journal_entry", entry_id=entry.id))
+    elif request.method == "GET":
+        form.title.data = entry.title
+        form.body.data = entry.body_md
+    status = 422 if request.method == "POST" else 200
+    return render_template("practice/journal_form.html", form=form, guide=None, entry=entry), status
+
+
+@bp.post("/journal/<int:entry_id>/delete")
+def journal_delete(entry_id: int) -> object:
+    entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
+    journal.delete_entry(current_user, entry)
+    flash("The entry was deleted.", "info")
+    return redirect(url_for("practice.journal_list"))
+
+
+@bp.post("/journal/check-in")
+@login_required
+def journal_check_in() -> object:
+    form = CheckInForm()
+    if form.validate_on_submit():
+        journal.request_check_in(current_user, note=form.note.data or "")
+        flash("A moderator has been asked to check in with you. They can't see your journal.", "success")
+    back = request.form.get("back", type=int)
+    if back:
+        return redirect(url_for("practice.journal_entry", entry_id=back))
+    return redirect(url_for("practice.journal_list"))
+
+
+# --- mood ---------------------------------------------------------------------------------------
+
+
+@bp.route("/mood", methods=["GET", "POST"])
+@login_required
+def mood_log() -> object:
+    form = MoodForm()
+    status = 200
+    if form.validate_on_submit():
+        tags = [name for name in mood.TAGS if getattr(form, name).data]
+        try:
+            logged = mood.log_mood(
+                current_user,
+                mood=request.form.get("mood"),
+                tags=tags,
+                day=form.day.data or None,
+                local_today=form.local_today.data or None,
+            )
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+            status = 422
+        else:
+            flash(_logged_message(logged), "success")
+            return redirect(url_for("practice.mood_log"))
+    today = _local_today_or_utc()
+    if request.method == "GET":
+        form.day.data = today.isoformat()
+    return render_template("practice/mood.html", form=form, **_mood_context(today)), status
+
+
+def _logged_message(logged: mood.MoodLogged) -> str:
+    day = f"{logged.entry.day:%A %d %B}"
+    if logged.replaced:
+        return f"Updated: your mood for {day} is now {logged.entry.mood}. (One mood per day; the new one replaced the earlier one.)"
+    return f"Logged {logged.entry.mood} for {day}."
+
+
+def _mood_context(today: Any) -> dict[str, Any]:
+    windows = []
+    for days in mood.WINDOWS:
+        entries, summary = mood.window(current_user, days, today)
+        points = [charts.DayPoint(e.day, e.mood, marked=mood.SOCIAL_TAG in e.tags) for e in entries]
+        svg = charts.daily_line_chart(
+            f"mood-{days}",
+            title=f"Mood over the last {days} days",
+            desc=summary.text,
+            start=summary.start,
+            end=summary.end,
+            points=points,
+            point_label="{day}: mood {value} of 10",
+        )
+        windows.append({"days": days, "summary": summary, "svg": svg})
+    return {
+        "windows": windows,
+        "today": today,
+        "earliest": mood.earliest_backfill(today),
+        "today_entry": mood.entry_for(current_user, today),
+        "recent": mood.entries_between(current_user, today - timedelta(days=mood.BACKFILL_DAYS), today)[::-1],
+        "tag_names": mood.TAGS,
+        "moods": range(mood.MOOD_MIN, mood.MOOD_MAX + 1),
+    }
+
+
+# --- relapse plan -------------------------------------------------------------------------------
+
+
+@bp.route("/plan", methods=["GET", "POST"])
+@login_required
+def relapse_plan() -> object:
+    form = PlanForm()
+    mine = plan.get_plan(current_user)
+    suggestion = plan.crisis_lines_suggestion(resources_for(current_app.config["SUPPORT_REGION"]))
+    if form.validate_on_submit():
+        try:
+            plan.save_plan(current_user, **{name: getattr(form, name).data for name in plan.FIELDS})
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+        else:
+            flash("Your plan is saved. It will show up next to the support panel if you ever need it.", "success")
+            return redirect(url_for("practice.relapse_plan"))
+    elif request.method == "GET":
+        for name in plan.FIELDS:
+            getattr(form, name).data = getattr(mine, name) if mine is not None else ""
+        if not form.crisis_lines.data:
+            form.crisis_lines.data = suggestion
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "practice/plan.html", form=form, plan=mine, sections=plan.SECTIONS, prefilled=mine is None
+    ), status

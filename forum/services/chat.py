@@ -1,0 +1,706 @@
+"""Live chat: the one write path for chat messages, and the room rules around it.
+
+A message goes the way a post does: validate -> render -> screen -> one transaction (message,
+screening record, review item) -> after commit: deliver to the room (minus people who blocked the
+author or were blocked), the support panel to the sender alone, the moderators' alert (queued by
+review.queue_screening). Socket.IO handlers and pages call these functions with the acting user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forum import permissions, ratelimits
+from forum.extensions import db
+from forum.models import Block, Board, ScreeningRecord, User, utcnow
+from forum.models.chat import ChatMessage, ChatMute, ChatReadMark, ChatRoom, CheckIn, CheckInParticipant
+from forum.rendering import render_markdown
+from forum.services import review, screening
+from forum.services.chat_errors import Muted, SlowMode
+from forum.services.errors import NotFound, invalid
+from forum.services.screening import ScreenResult
+from forum.services.transaction import after_commit, write_transaction
+from forum.services.validation import clean_single_line, clean_text
+
+MESSAGE_MAX = 4000
+CLIENT_ID_MAX = 64
+HISTORY_DEFAULT = 50
+# A reconnect after a long absence gets at most this many at once; the client asks again for more.
+HISTORY_MAX = 500
+CONTEXT_BEFORE = 5
+MUTE_MAX_MINUTES = 60 * 24 * 30
+SLOW_MODE_MAX_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message: ChatMessage
+    screen: ScreenResult
+    created: bool
+
+
+@dataclass(frozen=True)
+class RoomEntry:
+    room: ChatRoom
+    checkin: CheckIn | None
+    history: list[ChatMessage]
+    has_more: bool
+    last_read_id: int
+
+
+def socket_room(room: ChatRoom | str) -> str:
+    """The Socket.IO room that carries a chat room's events."""
+    key = room if isinstance(room, str) else room.key
+    return f"chat:{key}"
+
+
+# --- rooms ----------------------------------------------------------------------------------------
+
+
+def board_room_key(board: Board) -> str:
+    return f"board-{board.slug}"
+
+
+def ensure_board_rooms() -> int:
+    """An open room per board; safe to run on every start. Returns how many were created."""
+    with write_transaction() as session:
+        have = set(session.scalars(select(ChatRoom.board_id).where(ChatRoom.board_id.is_not(None))))
+        boards = [board for board in session.scalars(select(Board).order_by(Board.position)) if board.id not in have]
+        for board in boards:
+            session.add(ChatRoom(key=board_room_key(board), kind="board", title=board.title, board_id=board.id))
+    return len(boards)
+
+
+def get_room(key: object) -> ChatRoom:
+    if not isinstance(key, str) or not key or len(key) > 80:
+        raise NotFound("There is no chat room with that name.")
+    room = db.session.scalar(select(ChatRoom).where(ChatRoom.key == key))
+    if room is None and key.startswith("board-"):
+        # A board added after the last start gets its room on first visit.
+        ensure_board_rooms()
+        room = db.session.scalar(select(ChatRoom).where(ChatRoom.key == key))
+    if room is None:
+        raise NotFound("There is no chat room with that name.")
+    return room
+
+
+def checkin_for(room: ChatRoom) -> CheckIn | None:
+    if room.kind != "checkin":
+        return None
+    return db.session.scalar(select(CheckIn).where(CheckIn.room_id == room.id))
+
+
+def is_participant(checkin: CheckIn, user_id: int) -> bool:
+    found = db.session.scalar(
+        select(CheckInParticipant.id).where(
+            CheckInParticipant.checkin_id == checkin.id, CheckInParticipant.user_id == user_id
+        )
+    )
+    return found is not None
+
+
+def participant_count(checkin: CheckIn) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(CheckInParticipant).where(CheckInParticipant.checkin_id == checkin.id)
+        )
+        or 0
+    )
+
+
+def board_rooms() -> list[ChatRoom]:
+    return list(
+        db.session.scalars(
+            select(ChatRoom)
+            .join(Board, Board.id == ChatRoom.board_id)
+            .where(ChatRoom.kind == "board")
+            .order_by(Board.position)
+        )
+    )
+
+
+# --- entering and reading -------------------------------------------------------------------------
+
+
+def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry:
+    """Join (a check-in records the participant, within capacity) and read what the person hasn't seen."""
+    checkin = checkin_for(room)
+    member = permissions.ensure_signed_in(actor)
+    joined = checkin is not None and is_participant(checkin, member.id)
+    count = participant_count(checkin) if checkin is not None else 0
+    member = permissions.ensure_can_enter_chat_room(member, checkin, is_participant=joined, participants=count)
+    if checkin is not None and not joined and not permissions.can_manage_checkin(member, checkin):
+        _add_participant(member, checkin)
+    after_id = _clean_after(after)
+    history, has_more = read_history(member, room, after_id=after_id)
+    last_read = _last_read_id(member, room)
+    return RoomEntry(room=room, checkin=checkin, history=history, has_more=has_more, last_read_id=last_read)
+
+
+def _add_participant(member: User, checkin: CheckIn) -> None:
+    try:
+        with write_transaction() as session:
+            # Counted again under the write lock: two people racing for the last place can't both get it.
+            locked = session.get(CheckIn, checkin.id, with_for_update=True)
+            assert locked is not None
+            if participant_count(locked) >= locked.capacity:
+                from forum.services.chat_errors import RoomFull
+
+                raise RoomFull("This check-in is full.")
+            session.add(CheckInParticipant(checkin_id=checkin.id, user_id=member.id))
+    except IntegrityError:
+        db.session.rollback()  # joined twice at once from two tabs: the first one counts
+
+
+def _clean_after(after: object) -> int | None:
+    if after is None or after == "":
+        return None
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise invalid("after", "Must be a message id (a whole number) or null.")
+    return after
+
+
+def read_history(viewer: User, room: ChatRoom, *, after_id: int | None) -> tuple[list[ChatMessage], bool]:
+    """Everything after `after_id` (oldest first), or the last 50; never what the viewer must not see."""
+    query = select(ChatMessage).where(ChatMessage.room_id == room.id, ChatMessage.deleted_at.is_(None))
+    hidden = permissions.hidden_author_ids(viewer)
+    if hidden:
+        query = query.where(or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(hidden)))
+    if after_id is not None:
+        rows = list(
+            db.session.scalars(query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(HISTORY_MAX + 1))
+        )
+        return rows[:HISTORY_MAX], len(rows) > HISTORY_MAX
+    limit = int(current_app.config.get("CHAT_HISTORY", HISTORY_DEFAULT))
+    rows = list(db.session.scalars(query.order_by(ChatMessage.id.desc()).limit(limit + 1)))
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def _last_read_id(user: User, room: ChatRoom) -> int:
+    value = db.session.scalar(
+        select(ChatReadMark.last_read_id).where(ChatReadMark.room_id == room.id, ChatReadMark.user_id == user.id)
+    )
+    return int(value or 0)
+
+
+def mark_read(actor: Any, room: ChatRoom, last_id: object) -> int:
+    """Move the person's read mark forward (never back). Returns the mark."""
+    member = permissions.ensure_signed_in(actor)
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or last_id < 0:
+        raise invalid("last_id", "Must be a message id.")
+    newest = db.session.scalar(select(func.max(ChatMessage.id)).where(ChatMessage.room_id == room.id)) or 0
+    target = min(last_id, newest)
+    with write_transaction() as session:
+        mark = session.scalar(
+            select(ChatReadMark).where(ChatReadMark.room_id == room.id, ChatReadMark.user_id == member.id)
+        )
+        if mark is None:
+            mark = ChatReadMark(room_id=room.id, user_id=member.id, last_read_id=target)
+            session.add(mark)
+        elif target > mark.last_read_id:
+            mark.last_read_id = target
+        result = mark.last_read_id
+    return result
+
+
+def unread_counts(viewer: Any, rooms: list[ChatRoom]) -> dict[int, int]:
+    """Messages after the person's read mark, by others, that they may see; per room id."""
+    member = permissions.signed_in(viewer)
+    if member is None or not rooms:
+        return {}
+    ids = [room.id for room in rooms]
+    query = (
+        select(ChatMessage.room_id, func.count())
+        .outerjoin(ChatReadMark, and_(ChatReadMark.room_id == ChatMessage.room_id, ChatReadMark.user_id == member.id))
+        .where(
+            ChatMessage.room_id.in_(ids),
+            ChatMessage.deleted_at.is_(None),
+            ChatMessage.id > func.coalesce(ChatReadMark.last_read_id, 0),
+            or_(ChatMessage.author_id.is_(None), ChatMessage.author_id != member.id),
+        )
+        .group_by(ChatMessage.room_id)
+    )
+    hidden = permissions.hidden_author_ids(member)
+    if hidden:
+        query = query.where(or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(hidden)))
+    return {room_id: int(count) for room_id, count in db.session.execute(query)}
+
+
+def hidden_from_author(author_id: int) -> set[int]:
+    """Who must not receive this author's writing live: people who blocked or muted them, and people they blocked."""
+    rows = db.session.execute(
+        select(Block.blocker_id, Block.blocked_id).where(
+            or_(Block.blocked_id == author_id, and_(Block.blocker_id == author_id, Block.kind == "block"))
+        )
+    )
+    return {blocked if blocker == author_id else blocker for blocker, blocked in rows}
+
+
+# --- sending ----------------------------------------------------------------------------------------
+
+
+def clean_client_id(client_id: object) -> str:
+    return clean_single_line("client_id", client_id, min_len=1, max_len=CLIENT_ID_MAX)
+
+
+def _clean_body(body: object) -> str:
+    return clean_text("body", body, max_len=MESSAGE_MAX)
+
+
+def existing_message(author: User, client_id: str) -> ChatMessage | None:
+    return db.session.scalar(
+        select(ChatMessage).where(ChatMessage.author_id == author.id, ChatMessage.client_id == client_id)
+    )
+
+
+def send_message(
+    actor: Any,
+    room: ChatRoom,
+    *,
+    body: object,
+    client_id: object,
+    remote_addr: str | None = None,
+) -> SendOutcome:
+    checkin = checkin_for(room)
+    author = permissions.ensure_signed_in(actor)
+    key = clean_client_id(client_id)
+    replay = replayed(author, key, room)
+    if replay is not None:
+        return replay
+    author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
+    _ensure_may_enter(author, room, checkin)
+    text = _clean_body(body)
+    _ensure_not_muted(author, room)
+    _ensure_slow_mode_allows(author, room)
+    ratelimits.enforce("chat", author, remote_addr=remote_addr)
+    result = screening.screen_text(text)
+    return store_message(author, room, client_id=key, body_md=text, body_html=render_markdown(text), result=result)
+
+
+def replayed(author: User, key: str, room: ChatRoom) -> SendOutcome | None:
+    """A resend after a lost ack returns the first message, even if the room closed since."""
+    message = existing_message(author, key)
+    if message is None:
+        return None
+    if message.room_id != room.id:
+        raise invalid("client_id", "That client_id was already used for another room.")
+    return SendOutcome(message=message, screen=_stored_screen(message), created=False)
+
+
+def _ensure_may_enter(author: User, room: ChatRoom, checkin: CheckIn | None) -> None:
+    if checkin is None:
+        return
+    joined = is_participant(checkin, author.id)
+    permissions.ensure_can_enter_chat_room(
+        author, checkin, is_participant=joined, participants=participant_count(checkin)
+    )
+    if not joined and not permissions.can_manage_checkin(author, checkin):
+        _add_participant(author, checkin)
+
+
+def _ensure_not_muted(author: User, room: ChatRoom) -> None:
+    until = db.session.scalar(
+        select(func.max(ChatMute.until)).where(
+            ChatMute.room_id == room.id, ChatMute.user_id == author.id, ChatMute.until > utcnow()
+        )
+    )
+    if until is not None:
+        raise Muted("A moderator has paused your messages in this room for a while.", until=until.isoformat())
+
+
+def _ensure_slow_mode_allows(author: User, room: ChatRoom) -> None:
+    if room.slow_mode_seconds <= 0 or author.is_moderator:
+        return
+    last = db.session.scalar(
+        select(func.max(ChatMessage.created_at)).where(
+            ChatMessage.room_id == room.id, ChatMessage.author_id == author.id
+        )
+    )
+    if last is None:
+        return
+    wait = room.slow_mode_seconds - (utcnow() - last).total_seconds()
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        raise SlowMode(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds.", retry_after=seconds)
+
+
+def store_message(
+    author: User,
+    room: ChatRoom,
+    *,
+    client_id: str,
+    body_md: str,
+    body_html: str,
+    result: ScreenResult,
+    kind: str = "text",
+    extra: dict[str, Any] | None = None,
+    on_commit: Any = None,
+) -> SendOutcome:
+    """Persist a screened message with its screening and review item in one transaction, then tell people.
+
+    `on_commit(session, message)` lets a caller (the check-in mood round) add its rows to the same transaction.
+    """
+    try:
+        with write_transaction() as session:
+            message = ChatMessage(
+                room_id=room.id,
+                author_id=author.id,
+                client_id=client_id,
+                kind=kind,
+                body_md=body_md,
+                body_html=body_html,
+                risk_level=result.level,
+            )
+            session.add(message)
+            session.flush()
+            if on_commit is not None:
+                on_commit(session, message)
+            _screen_and_queue(session, message, room, author, result)
+            hidden = hidden_from_author(author.id)
+            payload = message_payload(message, room=room, author=author, extra=extra)
+            after_commit(lambda: _announce(payload, room, author.id, hidden, result))
+    except IntegrityError:
+        # The same client_id raced past the lookup from two sockets; the unique index let one through.
+        db.session.rollback()
+        replay = replayed(author, client_id, room)
+        if replay is None:
+            raise
+        return replay
+    return SendOutcome(message=message, screen=result, created=True)
+
+
+def _screen_and_queue(
+    session: Session, message: ChatMessage, room: ChatRoom, author: User, result: ScreenResult
+) -> None:
+    record = screening.record(session, "chat_message", message.id, result)
+    if not result.needs_review:
+        return
+    review.queue_screening(
+        session,
+        target_type="chat_message",
+        target_id=message.id,
+        subject_user_id=author.id,
+        result=result,
+        screening=record,
+        excerpt=message.body_md,
+        where={
+            "kind": "chat",
+            "room": room.key,
+            "room_title": room.title,
+            "message_id": message.id,
+            "author": author.username,
+            "body": message.body_md,
+            "context": _context_before(session, message),
+        },
+    )
+
+
+def _context_before(session: Session, message: ChatMessage) -> list[dict[str, Any]]:
+    """The five messages before this one, oldest first, so a moderator reads it in its conversation."""
+    rows = session.execute(
+        select(ChatMessage.id, User.username, ChatMessage.body_md)
+        .outerjoin(User, User.id == ChatMessage.author_id)
+        .where(ChatMessage.room_id == message.room_id, ChatMessage.id < message.id, ChatMessage.deleted_at.is_(None))
+        .order_by(ChatMessage.id.desc())
+        .limit(CONTEXT_BEFORE)
+    ).all()
+    return [{"id": row_id, "author": name or "a former member", "body": body} for row_id, name, body in reversed(rows)]
+
+
+def _stored_screen(message: ChatMessage) -> ScreenResult:
+    row = db.session.scalar(
+        select(ScreeningRecord)
+        .where(ScreeningRecord.target_type == "chat_message", ScreeningRecord.target_id == message.id)
+        .order_by(ScreeningRecord.id.desc())
+        .limit(1)
+    )
+    return screening.result_from_record(row)
+
+
+def message_payload(
+    message: ChatMessage,
+    *,
+    room: ChatRoom | None = None,
+    author: User | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    room = room or message.room
+    author = author if author is not None else message.author
+    payload: dict[str, Any] = {
+        "id": message.id,
+        "room": room.key,
+        "author": author.username if author is not None else "a former member",
+        "author_id": message.author_id,
+        "kind": message.kind,
+        "body_html": message.body_html,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "client_id": message.client_id,
+    }
+    if extra:
+        payload.update(extra)
+    return payload
+
+
+def support_for(result: ScreenResult) -> dict[str, Any] | None:
+    """The sender's support panel: the boards' panel content, with guide titles and links."""
+    from flask import url_for
+
+    from forum.guides import get_guide
+    from forum.support import support_payload
+
+    if result.level not in ("crisis", "concern", "unknown"):
+        return None
+    payload = support_payload(result.level, current_app.config["SUPPORT_REGION"], list(result.guides))
+    if payload is None:
+        return None
+    guides = [get_guide(slug) for slug in result.guides]
+    payload["guides"] = [
+        {"slug": g.slug, "title": g.title, "url": url_for("guides.guide", slug=g.slug)} for g in guides if g
+    ]
+    return payload
+
+
+def _announce(payload: dict[str, Any], room: ChatRoom, author_id: int, hidden: set[int], result: ScreenResult) -> None:
+    from forum import realtime
+
+    realtime.deliver("message", payload, room=socket_room(room), hidden_from=hidden)
+    support = support_for(result)
+    if support is not None:
+        realtime.emit_to_user(author_id, "support", support)
+
+
+# --- editing, deleting, removing ------------------------------------------------------------------
+
+
+def get_message(message_id: object, room: ChatRoom | None = None) -> ChatMessage:
+    if isinstance(message_id, bool) or not isinstance(message_id, int):
+        raise NotFound("That message doesn't exist.")
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or (room is not None and message.room_id != room.id):
+        raise NotFound("That message doesn't exist.")
+    return message
+
+
+def edit_message(actor: Any, message: ChatMessage, *, body: object) -> SendOutcome:
+    author = permissions.ensure_can_edit_chat_message(actor, message)
+    text = _clean_body(body)
+    result = screening.screen_text(text)
+    html = render_markdown(text)
+    room = message.room
+    with write_transaction() as session:
+        message.body_md = text
+        message.body_html = html
+        message.edited_at = utcnow()
+        if _RISK_RANK[result.level] > _RISK_RANK.get(message.risk_level, 0):
+            message.risk_level = result.level
+        _screen_and_queue(session, message, room, author, result)
+        payload = message_payload(message, room=room, author=author)
+        hidden = hidden_from_author(author.id)
+
+        def announce() -> None:
+            from forum import realtime
+
+            realtime.deliver("edited", payload, room=socket_room(room), hidden_from=hidden)
+            support = support_for(result)
+            if support is not None:
+                realtime.emit_to_user(author.id, "support", support)
+
+        after_commit(announce)
+    return SendOutcome(message=message, screen=result, created=False)
+
+
+_RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
+
+
+def delete_message(actor: Any, message: ChatMessage) -> ChatMessage:
+    """The author takes a message back: gone for everyone live, and its words erased."""
+    permissions.ensure_can_delete_chat_message(actor, message)
+    with write_transaction():
+        message.deleted_at = utcnow()
+        message.body_md = ""
+        message.body_html = ""
+        _after_retracted(message, by="author")
+    return message
+
+
+def remove_message(actor: Any, message: ChatMessage, *, reason: object = "") -> ChatMessage:
+    """A moderator takes a message down: gone for everyone live; the words stay for the review record."""
+    moderator = permissions.ensure_can_remove_chat_message(actor, message)
+    note = clean_text("reason", reason, max_len=500, required=False)
+    with write_transaction() as session:
+        message.deleted_at = utcnow()
+        message.removed_by_id = moderator.id
+        _audit(session, moderator, "chat_remove_message", "chat_message", message.id, note, {"room": message.room.key})
+        _after_retracted(message, by="moderator")
+    return message
+
+
+def _after_retracted(message: ChatMessage, *, by: str) -> None:
+    payload = {"id": message.id, "room": message.room.key, "by": by}
+    target = socket_room(message.room)
+
+    def announce() -> None:
+        from forum import realtime
+
+        realtime.deliver("retracted", payload, room=target)
+
+    after_commit(announce)
+
+
+def _audit(
+    session: Session,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    from forum.models import AuditLog
+
+    session.add(
+        AuditLog(
+            actor_id=actor.id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            reason=reason,
+            details=details,
+        )
+    )
+
+
+# --- moderating a room -----------------------------------------------------------------------------
+
+
+def mute(actor: Any, room: ChatRoom, target: User | None, *, minutes: object, reason: object = "") -> ChatMute:
+    moderator = permissions.ensure_can_restrict_user(actor, target)
+    assert target is not None
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise invalid("minutes", f"Choose between 1 and {MUTE_MAX_MINUTES} minutes.")
+    note = clean_text("reason", reason, max_len=500, required=False)
+    with write_transaction() as session:
+        row = ChatMute(
+            room_id=room.id,
+            user_id=target.id,
+            until=utcnow() + timedelta(minutes=minutes),
+            by_id=moderator.id,
+            reason=note,
+        )
+        session.add(row)
+        session.flush()
+        details = {"room": room.key, "minutes": minutes}
+        _audit(session, moderator, "chat_mute", "user", target.id, note, details)
+        payload = {"room": room.key, "until": row.until.isoformat(), "reason": note}
+        after_commit(lambda: _tell_user(target.id, "muted", payload))
+    return row
+
+
+def _tell_user(user_id: int, event: str, payload: dict[str, Any]) -> None:
+    from forum import realtime
+
+    realtime.emit_to_user(user_id, event, payload)
+
+
+def set_slow_mode(actor: Any, room: ChatRoom, seconds: object) -> ChatRoom:
+    moderator = permissions.ensure_moderator(actor)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= SLOW_MODE_MAX_SECONDS:
+        raise invalid("seconds", f"Choose between 0 (off) and {SLOW_MODE_MAX_SECONDS} seconds.")
+    with write_transaction() as session:
+        room.slow_mode_seconds = seconds
+        _audit(session, moderator, "chat_slow_mode", "chat_room", room.id, "", {"room": room.key, "seconds": seconds})
+        _after_room_changed(room)
+    return room
+
+
+def close_room(actor: Any, room: ChatRoom) -> ChatRoom:
+    moderator = permissions.ensure_moderator(actor)
+    with write_transaction() as session:
+        if room.closed_at is None:
+            room.closed_at = utcnow()
+            room.closed_by_id = moderator.id
+            _audit(session, moderator, "chat_close_room", "chat_room", room.id, "", {"room": room.key})
+        _after_room_changed(room)
+    return room
+
+
+def reopen_room(actor: Any, room: ChatRoom) -> ChatRoom:
+    moderator = permissions.ensure_moderator(actor)
+    checkin = checkin_for(room)
+    if checkin is not None and checkin.state == "closed":
+        raise invalid("room", "A check-in that has ended stays closed.")
+    with write_transaction() as session:
+        room.closed_at = None
+        room.closed_by_id = None
+        _audit(session, moderator, "chat_reopen_room", "chat_room", room.id, "", {"room": room.key})
+        _after_room_changed(room)
+    return room
+
+
+def room_state(room: ChatRoom) -> dict[str, Any]:
+    return {
+        "key": room.key,
+        "kind": room.kind,
+        "title": room.title,
+        "closed": room.closed_at is not None,
+        "slow_mode_seconds": room.slow_mode_seconds,
+    }
+
+
+def _after_room_changed(room: ChatRoom) -> None:
+    payload = room_state(room)
+    target = socket_room(room)
+
+    def announce() -> None:
+        from forum import realtime
+
+        realtime.deliver("room", payload, room=target)
+
+    after_commit(announce)
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+
+def _export(user: User) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(ChatMessage, ChatRoom.key)
+        .join(ChatRoom, ChatRoom.id == ChatMessage.room_id)
+        .where(ChatMessage.author_id == user.id, ChatMessage.deleted_at.is_(None))
+        .order_by(ChatMessage.id)
+    )
+    return {
+        "messages": [
+            {"room": key, "body": message.body_md, "created_at": message.created_at.isoformat()}
+            for message, key in rows
+        ]
+    }
+
+
+def _register_personal_data() -> None:
+    from forum.services import personal_data
+
+    personal_data.register("chat", export=_export, erase=_erase_messages)
+
+
+def _erase_messages(session: Session, user: User, keep_posts: bool) -> None:
+    if keep_posts:
+        # Kept as "a former member": the conversation others had stays readable.
+        session.execute(update(ChatMessage).where(ChatMessage.author_id == user.id).values(author_id=None))
+        return
+    session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.author_id == user.id)
+        .values(author_id=None, body_md="", body_html="", deleted_at=utcnow())
+    )
+
+
+_register_personal_data()

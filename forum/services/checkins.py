@@ -1,0 +1,337 @@
+"""Group check-ins: scheduling, the host's controls, the mood rounds, the summary, and forgetting transcripts.
+
+A check-in runs scheduled -> open -> mood_round -> open_talk -> closing_round -> closed. The closing
+round mirrors the mood round: each person shares an end mood (1-10) and one word before the host
+closes, so the summary compares the same people's start and end without asking anyone after they left.
+The host may close early from any state. Mood shares are chat messages (kind "mood"): they go through
+the same screening, are part of the transcript, and are erased with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from forum import permissions, ratelimits
+from forum.extensions import db
+from forum.models import User, utcnow
+from forum.models.chat import CHECKIN_STATES, ChatMessage, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
+from forum.services import chat, screening
+from forum.services.chat_errors import RoomNotOpen
+from forum.services.errors import Conflict, NotFound, invalid
+from forum.services.transaction import after_commit, write_transaction
+from forum.services.validation import clean_single_line
+
+AREAS = ("grief", "role_transitions", "disputes", "deficits")
+TITLE_MIN, TITLE_MAX = 5, 150
+LENGTH_MIN, LENGTH_MAX = 15, 180
+CAPACITY_MIN, CAPACITY_MAX = 2, 30
+WORD_MAX = 24
+NEXT_STATE = {
+    "scheduled": "open",
+    "open": "mood_round",
+    "mood_round": "open_talk",
+    "open_talk": "closing_round",
+    "closing_round": "closed",
+}
+_ONE_WORD = re.compile(r"^[^\s]+$")
+
+
+@dataclass(frozen=True)
+class Summary:
+    participants: int
+    average_start: float | None
+    average_end: float | None
+    shared_start: int
+    shared_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "participants": self.participants,
+            "average_start": self.average_start,
+            "average_end": self.average_end,
+            "shared_start": self.shared_start,
+            "shared_end": self.shared_end,
+        }
+
+
+# --- scheduling ------------------------------------------------------------------------------------
+
+
+def schedule(
+    actor: Any,
+    *,
+    title: object,
+    area: object,
+    starts_at: object,
+    length_minutes: object,
+    capacity: object,
+) -> CheckIn:
+    host = permissions.ensure_can_host_checkin(actor)
+    clean_title = clean_single_line("title", title, min_len=TITLE_MIN, max_len=TITLE_MAX)
+    clean_area = _clean_area(area)
+    start = _clean_start(starts_at)
+    length = _clean_int("length_minutes", length_minutes, LENGTH_MIN, LENGTH_MAX)
+    places = _clean_int("capacity", capacity, CAPACITY_MIN, CAPACITY_MAX)
+    with write_transaction() as session:
+        room = ChatRoom(key=f"checkin-new-{host.id}-{utcnow().timestamp()}", kind="checkin", title=clean_title)
+        session.add(room)
+        session.flush()
+        checkin = CheckIn(
+            room_id=room.id,
+            host_id=host.id,
+            title=clean_title,
+            area=clean_area,
+            starts_at=start,
+            length_minutes=length,
+            capacity=places,
+        )
+        session.add(checkin)
+        session.flush()
+        room.key = f"checkin-{checkin.id}"
+    return checkin
+
+
+def _clean_area(area: object) -> str | None:
+    if area in (None, ""):
+        return None
+    if area not in AREAS:
+        raise invalid("area", "Choose one of the four areas, or none.")
+    return str(area)
+
+
+def _clean_start(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise invalid("starts_at", "Choose a start date and time.")
+    if value.tzinfo is None:
+        raise invalid("starts_at", "The start time needs a time zone.")
+    if value < utcnow() - timedelta(hours=1):
+        raise invalid("starts_at", "The start time is in the past.")
+    return value
+
+
+def _clean_int(field: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(field, f"Choose a number from {low} to {high}.")
+    return value
+
+
+def get_checkin(checkin_id: int) -> CheckIn:
+    checkin = db.session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise NotFound("That check-in doesn't exist.")
+    return checkin
+
+
+def upcoming() -> list[CheckIn]:
+    """Check-ins not yet closed, soonest first, then those closed in the last day (their summaries)."""
+    running = select(CheckIn).where(CheckIn.state != "closed").order_by(CheckIn.starts_at)
+    recent = (
+        select(CheckIn)
+        .where(CheckIn.state == "closed", CheckIn.closed_at > utcnow() - timedelta(days=1))
+        .order_by(CheckIn.closed_at.desc())
+    )
+    return list(db.session.scalars(running)) + list(db.session.scalars(recent))
+
+
+# --- the host's controls ----------------------------------------------------------------------------
+
+
+def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
+    """Move to the next state, or close from any state. Anything else is refused."""
+    permissions.ensure_can_manage_checkin(actor, checkin)
+    if to_state not in CHECKIN_STATES:
+        raise invalid("state", "That isn't a check-in state.")
+    if checkin.state == "closed":
+        raise Conflict("This check-in has already ended.")
+    if to_state != "closed" and NEXT_STATE.get(checkin.state) != to_state:
+        raise Conflict(
+            f"A check-in in {checkin.state.replace('_', ' ')} can't move to {str(to_state).replace('_', ' ')}."
+        )
+    with write_transaction() as session:
+        locked = session.get(CheckIn, checkin.id, with_for_update=True)
+        assert locked is not None
+        if locked.state != checkin.state:
+            raise Conflict("Someone else changed this check-in just now.")
+        now = utcnow()
+        locked.state = str(to_state)
+        if to_state == "open":
+            locked.opened_at = now
+        if to_state == "closed":
+            locked.closed_at = now
+            locked.room.closed_at = now
+        payload = checkin_state(locked)
+        target = chat.socket_room(locked.room)
+        after_commit(lambda: _announce_state(payload, target))
+    return checkin
+
+
+def checkin_state(checkin: CheckIn) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "id": checkin.id,
+        "room": checkin.room.key,
+        "title": checkin.title,
+        "state": checkin.state,
+        "host": checkin.host.username if checkin.host else None,
+        "starts_at": checkin.starts_at.isoformat(),
+        "length_minutes": checkin.length_minutes,
+        "capacity": checkin.capacity,
+        "round": mood_round(checkin),
+    }
+    if checkin.state == "closed":
+        state["summary"] = summary(checkin).to_dict()
+    return state
+
+
+def _announce_state(payload: dict[str, Any], target: str) -> None:
+    from forum import realtime
+
+    realtime.deliver("checkin", payload, room=target)
+
+
+# --- moods ------------------------------------------------------------------------------------------
+
+
+def _phase_for(checkin: CheckIn) -> str:
+    if checkin.state in ("mood_round", "open_talk"):
+        return "start"
+    if checkin.state == "closing_round":
+        return "end"
+    raise RoomNotOpen("Moods are shared in the mood round and the closing round.")
+
+
+def share_mood(
+    actor: Any, checkin: CheckIn, *, mood: object, word: object, client_id: object, remote_addr: str | None = None
+) -> chat.SendOutcome:
+    """One person's mood (1-10) and one word for the current round: a chat message, screened like any other."""
+    room = checkin.room
+    member = permissions.ensure_signed_in(actor)
+    key = chat.clean_client_id(client_id)
+    replay = chat.replayed(member, key, room)
+    if replay is not None:
+        return replay
+    member = permissions.ensure_can_send_in_chat_room(member, room, checkin)
+    if not chat.is_participant(checkin, member.id):
+        raise RoomNotOpen("Join the check-in first.")
+    phase = _phase_for(checkin)
+    value = _clean_int("mood", mood, 1, 10)
+    one_word = clean_single_line("word", word, min_len=1, max_len=WORD_MAX)
+    if not _ONE_WORD.match(one_word):
+        raise invalid("word", "Just one word.")
+    if _has_shared(checkin, member, phase):
+        raise Conflict("You've already shared your mood for this round.")
+    ratelimits.enforce("chat", member, remote_addr=remote_addr)
+    result = screening.screen_text(one_word)
+    label = "at the start" if phase == "start" else "at the end"
+    body_md = f"Mood {value}/10 {label}: {one_word}"
+    from forum.rendering import render_markdown
+
+    def add_mood(session: Any, message: ChatMessage) -> None:
+        session.add(
+            CheckInMood(
+                checkin_id=checkin.id, user_id=member.id, phase=phase, mood=value, word=one_word, message_id=message.id
+            )
+        )
+
+    extra = {"mood": {"phase": phase, "value": value, "word": one_word}}
+    return chat.store_message(
+        member,
+        room,
+        client_id=key,
+        body_md=body_md,
+        body_html=render_markdown(body_md),
+        result=result,
+        kind="mood",
+        extra=extra,
+        on_commit=add_mood,
+    )
+
+
+def _has_shared(checkin: CheckIn, member: User, phase: str) -> bool:
+    found = db.session.scalar(
+        select(CheckInMood.id).where(
+            CheckInMood.checkin_id == checkin.id, CheckInMood.user_id == member.id, CheckInMood.phase == phase
+        )
+    )
+    return found is not None
+
+
+def mood_round(checkin: CheckIn) -> list[dict[str, Any]]:
+    """The shares so far, in order, for drawing the round (words are gone once the transcript is)."""
+    rows = db.session.execute(
+        select(CheckInMood.phase, CheckInMood.mood, CheckInMood.word, User.username)
+        .outerjoin(User, User.id == CheckInMood.user_id)
+        .where(CheckInMood.checkin_id == checkin.id)
+        .order_by(CheckInMood.id)
+    )
+    return [
+        {"phase": phase, "mood": mood, "word": word, "author": name or "a former member"}
+        for phase, mood, word, name in rows
+    ]
+
+
+def summary(checkin: CheckIn) -> Summary:
+    participants = (
+        db.session.scalar(
+            select(func.count()).select_from(CheckInParticipant).where(CheckInParticipant.checkin_id == checkin.id)
+        )
+        or 0
+    )
+    averages = dict(
+        db.session.execute(
+            select(CheckInMood.phase, func.avg(CheckInMood.mood))
+            .where(CheckInMood.checkin_id == checkin.id)
+            .group_by(CheckInMood.phase)
+        ).all()
+    )
+    counts = dict(
+        db.session.execute(
+            select(CheckInMood.phase, func.count())
+            .where(CheckInMood.checkin_id == checkin.id)
+            .group_by(CheckInMood.phase)
+        ).all()
+    )
+    return Summary(
+        participants=int(participants),
+        average_start=_rounded(averages.get("start")),
+        average_end=_rounded(averages.get("end")),
+        shared_start=int(counts.get("start", 0)),
+        shared_end=int(counts.get("end", 0)),
+    )
+
+
+def _rounded(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+# --- forgetting -------------------------------------------------------------------------------------
+
+
+def purge_transcripts(*, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the messages of check-ins closed more than `days` ago (config CHAT_TRANSCRIPT_DAYS, default 30).
+
+    The summary's numbers stay; the words go. Screening records and review items stay: they are the
+    moderation history, and hold no transcript. Returns how many check-ins were purged.
+    """
+    keep_days = days if days is not None else int(current_app.config.get("CHAT_TRANSCRIPT_DAYS", 30))
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    due = list(
+        db.session.scalars(
+            select(CheckIn).where(
+                CheckIn.state == "closed", CheckIn.closed_at <= cutoff, CheckIn.transcript_purged_at.is_(None)
+            )
+        )
+    )
+    for checkin in due:
+        with write_transaction() as session:
+            session.execute(
+                update(CheckInMood).where(CheckInMood.checkin_id == checkin.id).values(word=None, message_id=None)
+            )
+            session.execute(delete(ChatMessage).where(ChatMessage.room_id == checkin.room_id))
+            checkin.transcript_purged_at = utcnow()
+    return len(due)

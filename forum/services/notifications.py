@@ -1,0 +1,326 @@
+"""Notifications: who hears about a new post, a moderator's message or a check-in, and the unread count.
+
+Posting knows nothing about this module: it announces events.post_created(post_id) after its commit,
+and the subscriber here writes the notifications in a transaction of its own, then pushes each
+recipient's new unread count live once that commit succeeded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from forum import permissions
+from forum.extensions import db
+from forum.models import (
+    Block,
+    BoardFollow,
+    ModeratorMessage,
+    Notification,
+    NotificationSetting,
+    Post,
+    ThreadWatch,
+    User,
+    utcnow,
+)
+from forum.models.notifications import NOTIFICATION_KINDS
+from forum.services import events, personal_data
+from forum.services.errors import invalid
+from forum.services.transaction import after_commit, write_transaction
+
+MENTIONS_MAX = 10
+PAGE_SIZE = 30
+# A stronger reason wins when one post gives a person several: one notification per person per post.
+_PRIORITY = {"mention": 0, "quote": 1, "reply": 2, "followed": 3}
+
+_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_-]{3,30})\b")
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+
+
+def mentioned_names(body_md: str) -> list[str]:
+    """@names in the writer's own words: not inside code, and not inside a quote of someone else."""
+    text = _INLINE_CODE.sub(" ", _FENCE.sub(" ", body_md))
+    own_lines = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    names: list[str] = []
+    for name in _MENTION.findall(own_lines):
+        key = name.casefold()
+        if key not in names:
+            names.append(key)
+    return names[:MENTIONS_MAX]
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def unread_count(user: Any) -> int:
+    member = permissions.signed_in(user)
+    if member is None:
+        return 0
+    query = select(func.count(Notification.id)).where(
+        Notification.user_id == member.id, Notification.read_at.is_(None)
+    )
+    return int(db.session.scalar(query) or 0)
+
+
+def recent(user: Any, *, limit: int = PAGE_SIZE, before_id: int | None = None) -> list[Notification]:
+    member = permissions.ensure_signed_in(user)
+    query = (
+        select(Notification)
+        .where(Notification.user_id == member.id)
+        .options(joinedload(Notification.thread), joinedload(Notification.actor))
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    return list(db.session.scalars(query))
+
+
+def settings_for(user: Any) -> dict[str, bool]:
+    member = permissions.ensure_signed_in(user)
+    chosen = dict(
+        db.session.execute(
+            select(NotificationSetting.kind, NotificationSetting.enabled).where(
+                NotificationSetting.user_id == member.id
+            )
+        ).all()
+    )
+    return {kind: bool(chosen.get(kind, True)) for kind in NOTIFICATION_KINDS}
+
+
+def actor_name(notification: Notification) -> str:
+    """Who did it, as the reader may know it: anonymous posts and former members stay unnamed."""
+    if notification.kind == "moderator":
+        return "The moderators"
+    if notification.actor is None:
+        post = notification.post
+        return "a former member" if post is not None and post.author_id is None else "a member"
+    return str(notification.actor.username)
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def mark_read(actor: Any, ids: Iterable[int] | None = None) -> int:
+    """Mark some (or, with ids=None, all) of the person's notifications read; returns how many changed."""
+    member = permissions.ensure_signed_in(actor)
+    with write_transaction() as session:
+        statement = update(Notification).where(Notification.user_id == member.id, Notification.read_at.is_(None))
+        if ids is not None:
+            wanted = [int(i) for i in ids]
+            if not wanted:
+                return 0
+            statement = statement.where(Notification.id.in_(wanted))
+        changed = session.execute(statement.values(read_at=utcnow())).rowcount or 0
+        _push_counts_after_commit([member.id])
+    return int(changed)
+
+
+def update_settings(actor: Any, enabled: dict[str, object]) -> dict[str, bool]:
+    member = permissions.ensure_signed_in(actor)
+    unknown = [kind for kind in enabled if kind not in NOTIFICATION_KINDS]
+    if unknown:
+        raise invalid("kinds", f"Unknown kind: {', '.join(sorted(unknown))}.")
+    with write_transaction() as session:
+        rows = {
+            row.kind: row
+            for row in session.scalars(select(NotificationSetting).where(NotificationSetting.user_id == member.id))
+        }
+        for kind in NOTIFICATION_KINDS:
+            if kind not in enabled:
+                continue
+            row = rows.get(kind)
+            if row is None:
+                session.add(NotificationSetting(user_id=member.id, kind=kind, enabled=bool(enabled[kind])))
+            else:
+                row.enabled = bool(enabled[kind])
+    return settings_for(member)
+
+
+def _add(session: Session, recipients: dict[int, str], **fields: Any) -> list[int]:
+    """Store one notification per recipient whose settings allow its kind; returns who got one."""
+    if not recipients:
+        return []
+    off = set(
+        session.execute(
+            select(NotificationSetting.user_id, NotificationSetting.kind).where(
+                NotificationSetting.user_id.in_(recipients), NotificationSetting.enabled.is_(False)
+            )
+        ).all()
+    )
+    told = []
+    for user_id, kind in recipients.items():
+        if (user_id, kind) in off:
+            continue
+        session.add(Notification(user_id=user_id, kind=kind, **fields))
+        told.append(user_id)
+    return told
+
+
+# --- new posts -------------------------------------------------------------------------------------
+
+
+@events.on_post_created
+def notify_post_created(post_id: int) -> None:
+    with write_transaction() as session:
+        post = session.get(Post, post_id)
+        if post is None or post.author_id is None or not _publicly_visible(post):
+            return  # a held post reaches nobody until a moderator has looked at it
+        recipients = _filter_recipients(session, post, _candidates(session, post))
+        actor_id = None if post.is_anonymous else post.author_id
+        told = _add(session, recipients, actor_id=actor_id, thread_id=post.thread_id, post_id=post.id)
+        _push_counts_after_commit(told)
+
+
+def _publicly_visible(post: Post) -> bool:
+    thread = post.thread
+    return post.visibility == "visible" and thread.visibility == "visible" and thread.deleted_at is None
+
+
+def _candidates(session: Session, post: Post) -> dict[int, str]:
+    found: dict[int, str] = {}
+
+    def offer(user_id: int | None, kind: str) -> None:
+        if user_id is None:
+            return
+        current = found.get(user_id)
+        if current is None or _PRIORITY[kind] < _PRIORITY[current]:
+            found[user_id] = kind
+
+    thread = post.thread
+    if post.number == 1:
+        for user_id in session.scalars(select(BoardFollow.user_id).where(BoardFollow.board_id == thread.board_id)):
+            offer(user_id, "followed")
+    else:
+        offer(thread.author_id, "reply")
+        watchers = select(ThreadWatch.user_id).where(ThreadWatch.thread_id == thread.id, ThreadWatch.level == "follow")
+        for user_id in session.scalars(watchers):
+            offer(user_id, "followed")
+    if post.reply_to_id is not None:
+        quoted = session.get(Post, post.reply_to_id)
+        if quoted is not None and quoted.thread_id == post.thread_id:
+            offer(quoted.author_id, "quote")
+    names = mentioned_names(post.body_md)
+    if names:
+        for user_id in session.scalars(select(User.id).where(User.username_key.in_(names))):
+            offer(user_id, "mention")
+    found.pop(post.author_id or -1, None)
+    return found
+
+
+def _filter_recipients(session: Session, post: Post, candidates: dict[int, str]) -> dict[int, str]:
+    if not candidates:
+        return {}
+    ids = list(candidates)
+    muted_thread = set(
+        session.scalars(
+            select(ThreadWatch.user_id).where(
+                ThreadWatch.thread_id == post.thread_id, ThreadWatch.level == "mute", ThreadWatch.user_id.in_(ids)
+            )
+        )
+    )
+    # Blocks either way, and mutes by the recipient: they neither hear from nor about the writer.
+    shielded = set(
+        session.scalars(
+            select(Block.blocked_id).where(Block.blocker_id == post.author_id, Block.kind == "block")
+        )
+    ) | set(session.scalars(select(Block.blocker_id).where(Block.blocked_id == post.author_id)))
+    users = {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
+    kept = {}
+    for user_id, kind in candidates.items():
+        user = users.get(user_id)
+        if user is None or user_id in muted_thread or user_id in shielded:
+            continue
+        if not permissions.can_view_thread(user, post.thread) or not user.is_active:
+            continue
+        kept[user_id] = kind
+    return kept
+
+
+# --- moderator messages and check-ins ---------------------------------------------------------------
+
+
+@events.on_moderator_message_sent
+def notify_moderator_message(message_id: int) -> None:
+    with write_transaction() as session:
+        message = session.get(ModeratorMessage, message_id)
+        if message is None:
+            return
+        told = _add(
+            session,
+            {message.recipient_id: "moderator"},
+            actor_id=None,
+            body_html=message.body_html,
+            url=None,
+        )
+        _push_counts_after_commit(told)
+
+
+@events.on_check_in_starting
+def notify_check_in_starting(check_in_id: int, title: str, participant_ids: list[int], url: str) -> None:
+    if not participant_ids:
+        return
+    from markupsafe import escape
+
+    body = f"<p>{escape(title)} is starting now.</p>"
+    with write_transaction() as session:
+        active = set(session.scalars(select(User.id).where(User.id.in_(participant_ids), User.deleted_at.is_(None))))
+        told = _add(session, dict.fromkeys(active, "check_in"), body_html=body, url=url[:300])
+        _push_counts_after_commit(told)
+
+
+# --- live counts -----------------------------------------------------------------------------------
+
+
+def _push_counts_after_commit(user_ids: list[int]) -> None:
+    if not user_ids:
+        return
+    after_commit(lambda: push_unread_counts(user_ids))
+
+
+def push_unread_counts(user_ids: Iterable[int]) -> None:
+    from forum.realtime.notifications import emit_unread
+
+    ids = list(set(user_ids))
+    counts = dict(
+        db.session.execute(
+            select(Notification.user_id, func.count(Notification.id))
+            .where(Notification.user_id.in_(ids), Notification.read_at.is_(None))
+            .group_by(Notification.user_id)
+        ).all()
+    )
+    for user_id in ids:
+        emit_unread(user_id, int(counts.get(user_id, 0)))
+
+
+# --- personal data ---------------------------------------------------------------------------------
+
+
+def _export(user: User) -> dict[str, Any]:
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
+    return {
+        "notifications": [
+            {
+                "kind": row.kind,
+                "thread_id": row.thread_id,
+                "post_id": row.post_id,
+                "created_at": row.created_at.isoformat(),
+                "read_at": row.read_at.isoformat() if row.read_at else None,
+            }
+            for row in rows
+        ],
+        "notification_settings": settings_for(user),
+    }
+
+
+def _erase(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(Notification).where(Notification.user_id == user.id))
+    session.execute(delete(NotificationSetting).where(NotificationSetting.user_id == user.id))
+
+
+personal_data.register("notifications", export=_export, erase=_erase)

@@ -1,0 +1,195 @@
+"""The private journal: only the author reads it, it stays out of moderation and search, crisis shows support."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask_login import AnonymousUserMixin
+from sqlalchemy import String, Text, func, inspect, select, text
+
+from forum import permissions
+from forum.extensions import db
+from forum.models import JournalEntry, ReviewEvent, ReviewItem, ScreeningRecord, User
+from forum.services.errors import NotAuthenticated, NotFound, ValidationFailed
+from forum.services.practice import journal
+from tests.conftest import login
+from tests.practice.conftest import CRISIS_TEXT
+
+MARKER = "zebrafinch-quartz-lantern"
+
+
+def _write(user: User, body: str = f"Saw my sister today. {MARKER}.", **kw: object) -> JournalEntry:
+    return journal.write_entry(user, body=body, **kw).entry
+
+
+def test_an_entry_is_stored_with_its_markdown_rendered_and_sanitised(app: Flask, member: User) -> None:
+    entry = _write(member, body="**Felt** brave <script>alert(1)</script>", title="After the call")
+    assert entry.body_html.startswith("<p><strong>Felt</strong> brave")
+    assert "<script" not in entry.body_html
+    assert entry.title == "After the call"
+    assert entry.screen_level == "none"
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 20_001, "nul \x00"])
+def test_bad_bodies_are_refused_and_nothing_is_written(app: Flask, member: User, body: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        journal.write_entry(member, body=body)
+    assert "body" in caught.value.fields
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+def test_writing_needs_a_signed_in_person(app: Flask) -> None:
+    with pytest.raises(NotAuthenticated):
+        journal.write_entry(AnonymousUserMixin(), body="hello")
+
+
+def test_only_the_author_passes_the_permission_check(app: Flask, member: User, other: User, moderator: User, admin: User) -> None:
+    entry = _write(member)
+    assert permissions.can_read_journal(member, entry)
+    for reader in (other, moderator, admin, None, AnonymousUserMixin()):
+        assert not permissions.can_read_journal(reader, entry)
+        assert not permissions.can_edit_journal(reader, entry)
+        assert not permissions.can_delete_journal(reader, entry)
+        with pytest.raises(NotFound):
+            permissions.ensure_can_read_journal(reader, entry)
+
+
+def test_the_author_reads_their_entry_page(app: Flask, member: User) -> None:
+    entry = _write(member)
+    client = app.test_client()
+    login(client, "sam")
+    page = client.get(f"/me/journal/{entry.id}")
+    assert page.status_code == 200
+    assert MARKER in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("reader", ["river", "mod_maya", "ada_admin", None])
+def test_nobody_else_can_open_an_entry_not_even_staff(
+    app: Flask, member: User, other: User, moderator: User, admin: User, reader: str | None
+) -> None:
+    entry = _write(member)
+    client = app.test_client()
+    if reader:
+        login(client, reader)
+    for url in (f"/me/journal/{entry.id}", f"/me/journal/{entry.id}/edit"):
+        page = client.get(url)
+        assert page.status_code == 404
+        assert MARKER not in page.get_data(as_text=True)
+    assert client.post(f"/me/journal/{entry.id}/delete").status_code == 404
+    assert db.session.get(JournalEntry, entry.id) is not None
+
+
+def test_an_entry_that_does_not_exist_looks_the_same_as_someone_elses(app: Flask, member: User, other: User) -> None:
+    entry = _write(member)
+    client = app.test_client()
+    login(client, "river")
+    assert client.get(f"/me/journal/{entry.id}").status_code == client.get("/me/journal/999999").status_code == 404
+
+
+def test_the_journal_list_shows_only_my_entries(app: Flask, member: User, other: User) -> None:
+    _write(member, title="Mine")
+    _write(other, title="Theirs", body="their words")
+    client = app.test_client()
+    login(client, "sam")
+    html = client.get("/me/journal").get_data(as_text=True)
+    assert "Mine" in html and "Theirs" not in html
+
+
+def test_writing_through_the_form_redirects_to_the_entry(member_client, app: Flask) -> None:
+    response = member_client.post("/me/journal/new", data={"title": "Today", "body": "A *quiet* day."})
+    assert response.status_code == 302
+    entry = db.session.scalar(select(JournalEntry))
+    assert response.headers["Location"].endswith(f"/me/journal/{entry.id}")
+    assert "<em>quiet</em>" in member_client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_empty_entry_through_the_form_gets_422_and_a_field_error(member_client) -> None:
+    response = member_client.post("/me/journal/new", data={"title": "x", "body": "   "})
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+def test_guide_prompts_start_a_new_entry(member_client) -> None:
+    html = member_client.get("/me/journal/new?guide=boundaries").get_data(as_text=True)
+    assert "What did you say no to?" in html
+    assert "How did you feel afterward?" in html
+
+
+def test_the_author_can_edit_and_delete(app: Flask, member_client, member: User) -> None:
+    entry = _write(member)
+    assert member_client.post(f"/me/journal/{entry.id}/edit", data={"title": "t", "body": "changed"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(JournalEntry, entry.id).body_md == "changed"
+    assert member_client.post(f"/me/journal/{entry.id}/delete").status_code == 302
+    assert db.session.get(JournalEntry, entry.id) is None
+
+
+# --- crisis, moderation and search ----------------------------------------------------------------
+
+
+def test_a_crisis_entry_keeps_its_screening_on_the_row_only(app: Flask, member: User) -> None:
+    outcome = journal.write_entry(member, body=CRISIS_TEXT)
+    assert outcome.screen.level == "crisis"
+    assert outcome.entry.screen_level == "crisis"
+    assert outcome.entry.model_version == outcome.screen.model_version
+    assert db.session.scalar(select(func.count()).select_from(ScreeningRecord)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ReviewItem)) == 0
+
+
+def test_a_crisis_entry_shows_the_author_the_support_panel_and_the_choice_at_once(member_client) -> None:
+    response = member_client.post("/me/journal/new", data={"body": CRISIS_TEXT}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert 'data-testid="support-panel"' in html
+    assert 'data-testid="journal-check-in"' in html
+    assert "Ask a moderator to check in with me" in html
+    assert db.session.scalar(select(func.count()).select_from(ReviewItem)) == 0
+
+
+def test_a_calm_entry_shows_no_support_panel(member_client) -> None:
+    html = member_client.post("/me/journal/new", data={"body": "Walked to the shop."}, follow_redirects=True)
+    assert 'data-testid="support-panel"' not in html.get_data(as_text=True)
+
+
+def test_asking_for_a_check_in_tells_moderators_without_the_journal_text(app: Flask, member_client, member: User) -> None:
+    entry = _write(member, body=f"{CRISIS_TEXT} {MARKER}")
+    response = member_client.post("/me/journal/check-in", data={"note": "please message me", "back": entry.id})
+    assert response.status_code == 302
+    item = db.session.scalar(select(ReviewItem))
+    assert item is not None and item.target_type == "user" and item.subject_user_id == member.id
+    assert item.priority == "urgent"
+    assert item.reasons[0]["kind"] == "journal"
+    queue_text = repr(item.reasons) + " ".join(e.note for e in db.session.scalars(select(ReviewEvent)))
+    assert "please message me" in queue_text
+    assert MARKER not in queue_text and "pills" not in queue_text
+
+
+def _text_columns() -> list[tuple[str, str]]:
+    columns = []
+    for table in db.metadata.sorted_tables:
+        if table.name == "journal_entries":
+            continue
+        columns += [(table.name, c.name) for c in table.columns if isinstance(c.type, String | Text)]
+    return columns
+
+
+def test_journal_text_is_stored_nowhere_but_the_journal(app: Flask, member: User, moderator: User) -> None:
+    """Nothing a search index, the review queue or a moderator page reads from can hold the words."""
+    _write(member, body=f"{CRISIS_TEXT} {MARKER}", title=f"title {MARKER}")
+    journal.request_check_in(member, note="checking in")
+    for table, column in _text_columns():
+        hits = db.session.scalar(text(f'SELECT count(*) FROM "{table}" WHERE "{column}" LIKE :m'), {"m": f"%{MARKER}%"})
+        assert hits == 0, f"journal text found in {table}.{column}"
+    assert "journal_entries" in inspect(db.engine).get_table_names()
+
+
+def test_journal_text_never_appears_in_search_or_the_moderators_pages(app: Flask, member: User, moderator: User) -> None:
+    _write(member, body=f"{CRISIS_TEXT} {MARKER}")
+    journal.request_check_in(member, note="checking in")
+    client = app.test_client()
+    login(client, "mod_maya")
+    rules = {rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or set()) and not rule.arguments}
+    pages = [rule for rule in rules if rule.startswith(("/search", "/mod", "/moderation", "/review"))]
+    for path in [*pages, *(f"{path}?q={MARKER}" for path in pages)]:
+        assert MARKER not in client.get(path).get_data(as_text=True), path
+    api = client.get(f"/api/v1/search?q={MARKER}")
+    assert MARKER not in api.get_data(as_text=True)

@@ -7,14 +7,13 @@ the CSP (no inline style) both hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 36, 12, 12, 32
+WIDTH, HEIGHT = 400, 200
+LEFT, RIGHT, TOP, BOTTOM = 28, 10, 10, 28
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,3 @@ def _dots(frame: _Frame, points: list[DayPoint], point_label: str) -> list[str]:
         )
     out.append("</g>")
     return out
-
-
-def points_from(values: Mapping[date, tuple[int, bool]]) -> list[DayPoint]:
-    return [DayPoint(day=day, value=value, marked=marked) for day, (value, marked) in sorted(values.items())]

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -58,14 +58,13 @@ def _address_key() -> str:
 
 
 def _actor_id() -> int | None:
-    from flask_login import current_user
-
-    try:
-        if getattr(current_user, "is_authenticated", False):
-            return int(current_user.id)
-    except Exception:  # a half-loaded user during login or logout: the event still gets written
+    # Read the id from the identity map, never from attributes: events written after a commit must
+    # not make the (now closed) session load the user again.
+    user = g.get("_login_user")
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if state is None or state.identity is None:
         return None
-    return None
+    return int(state.identity[0])
 
 
 # --- mirrored writes ------------------------------------------------------------------------------

@@ -33,7 +33,12 @@ def _visible_threads(viewer: Any) -> Any:
     if member is None:
         return query.where(Thread.visibility == "visible")
     own_held = (Thread.visibility == "held") & (Thread.author_id == member.id)
-    return query.where((Thread.visibility == "visible") | own_held)
+    query = query.where((Thread.visibility == "visible") | own_held)
+    hidden = permissions.hidden_author_ids(member)
+    if hidden:
+        # Blocked and muted people's threads leave the lists; anonymous ones stay, or hiding would unmask them.
+        query = query.where(Thread.author_id.is_(None) | Thread.author_id.not_in(hidden) | Thread.is_anonymous)
+    return query
 
 
 def board_threads(viewer: Any, board: Board, page: int, per_page: int) -> Page:

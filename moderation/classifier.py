@@ -37,7 +37,7 @@ PARAMS: dict[str, Any] = {
     "word_bigrams": True,
     "min_df": 2,
     "sublinear_tf": True,
-    "C_screen": 8.0,
+    "C_screen": 2.0,
     "C_area": 8.0,
     "target_recall": 0.9,
     "cv_folds": 4,

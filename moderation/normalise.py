@@ -153,7 +153,8 @@ def _is_letter(word: str, j: int) -> bool:
 
 def _replace_leet(chars: list[str], pos: int, word: str, j: int) -> None:
     ch = word[j]
-    before = j > 0 and word[j - 1].isalpha()
+    # chars[pos - 1] is already rewritten, so "d13" reads d, i, then 3 after a letter -> "die".
+    before = j > 0 and chars[pos - 1].isalpha()
     after = j + 1 < len(word) and _is_letter(word, j + 1)
     if ch in "!|@":
         if before and after:

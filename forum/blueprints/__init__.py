@@ -12,6 +12,11 @@ MODULES = (
     "forum.blueprints.guides",
     "forum.blueprints.practice",
     "forum.blueprints.moderation",
+    "forum.blueprints.chat",
+    "forum.blueprints.search",
+    "forum.blueprints.notifications",
+    "forum.blueprints.profiles",
+    "forum.blueprints.me",
     "forum.blueprints.api",
 )
 

@@ -44,7 +44,7 @@ def login() -> object:
             user = accounts.authenticate(form.username.data, form.password.data)
         except NotAuthenticated as error:
             ratelimits.record_failed_login(form.username.data)
-            security_event("login_failed", reason=error.code, addr=ratelimits.address_key())
+            security_event("login_failed", outcome=error.code)
             form.form_errors.append(error.message)
         else:
             auth.start_session(user, remember=bool(form.remember.data))

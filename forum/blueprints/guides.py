@@ -1,17 +1,37 @@
-"""The IPT guide library."""
+"""The IPT guide library, and the guide suggestions shown on boards, beside threads and after posting."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from collections.abc import Iterable
+from typing import Any
 
-from forum.guides import all_guides, get_guide
+from flask import Blueprint, abort, render_template, request, session
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.guides import Guide, all_guides, get_guide, guides_for_area
+from forum.models import Board, Post, ScreeningRecord, Thread
 
 bp = Blueprint("guides", __name__, url_prefix="/guides")
+
+AREA_NAMES = {
+    "grief": "Grief and loss",
+    "role_transitions": "Role transitions",
+    "disputes": "Interpersonal disputes",
+    "deficits": "Loneliness and connection",
+}
+GUIDES_PER_THREAD = 2
 
 
 @bp.get("/")
 def index() -> object:
-    return render_template("guides/index.html", guides=list(all_guides().values()))
+    area = request.args.get("area")
+    guides = list(all_guides().values())
+    if area in AREA_NAMES:
+        guides = [g for g in guides if area in g.areas]
+    else:
+        area = None
+    return render_template("guides/index.html", guides=guides, areas=AREA_NAMES, area=area)
 
 
 @bp.get("/<slug>")
@@ -19,4 +39,43 @@ def guide(slug: str) -> object:
     found = get_guide(slug)
     if found is None:
         abort(404, "There is no guide with that name.")
-    return render_template("guides/guide.html", guide=found)
+    return render_template("guides/guide.html", guide=found, areas=AREA_NAMES)
+
+
+# --- suggestions for other pages ----------------------------------------------------------------
+
+
+@bp.app_template_global()
+def guides_for_board(board: Board) -> list[Guide]:
+    return guides_for_area(board.area)
+
+
+@bp.app_template_global()
+def take_suggested_guides() -> list[Guide]:
+    """Guides remembered after a calm post (helpers.remember_support); shown once."""
+    slugs = session.pop("suggested_guides", None) or []
+    return _existing(slugs)
+
+
+@bp.app_template_global()
+def thread_guides(threads: Iterable[Thread]) -> dict[int, list[Guide]]:
+    """thread id -> guides suggested by the screening of its opening post, in one query for the whole page."""
+    ids = [thread.id for thread in threads]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Post.thread_id, ScreeningRecord.guides, ScreeningRecord.area)
+        .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
+        .where(Post.thread_id.in_(ids), Post.number == 1)
+        .order_by(ScreeningRecord.id)
+    )
+    found: dict[int, list[Guide]] = {}
+    for thread_id, slugs, area in rows:  # later screenings (after an edit) replace earlier ones
+        guides = _existing(list(slugs or [])) or guides_for_area(area)
+        found[thread_id] = guides[:GUIDES_PER_THREAD]
+    return found
+
+
+def _existing(slugs: list[Any]) -> list[Guide]:
+    guides = [get_guide(str(slug)) for slug in slugs]
+    return [g for g in guides if g is not None]

@@ -39,6 +39,12 @@ def unread_moderator_messages() -> int:
     return moderator_messages.unread_count(current_user)
 
 
+@bp.app_template_global()
+def viewer_is_signed_in() -> bool:
+    """For macros imported without context (the support panel), which cannot see `me`."""
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
 # --- the queue ----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum import charts, limits, permissions
+from forum.extensions import limiter
 from forum.guides import get_guide
 from forum.services.errors import NotFound, ServiceError
 from forum.services.practice import homework, journal, mood, plan
@@ -31,7 +32,7 @@ bp = Blueprint("practice", __name__, url_prefix="/me")
 
 @bp.record_once
 def _install_template_globals(state: BlueprintSetupState) -> None:
-    # A global, not a context processor: _macros.html is imported without context, and globals still reach it.
+    # A global, not a context processor: _macros.html is imported without context; globals still reach it.
     state.app.jinja_env.globals["relapse_plan_panel"] = relapse_plan_panel
 
 
@@ -41,7 +42,8 @@ def relapse_plan_panel() -> Markup:
     if not plan.has_content(mine):
         return Markup("")
     assert mine is not None
-    return Markup(render_template("practice/_plan_in_panel.html", plan=mine, sections=_plan_sections(mine)))
+    html = render_template("practice/_plan_in_panel.html", plan=mine, sections=_plan_sections(mine))
+    return Markup(html)  # noqa: S704  (an autoescaped template's output)
 
 
 def _plan_sections(mine: Any) -> list[tuple[plan.Section, list[str]]]:
@@ -277,6 +279,7 @@ def journal_delete(entry_id: int) -> object:
 
 @bp.post("/journal/check-in")
 @login_required
+@limiter.limit("10/hour")
 def journal_check_in() -> object:
     form = CheckInForm()
     if form.validate_on_submit():
@@ -323,7 +326,10 @@ def mood_log() -> object:
 def _logged_message(logged: mood.MoodLogged) -> str:
     day = f"{logged.entry.day:%A %d %B}"
     if logged.replaced:
-        return f"Updated: your mood for {day} is now {logged.entry.mood}. (One mood per day; the new one replaced the earlier one.)"
+        return (
+            f"Updated: your mood for {day} is now {logged.entry.mood}. "
+            "(One mood per day; the new one replaced the earlier one.)"
+        )
     return f"Logged {logged.entry.mood} for {day}."
 
 

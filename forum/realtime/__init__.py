@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CHAT_NAMESPACE = "/chat"
 MODERATION_NAMESPACE = "/moderation"
+NOTIFICATIONS_NAMESPACE = "/notifications"
 # Never served to clients: the connect handler of an unregistered namespace refuses them.
 INTERNAL_NAMESPACE = "/hearth-internal"
 INTERNAL_EVENT = "internal"
@@ -62,7 +63,7 @@ def broadcast_internal(kind: str, data: dict[str, Any]) -> None:
 def _dispatch_internal(manager: Any, data: Any) -> None:
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
-    handler = _INTERNAL_HANDLERS.get(data.get("kind")) if isinstance(data, dict) else None
+    handler = _INTERNAL_HANDLERS.get(str(data.get("kind"))) if isinstance(data, dict) else None
     if handler is None:
         log.warning("unknown internal socket message: %r", data)
         return
@@ -93,8 +94,25 @@ class QueueManager(python_socketio.RedisManager):  # type: ignore[misc]
 
 def client_manager(redis_url: str | None) -> python_socketio.Manager:
     if redis_url:
-        return QueueManager(redis_url, channel="flask-socketio")
+        return QueueManager(redis_url, channel=queue_channel(redis_url))
     return LocalManager()
+
+
+def queue_channel(redis_url: str) -> str:
+    """The pub/sub channel of one deployment: one per Redis database number.
+
+    Redis pub/sub ignores database numbers, so two forums on one Redis (staging next to production,
+    two test runs) sharing a fixed channel would deliver each other's messages to rooms that happen
+    to have the same names. The database number already tells the deployments apart for the
+    rate-limit counters; the channel follows it.
+    """
+    from urllib.parse import urlparse
+
+    parsed = urlparse(redis_url)
+    number = parsed.path.strip("/") or "0"
+    if parsed.query:
+        number = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part).get("db", number)
+    return f"hearth-socketio-db{number}"
 
 
 # --- helpers every process runs against its own sockets -----------------------------------------
@@ -117,7 +135,7 @@ def disconnect_user(user_id: int) -> None:
 @on_internal("disconnect_user")
 def _disconnect_local(manager: Any, data: dict[str, Any]) -> None:
     server = manager.server
-    for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE):
+    for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE, NOTIFICATIONS_NAMESPACE):
         for sid in local_sids(int(data["user_id"]), namespace, manager):
             server.disconnect(sid, namespace=namespace, ignore_queue=True)
 

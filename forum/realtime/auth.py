@@ -26,3 +26,12 @@ def still_valid(user_id: int, session_version: int) -> User | None:
     if user is None or user.session_version != session_version or not user.is_active:
         return None
     return user
+
+
+def token_still_valid(user_id: int, token: str) -> User | None:
+    """For token sockets: the token itself must still be live (revoking one token ends its sockets' rights)."""
+    db.session.expire_all()
+    user = accounts.user_for_token(token)
+    if user is None or user.id != user_id:
+        return None
+    return user

@@ -9,6 +9,7 @@ from flask_socketio import SocketIO
 MODULES = (
     "forum.realtime.moderation",
     "forum.realtime.chat",
+    "forum.realtime.notifications",
 )
 
 

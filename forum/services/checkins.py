@@ -282,20 +282,13 @@ def summary(checkin: CheckIn) -> Summary:
         )
         or 0
     )
-    averages = dict(
-        db.session.execute(
-            select(CheckInMood.phase, func.avg(CheckInMood.mood))
-            .where(CheckInMood.checkin_id == checkin.id)
-            .group_by(CheckInMood.phase)
-        ).all()
-    )
-    counts = dict(
-        db.session.execute(
-            select(CheckInMood.phase, func.count())
-            .where(CheckInMood.checkin_id == checkin.id)
-            .group_by(CheckInMood.phase)
-        ).all()
-    )
+    rows = db.session.execute(
+        select(CheckInMood.phase, func.avg(CheckInMood.mood), func.count())
+        .where(CheckInMood.checkin_id == checkin.id)
+        .group_by(CheckInMood.phase)
+    ).all()
+    averages = {phase: average for phase, average, _count in rows}
+    counts = {phase: count for phase, _average, count in rows}
     return Summary(
         participants=int(participants),
         average_start=_rounded(averages.get("start")),

@@ -301,7 +301,7 @@ def push_unread_counts(user_ids: Iterable[int]) -> None:
 # --- personal data ---------------------------------------------------------------------------------
 
 
-def _export(user: User) -> dict[str, Any]:
+def _export_notifications(user: User) -> dict[str, Any]:
     rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
     return {
         "notifications": [
@@ -313,14 +313,21 @@ def _export(user: User) -> dict[str, Any]:
                 "read_at": row.read_at.isoformat() if row.read_at else None,
             }
             for row in rows
-        ],
-        "notification_settings": settings_for(user),
+        ]
     }
 
 
-def _erase(session: Session, user: User, keep_posts: bool) -> None:
+def _erase_notifications(session: Session, user: User, keep_posts: bool) -> None:
     session.execute(delete(Notification).where(Notification.user_id == user.id))
+
+
+def _export_settings(user: User) -> dict[str, Any]:
+    return {"notification_kinds": settings_for(user)}
+
+
+def _erase_settings(session: Session, user: User, keep_posts: bool) -> None:
     session.execute(delete(NotificationSetting).where(NotificationSetting.user_id == user.id))
 
 
-personal_data.register("notifications", export=_export, erase=_erase)
+personal_data.register("notifications", export=_export_notifications, erase=_erase_notifications)
+personal_data.register("settings", export=_export_settings, erase=_erase_settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,10 @@ def _from_screening(screening: Any) -> ScreenResult:
 
 
 def _signal_dict(signal: Any) -> dict[str, Any]:
+    # moderation.Signal is a slotted dataclass: keep its fields (kind, label, phrase, start, end) so the
+    # moderator's page can highlight the phrase at its offsets.
+    if dataclasses.is_dataclass(signal) and not isinstance(signal, type):
+        return dataclasses.asdict(signal)
     if hasattr(signal, "to_dict"):
         return dict(signal.to_dict())
     if isinstance(signal, dict):

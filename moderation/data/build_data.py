@@ -22,6 +22,8 @@ from .fragments import (
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
     CRISIS,
+    EVERYDAY_IDIOMS,
+    EXTRA_CRISIS,
     HARD_NEGATIVES,
     NEUTRAL_AFTER,
     NEUTRAL_BEFORE,
@@ -164,6 +166,25 @@ def screening_rows(n_per: dict[str, int], split: int, rng: random.Random) -> lis
     return rows
 
 
+def training_only_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
+    """Everyday idioms and dead/die crisis rows for training only.
+
+    Their own rng keeps every other row, and so the holdout files, byte-identical.
+    """
+    rng = random.Random(SEED + 1)
+    rows = []
+    for cores, label, kind, ctx in (
+        (EVERYDAY_IDIOMS, "none", "idiom", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
+        (EXTRA_CRISIS, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
+    ):
+        before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
+        for core in cores:
+            for _ in range(n_per_fragment):
+                text = compose(core, before, after, rng) if rng.random() < 0.6 else core
+                rows.append({"text": voice(text, rng), "label": label, "kind": kind})
+    return rows
+
+
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for area, (openers, bodies, closers) in AREAS.items():
@@ -197,7 +218,8 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
 
 def build() -> dict[str, int]:
     rng = random.Random(SEED)
-    train = dedupe(screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng))
+    train = screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng)
+    train = dedupe(train + training_only_rows())
     hold = dedupe(screening_rows({"crisis": 180, "concern": 90, "none": 110, "hard": 25}, 1, rng))
     hold, removed_s = drop_near_duplicates(hold, train)
     write(HERE / "screening_train.csv", train, ["text", "label", "kind"])

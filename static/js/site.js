@@ -46,6 +46,34 @@
       list.appendChild(item);
     });
     box.appendChild(list);
+    if (result.level === "crisis" || result.level === "unknown") { box.appendChild(checkInButton()); }
+  }
+
+  // From a draft: ask a moderator to check in without leaving the page (the draft is not sent or stored).
+  function checkInButton() {
+    var wrap = document.createElement("p");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "small";
+    button.setAttribute("data-check-in", "draft");
+    button.textContent = "Ask a moderator to check in with me";
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      fetch("/api/v1/check-ins", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ source: "draft" })
+      }).then(function (r) {
+        wrap.textContent = r.ok
+          ? "Thank you for asking. A moderator will send you a private message soon."
+          : "That didn't go through. Please try again, or use a crisis line from the support panel.";
+      }).catch(function () {
+        button.disabled = false;
+      });
+    });
+    wrap.appendChild(button);
+    return wrap;
   }
 
   function wireSuggestions(form) {

@@ -15,6 +15,7 @@ from .common import guard_request
 MODULES = (
     "forum.blueprints.api.core",
     "forum.blueprints.api.moderation",
+    "forum.blueprints.api.community",
 )
 
 

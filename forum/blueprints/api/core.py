@@ -48,7 +48,7 @@ def create_token(body: dict[str, Any]) -> Any:
         user = accounts.authenticate(body["username"], body["password"])
     except NotAuthenticated as error:
         ratelimits.record_failed_login(body["username"])
-        security_event("login_failed", via="api", reason=error.code, addr=ratelimits.address_key())
+        security_event("login_failed", via="api", outcome=error.code)
         raise
     security_event("token_issued", user_id=user.id)
     return {"token": accounts.issue_token(user)}

@@ -61,7 +61,9 @@ class MoodSummary:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def log_mood(actor: Any, *, mood: object, tags: object = (), day: object = None, local_today: object = None) -> MoodLogged:
+def log_mood(
+    actor: Any, *, mood: object, tags: object = (), day: object = None, local_today: object = None
+) -> MoodLogged:
     """Record the mood for one day; a second entry for the same day replaces the first."""
     member = permissions.ensure_signed_in(actor)
     score = _clean_mood(mood)

@@ -1,0 +1,55 @@
+"""gunicorn settings for one Hearth process: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
+
+One process = one gevent worker. Socket.IO's long-polling transport sends every request of a session
+to the process that holds it; with two workers behind one port, the kernel would hand requests to
+either of them and sessions would break. So scale by running more processes on more ports (the
+systemd template hearth@PORT) and let nginx pin each client to one of them (ip_hash). A Redis message
+queue (FORUM_REDIS_URL) connects the processes.
+"""
+
+import os
+
+# 127.0.0.1 only: nginx in front terminates TLS and is the only client. HEARTH_BIND is set per
+# instance by hearth@.service (hearth@8001 -> 127.0.0.1:8001).
+bind = [os.environ.get("HEARTH_BIND", "127.0.0.1:8000")]
+
+# gevent: thousands of idle sockets per process cost a greenlet each, not a thread each.
+worker_class = "gevent"
+workers = 1
+# Open connections (sockets + HTTP) one process accepts before new ones wait in the backlog.
+worker_connections = int(os.environ.get("HEARTH_WORKER_CONNECTIONS", "4000"))
+backlog = 2048
+
+# Flask-SocketIO must use the gevent async mode under this worker (the app's default is threading,
+# which is right for the development server and the tests). setdefault: the environment still wins.
+os.environ.setdefault("FORUM_SOCKETIO_ASYNC_MODE", "gevent")
+
+# The gevent worker's heartbeat runs in its own greenlet: missing it for `timeout` seconds means the
+# event loop is blocked (a CPU-bound request, a C call that never yields) and the worker is restarted.
+# Long-polling requests wait up to Socket.IO's ping interval (25 s), well inside this.
+timeout = 60
+# On restart or deploy: time for open requests to finish before workers are killed. Sockets are cut
+# at the end either way; clients reconnect (to another process) and ask for what they missed.
+graceful_timeout = 20
+# Keep-alive between nginx and gunicorn; nginx reuses upstream connections (see the nginx site).
+keepalive = 75
+
+# Never recycle workers by request count: a recycled worker drops every socket it holds.
+max_requests = 0
+
+# X-Forwarded-* are believed by the app only through FORUM_TRUSTED_PROXIES (ProxyFix, one hop for
+# nginx); gunicorn itself trusts only the local nginx for its own wsgi.url_scheme.
+forwarded_allow_ips = "127.0.0.1"
+
+# No access log here: it would record every person's address and the pages they read. nginx keeps
+# whatever access log the operator decides on; errors and the app's own structured log go to stderr
+# (journald under systemd).
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("HEARTH_LOG_LEVEL", "info")
+
+# Requests larger than this are refused before the app sees them (the app's own limit is 256 KiB).
+limit_request_line = 8190
+limit_request_fields = 100
+
+proc_name = f"hearth-{bind[0].rsplit(':', 1)[-1]}"

@@ -1,0 +1,118 @@
+"""Chat pages: the room list, a room, and scheduling and hosting check-ins. Live traffic goes over /chat."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from forum import permissions
+from forum.services import chat, checkins
+from forum.services.errors import ServiceError
+
+from .helpers import show_field_errors
+
+bp = Blueprint("chat", __name__, url_prefix="/chat")
+
+AREA_CHOICES = [
+    ("", "Any area"),
+    ("grief", "Grief and loss"),
+    ("role_transitions", "Role transitions"),
+    ("disputes", "Interpersonal disputes"),
+    ("deficits", "Loneliness and connection"),
+]
+
+
+class CheckInForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(checkins.TITLE_MIN, checkins.TITLE_MAX)])
+    area = SelectField("Area", choices=AREA_CHOICES, validators=[Optional()])
+    starts_at = DateTimeLocalField("Starts at (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    length_minutes = IntegerField(
+        "Length in minutes",
+        default=60,
+        validators=[DataRequired(), NumberRange(checkins.LENGTH_MIN, checkins.LENGTH_MAX)],
+    )
+    capacity = IntegerField(
+        "Places", default=8, validators=[DataRequired(), NumberRange(checkins.CAPACITY_MIN, checkins.CAPACITY_MAX)]
+    )
+
+
+@bp.get("/")
+@login_required
+def index() -> object:
+    rooms = chat.board_rooms()
+    upcoming = checkins.upcoming()
+    unread = chat.unread_counts(current_user, rooms + [c.room for c in upcoming])
+    return render_template("chat/index.html", rooms=rooms, checkins=upcoming, unread=unread)
+
+
+@bp.get("/<key>")
+@login_required
+def room(key: str) -> object:
+    room = chat.get_room(key)
+    checkin = chat.checkin_for(room)
+    summary = checkins.summary(checkin) if checkin is not None and checkin.state == "closed" else None
+    return render_template("chat/room.html", room=room, checkin=checkin, summary=summary)
+
+
+@bp.route("/check-ins/new", methods=["GET", "POST"])
+@login_required
+def new_checkin() -> object:
+    permissions.ensure_can_host_checkin(current_user)
+    form = CheckInForm()
+    if form.validate_on_submit():
+        assert form.starts_at.data is not None
+        try:
+            checkin = checkins.schedule(
+                current_user,
+                title=form.title.data,
+                area=form.area.data or None,
+                starts_at=form.starts_at.data.replace(tzinfo=UTC),
+                length_minutes=form.length_minutes.data,
+                capacity=form.capacity.data,
+            )
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+        else:
+            flash("The check-in is scheduled.", "success")
+            return redirect(url_for("chat.room", key=checkin.room.key))
+    status = 422 if request.method == "POST" else 200
+    return render_template("chat/new_checkin.html", form=form), status
+
+
+@bp.post("/check-ins/<int:checkin_id>/state")
+@login_required
+def advance_checkin(checkin_id: int) -> object:
+    checkin = checkins.advance(current_user, checkins.get_checkin(checkin_id), request.form.get("state"))
+    return redirect(url_for("chat.room", key=checkin.room.key))
+
+
+@bp.post("/<key>/slow-mode")
+@login_required
+def slow_mode(key: str) -> object:
+    seconds = request.form.get("seconds", type=int)
+    room = chat.set_slow_mode(current_user, chat.get_room(key), seconds if seconds is not None else -1)
+    flash("Slow mode is off." if room.slow_mode_seconds == 0 else f"Slow mode: {room.slow_mode_seconds} s.", "info")
+    return redirect(url_for("chat.room", key=room.key))
+
+
+@bp.post("/<key>/close")
+@login_required
+def close(key: str) -> object:
+    room = chat.close_room(current_user, chat.get_room(key))
+    flash("The room is closed.", "info")
+    return redirect(url_for("chat.room", key=room.key))
+
+
+@bp.post("/<key>/reopen")
+@login_required
+def reopen(key: str) -> object:
+    room = chat.reopen_room(current_user, chat.get_room(key))
+    flash("The room is open again.", "info")
+    return redirect(url_for("chat.room", key=room.key))

@@ -1,0 +1,210 @@
+"""Your own corner: privacy page, export and deletion, bookmarks and follows, and the buttons on posts
+(react, bookmark, follow, mute) that change only your own relation to the forum."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import PasswordField, RadioField
+from wtforms.validators import DataRequired
+
+from forum import permissions
+from forum.extensions import limiter
+from forum.logs import security_event
+from forum.models.community import REACTION_KINDS, REACTION_LABELS
+from forum.rendering import render_markdown
+from forum.services import notifications as _notifications  # noqa: F401  (subscribes to post events)
+from forum.services import posting, privacy, social
+from forum.services.errors import ServiceError
+
+from .helpers import show_field_errors
+
+bp = Blueprint("me", __name__)
+PRIVACY_FILE = Path(__file__).resolve().parent.parent / "content" / "privacy.md"
+
+
+class DeleteAccountForm(FlaskForm):
+    posts = RadioField(
+        "What should happen to your posts?",
+        choices=[
+            ("keep", "Keep them, shown as written by \u201ca former member\u201d"),
+            ("delete", "Delete them"),
+        ],
+        validators=[DataRequired()],
+    )
+    password = PasswordField("Your password, to confirm", validators=[DataRequired()])
+
+
+# --- template helpers for thread pages ---------------------------------------------------------------
+
+
+@bp.app_template_global()
+def hidden_authors() -> set[int]:
+    return permissions.hidden_author_ids(current_user)
+
+
+@bp.app_template_global()
+def hidden_reason(post: Any) -> str:
+    """Why a post is not shown. Only the person who chose the block or mute is told it was them."""
+    member = permissions.signed_in(current_user)
+    if member is not None and post.author is not None:
+        kind = social.relation(member, post.author)
+        if kind == "block":
+            return "Hidden because you blocked this person."
+        if kind == "mute":
+            return "Hidden because you muted this person."
+    return "This post isn't shown to you."
+
+
+@bp.app_template_global()
+def post_social(posts: list[Any]) -> dict[str, Any]:
+    """Reactions, bookmarks and the viewer's own choices for a page of posts, in a few queries."""
+    ids = [post.id for post in posts]
+    return {
+        "counts": social.reaction_counts(ids),
+        "mine": social.my_reactions(current_user, ids),
+        "bookmarked": social.bookmarked_ids(current_user, ids),
+        "kinds": REACTION_KINDS,
+        "labels": REACTION_LABELS,
+    }
+
+
+@bp.app_template_global()
+def thread_watch_level(thread: Any) -> str | None:
+    return social.thread_watch_level(current_user, thread)
+
+
+@bp.app_template_global()
+def follows_board(board: Any) -> bool:
+    return social.follows_board(current_user, board)
+
+
+def _back(default: str) -> Any:
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return redirect(target)
+    return redirect(default)
+
+
+# --- privacy page, export, deletion -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _privacy_html() -> str:
+    return render_markdown(PRIVACY_FILE.read_text(encoding="utf-8"))
+
+
+@bp.get("/privacy")
+def privacy_page() -> object:
+    return render_template("me/privacy.html", body=Markup(_privacy_html()))  # noqa: S704  (sanitised)
+
+
+@bp.get("/me/data")
+@login_required
+def data() -> object:
+    return render_template("me/data.html", form=DeleteAccountForm())
+
+
+@bp.post("/me/export")
+@login_required
+@limiter.limit("10/hour")
+def export() -> object:
+    filename, payload = privacy.export_zip(current_user)
+    security_event("data_exported", user_id=current_user.id)
+    return Response(
+        payload,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/me/delete")
+@login_required
+@limiter.limit("10/hour")
+def delete_account() -> object:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        user_id = current_user.id
+        try:
+            privacy.delete_account(current_user, password=form.password.data, posts=form.posts.data)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            show_field_errors(form, error)
+        else:
+            logout_user()
+            from flask import session
+
+            session.clear()
+            security_event("account_deleted", user_id=user_id)
+            flash("Your account is deleted. Thank you for being part of Hearth. Take good care of yourself.", "info")
+            return redirect(url_for("boards.home"))
+    return render_template("me/data.html", form=form), 422
+
+
+# --- lists --------------------------------------------------------------------------------------------
+
+
+@bp.get("/me/bookmarks")
+@login_required
+def bookmarks() -> object:
+    return render_template("me/bookmarks.html", posts=social.bookmarks(current_user))
+
+
+@bp.get("/me/following")
+@login_required
+def following() -> object:
+    return render_template(
+        "me/following.html", followed=social.followed(current_user), blocked=social.blocked_people(current_user)
+    )
+
+
+# --- buttons on threads, boards and posts -----------------------------------------------------------
+
+
+def _post_anchor(post: Any) -> str:
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    page = (post.number - 1) // per_page + 1
+    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
+
+
+@bp.post("/t/<int:thread_id>/watch")
+@login_required
+def watch_thread(thread_id: int) -> object:
+    thread = posting.get_thread(thread_id)
+    level = request.form.get("level") or None
+    social.set_thread_watch(current_user, thread, level)
+    return _back(url_for("boards.thread", thread_id=thread.id))
+
+
+@bp.post("/b/<slug>/follow")
+@login_required
+def follow_board(slug: str) -> object:
+    board = posting.get_board(slug)
+    social.set_board_follow(current_user, board, request.form.get("follow") == "1")
+    return _back(url_for("boards.board", slug=board.slug))
+
+
+@bp.post("/p/<int:post_id>/bookmark")
+@login_required
+def bookmark(post_id: int) -> object:
+    post = posting.get_post(post_id)
+    social.set_bookmark(current_user, post, request.form.get("on") == "1")
+    return _back(_post_anchor(post))
+
+
+@bp.post("/p/<int:post_id>/react")
+@login_required
+@limiter.limit("120/minute")
+def react(post_id: int) -> object:
+    post = posting.get_post(post_id)
+    social.set_reaction(current_user, post, request.form.get("kind", ""), request.form.get("on") == "1")
+    return _back(_post_anchor(post))

@@ -1,0 +1,274 @@
+"""Following threads and boards, muting threads, bookmarks, supportive reactions, blocking and muting people."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from forum import permissions
+from forum.extensions import db
+from forum.models import Block, Board, BoardFollow, Bookmark, Post, Reaction, Thread, ThreadWatch, User
+from forum.models.community import REACTION_KINDS, THREAD_WATCH_LEVELS
+from forum.services import personal_data
+from forum.services.errors import invalid
+from forum.services.transaction import write_transaction
+
+BLOCK_KINDS = ("block", "mute")
+
+# --- threads and boards ----------------------------------------------------------------------------
+
+
+def thread_watch_level(user: Any, thread: Thread) -> str | None:
+    member = permissions.signed_in(user)
+    if member is None:
+        return None
+    return db.session.scalar(
+        select(ThreadWatch.level).where(ThreadWatch.user_id == member.id, ThreadWatch.thread_id == thread.id)
+    )
+
+
+def set_thread_watch(actor: Any, thread: Thread, level: str | None) -> str | None:
+    """Follow ("follow"), mute ("mute") or go back to the default (None) for one thread."""
+    member = permissions.ensure_can_follow(actor, thread)
+    if level is not None and level not in THREAD_WATCH_LEVELS:
+        raise invalid("level", "Choose follow, mute or neither.")
+    with write_transaction() as session:
+        row = session.scalar(
+            select(ThreadWatch).where(ThreadWatch.user_id == member.id, ThreadWatch.thread_id == thread.id)
+        )
+        if level is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(ThreadWatch(user_id=member.id, thread_id=thread.id, level=level))
+        else:
+            row.level = level
+    return level
+
+
+def follows_board(user: Any, board: Board) -> bool:
+    member = permissions.signed_in(user)
+    if member is None:
+        return False
+    query = select(BoardFollow.id).where(BoardFollow.user_id == member.id, BoardFollow.board_id == board.id)
+    return db.session.scalar(query) is not None
+
+
+def set_board_follow(actor: Any, board: Board, follow: bool) -> bool:
+    member = permissions.ensure_signed_in(actor)
+    with write_transaction() as session:
+        row = session.scalar(
+            select(BoardFollow).where(BoardFollow.user_id == member.id, BoardFollow.board_id == board.id)
+        )
+        if follow and row is None:
+            session.add(BoardFollow(user_id=member.id, board_id=board.id))
+        elif not follow and row is not None:
+            session.delete(row)
+    return follow
+
+
+def followed(user: Any) -> dict[str, list[Any]]:
+    member = permissions.ensure_signed_in(user)
+    watches = db.session.scalars(
+        select(ThreadWatch)
+        .where(ThreadWatch.user_id == member.id)
+        .order_by(ThreadWatch.id.desc())
+    ).all()
+    threads = {t.id: t for t in db.session.scalars(select(Thread).where(Thread.id.in_([w.thread_id for w in watches])))}
+    boards = db.session.scalars(
+        select(Board).join(BoardFollow, BoardFollow.board_id == Board.id).where(BoardFollow.user_id == member.id)
+    ).all()
+    visible = [(threads[w.thread_id], w.level) for w in watches if permissions.can_view_thread(member, threads[w.thread_id])]
+    return {
+        "threads": [t for t, level in visible if level == "follow"],
+        "muted": [t for t, level in visible if level == "mute"],
+        "boards": list(boards),
+    }
+
+
+# --- bookmarks -------------------------------------------------------------------------------------
+
+
+def set_bookmark(actor: Any, post: Post, on: bool) -> bool:
+    member = permissions.ensure_can_bookmark(actor, post)
+    with write_transaction() as session:
+        row = session.scalar(select(Bookmark).where(Bookmark.user_id == member.id, Bookmark.post_id == post.id))
+        if on and row is None:
+            session.add(Bookmark(user_id=member.id, post_id=post.id))
+        elif not on and row is not None:
+            session.delete(row)
+    return on
+
+
+def bookmarks(user: Any) -> list[Post]:
+    member = permissions.ensure_signed_in(user)
+    posts = db.session.scalars(
+        select(Post)
+        .join(Bookmark, Bookmark.post_id == Post.id)
+        .where(Bookmark.user_id == member.id)
+        .options(joinedload(Post.thread), joinedload(Post.author))
+        .order_by(Bookmark.id.desc())
+    ).all()
+    hidden = permissions.hidden_author_ids(member)
+    return [
+        post
+        for post in posts
+        if permissions.can_view_thread(member, post.thread)
+        and permissions.can_view_post_body(member, post)
+        and (post.is_anonymous or post.author_id not in hidden)
+    ]
+
+
+def bookmarked_ids(user: Any, post_ids: list[int]) -> set[int]:
+    member = permissions.signed_in(user)
+    if member is None or not post_ids:
+        return set()
+    query = select(Bookmark.post_id).where(Bookmark.user_id == member.id, Bookmark.post_id.in_(post_ids))
+    return set(db.session.scalars(query))
+
+
+# --- reactions -------------------------------------------------------------------------------------
+
+
+def set_reaction(actor: Any, post: Post, kind: str, on: bool) -> dict[str, int]:
+    """Add or take back one supportive reaction; returns the post's counts per kind."""
+    if kind not in REACTION_KINDS:
+        raise invalid("kind", "Choose hug, me too, thank you or you're not alone.")
+    member = permissions.ensure_can_react(actor, post)
+    with write_transaction() as session:
+        row = session.scalar(
+            select(Reaction).where(Reaction.post_id == post.id, Reaction.user_id == member.id, Reaction.kind == kind)
+        )
+        if on and row is None:
+            session.add(Reaction(post_id=post.id, user_id=member.id, kind=kind))
+        elif not on and row is not None:
+            session.delete(row)
+    return reaction_counts([post.id]).get(post.id, {})
+
+
+def reaction_counts(post_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Counts per kind for each post, in one query. Never summed: there is no score here."""
+    if not post_ids:
+        return {}
+    rows = db.session.execute(
+        select(Reaction.post_id, Reaction.kind, func.count(Reaction.id))
+        .where(Reaction.post_id.in_(post_ids))
+        .group_by(Reaction.post_id, Reaction.kind)
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for post_id, kind, count in rows:
+        counts[post_id][kind] = int(count)
+    return dict(counts)
+
+
+def my_reactions(user: Any, post_ids: list[int]) -> set[tuple[int, str]]:
+    member = permissions.signed_in(user)
+    if member is None or not post_ids:
+        return set()
+    rows = db.session.execute(
+        select(Reaction.post_id, Reaction.kind).where(Reaction.user_id == member.id, Reaction.post_id.in_(post_ids))
+    )
+    return {(post_id, kind) for post_id, kind in rows}
+
+
+# --- blocking and muting people ------------------------------------------------------------------
+
+
+def relation(user: Any, other: User) -> str | None:
+    """"block" or "mute" when this person blocked or muted the other, else None."""
+    member = permissions.signed_in(user)
+    if member is None:
+        return None
+    return db.session.scalar(select(Block.kind).where(Block.blocker_id == member.id, Block.blocked_id == other.id))
+
+
+def set_block(actor: Any, target: User, kind: str | None) -> str | None:
+    """Block ("block": neither sees the other), mute ("mute": I stop seeing them) or undo (None)."""
+    if kind is not None and kind not in BLOCK_KINDS:
+        raise invalid("kind", "Choose block, mute or neither.")
+    member = permissions.ensure_can_block(actor, target) if kind is not None else permissions.ensure_signed_in(actor)
+    with write_transaction() as session:
+        row = session.scalar(select(Block).where(Block.blocker_id == member.id, Block.blocked_id == target.id))
+        if kind is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(Block(blocker_id=member.id, blocked_id=target.id, kind=kind))
+        else:
+            row.kind = kind
+    return kind
+
+
+def blocked_people(user: Any) -> list[tuple[User, str]]:
+    member = permissions.ensure_signed_in(user)
+    rows = db.session.execute(
+        select(User, Block.kind)
+        .join(Block, Block.blocked_id == User.id)
+        .where(Block.blocker_id == member.id)
+        .order_by(User.username_key)
+    )
+    return [(person, kind) for person, kind in rows]
+
+
+# --- personal data ---------------------------------------------------------------------------------
+
+
+def _export_follows(user: User) -> dict[str, Any]:
+    watches = db.session.execute(
+        select(ThreadWatch.thread_id, ThreadWatch.level).where(ThreadWatch.user_id == user.id)
+    ).all()
+    boards = db.session.scalars(
+        select(Board.slug).join(BoardFollow, BoardFollow.board_id == Board.id).where(BoardFollow.user_id == user.id)
+    ).all()
+    return {
+        "threads": [{"thread_id": tid, "level": level} for tid, level in watches],
+        "boards": list(boards),
+    }
+
+
+def _erase_follows(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(ThreadWatch).where(ThreadWatch.user_id == user.id))
+    session.execute(delete(BoardFollow).where(BoardFollow.user_id == user.id))
+
+
+def _export_bookmarks(user: User) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Bookmark.post_id, Bookmark.created_at).where(Bookmark.user_id == user.id).order_by(Bookmark.id)
+    ).all()
+    return {"bookmarks": [{"post_id": post_id, "created_at": at.isoformat()} for post_id, at in rows]}
+
+
+def _erase_bookmarks(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(Bookmark).where(Bookmark.user_id == user.id))
+
+
+def _export_reactions(user: User) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Reaction.post_id, Reaction.kind, Reaction.created_at).where(Reaction.user_id == user.id)
+    ).all()
+    return {"reactions": [{"post_id": pid, "kind": kind, "created_at": at.isoformat()} for pid, kind, at in rows]}
+
+
+def _erase_reactions(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(Reaction).where(Reaction.user_id == user.id))
+
+
+def _export_blocks(user: User) -> dict[str, Any]:
+    # Only the person's own choices: who blocked them is not theirs to know.
+    rows = db.session.execute(
+        select(User.username, Block.kind).join(Block, Block.blocked_id == User.id).where(Block.blocker_id == user.id)
+    ).all()
+    return {"blocks": [{"username": name, "kind": kind} for name, kind in rows]}
+
+
+def _erase_blocks(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(Block).where((Block.blocker_id == user.id) | (Block.blocked_id == user.id)))
+
+
+personal_data.register("follows", export=_export_follows, erase=_erase_follows)
+personal_data.register("bookmarks", export=_export_bookmarks, erase=_erase_bookmarks)
+personal_data.register("reactions", export=_export_reactions, erase=_erase_reactions)
+personal_data.register("blocks", export=_export_blocks, erase=_erase_blocks)

@@ -1,0 +1,557 @@
+// Live chat over Socket.IO (/chat). Messages are saved on the server before anyone sees them; this
+// script keeps the id of the last one it showed and asks for everything after it on every (re)connect,
+// and resends unacknowledged messages with the same client_id, which the server turns into one message.
+// body_html is sanitised on the server; everything else from the network is inserted as text only.
+(function () {
+  "use strict";
+
+  var TYPING_IDLE_MS = 4000;
+  var TYPING_REPEAT_MS = 3000;
+  var ACK_TIMEOUT_MS = 10000;
+
+  function $(root, selector) { return root.querySelector(selector); }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function timeLabel(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function htmlToText(html) {
+    // A detached template parses without running anything; only its text is read.
+    var t = document.createElement("template");
+    t.innerHTML = html;
+    return (t.content.textContent || "").trim();
+  }
+
+  function Chat(root) {
+    this.root = root;
+    this.roomKey = root.getAttribute("data-chat-room");
+    this.me = parseInt(root.getAttribute("data-me"), 10);
+    this.isModerator = root.getAttribute("data-moderator") === "1";
+    this.log = $(root, "[data-chat-log]");
+    this.status = $(root, "[data-chat-status]");
+    this.announcer = $(root, "[data-chat-announce]");
+    this.form = $(root, "[data-chat-form]");
+    this.input = $(root, "#chat-body");
+    this.error = $(root, "[data-chat-error]");
+    this.presentList = $(root, "[data-chat-present]");
+    this.typingLine = $(root, "[data-chat-typing]");
+    this.lastId = null;
+    this.shown = {};
+    this.pending = {};
+    this.typers = {};
+    this.present = {};
+    this.readTimer = null;
+    this.typingSentAt = 0;
+    this.typingStopTimer = null;
+  }
+
+  Chat.prototype.start = function () {
+    var self = this;
+    this.socket = io("/chat", { withCredentials: true });
+    this.socket.on("connect", function () { self.join(); });
+    this.socket.on("disconnect", function (reason) {
+      if (reason === "io server disconnect") {
+        self.say("You were signed out. Sign in again to keep chatting.");
+      } else {
+        self.say("Connection lost; reconnecting… Nothing you send is lost.");
+      }
+    });
+    this.socket.on("connect_error", function () { self.say("Can't reach the chat right now; retrying…"); });
+    this.socket.on("message", function (m) { self.addMessage(m, true); });
+    this.socket.on("edited", function (m) { self.updateMessage(m); });
+    this.socket.on("retracted", function (p) { self.retract(p); });
+    this.socket.on("presence", function (p) { self.onPresence(p); });
+    this.socket.on("typing", function (p) { self.onTyping(p); });
+    this.socket.on("support", function (p) { self.showSupport(p); });
+    this.socket.on("room", function (p) { self.onRoom(p); });
+    this.socket.on("checkin", function (p) { self.onCheckin(p); });
+    this.socket.on("muted", function (p) { self.showError("A moderator paused your messages here until " + timeLabel(p.until) + "."); });
+    this.wireForm();
+    this.wireMoodForm();
+    this.wireSupport();
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) { self.markRead(); } });
+  };
+
+  Chat.prototype.say = function (text) { if (this.status) { this.status.textContent = text; } };
+
+  Chat.prototype.announce = function (text) {
+    if (!this.announcer) { return; }
+    var line = el("p", null, text);
+    this.announcer.appendChild(line);
+    while (this.announcer.childNodes.length > 5) { this.announcer.removeChild(this.announcer.firstChild); }
+  };
+
+  Chat.prototype.showError = function (text) { if (this.error) { this.error.textContent = text || ""; } };
+
+  // --- joining --------------------------------------------------------------------------------
+
+  Chat.prototype.join = function () {
+    var self = this;
+    this.say("Joining…");
+    this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.lastId }, function (err, ack) {
+      if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
+      if (!ack || !ack.ok) {
+        self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
+        self.form.hidden = true;
+        return;
+      }
+      self.onRoom(ack.room);
+      if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
+      ack.history.forEach(function (m) { self.addMessage(m, false); });
+      self.present = {};
+      ack.present.forEach(function (p) { self.present[p.id] = p.username; });
+      self.drawPresent();
+      self.resendPending();
+      self.markRead();
+    });
+  };
+
+  Chat.prototype.onRoom = function (room) {
+    if (room.closed) {
+      this.say("This room is closed. You can read, but not send.");
+      this.form.hidden = true;
+    } else {
+      this.form.hidden = false;
+      this.say(room.slow_mode_seconds ? "Live. Slow mode: one message every " + room.slow_mode_seconds + " seconds." : "Live.");
+    }
+  };
+
+  // --- messages -------------------------------------------------------------------------------
+
+  Chat.prototype.addMessage = function (m, live) {
+    if (m.room !== this.roomKey) { return; }
+    var pendingItem = this.pending[m.client_id];
+    if (pendingItem && m.author_id === this.me) {
+      delete this.pending[m.client_id];
+      if (pendingItem.node.parentNode) { pendingItem.node.parentNode.removeChild(pendingItem.node); }
+    }
+    if (this.shown[m.id]) { return; }
+    var item = this.renderMessage(m);
+    this.shown[m.id] = item;
+    this.insertInOrder(item, m.id);
+    if (this.lastId === null || m.id > this.lastId) { this.lastId = m.id; }
+    if (m.kind === "mood" && m.mood) { this.addMood({ author: m.author, phase: m.mood.phase, mood: m.mood.value, word: m.mood.word }); }
+    if (live && m.author_id !== this.me) {
+      this.announce(m.author + ": " + htmlToText(m.body_html));
+      this.scheduleRead();
+    }
+    if (live) { item.scrollIntoView({ block: "nearest" }); }
+  };
+
+  Chat.prototype.insertInOrder = function (item, id) {
+    var children = this.log.children;
+    for (var i = children.length - 1; i >= 0; i--) {
+      var otherId = parseInt(children[i].getAttribute("data-id") || "0", 10);
+      if (otherId && otherId < id) { children[i].after(item); return; }
+    }
+    this.log.insertBefore(item, this.log.firstChild);
+  };
+
+  Chat.prototype.renderMessage = function (m) {
+    var item = el("li", "chat-message" + (m.author_id === this.me ? " mine" : "") + (m.kind === "mood" ? " chat-mood" : ""));
+    item.setAttribute("data-id", String(m.id));
+    item.id = "m" + m.id;
+    var head = el("p", "chat-meta");
+    head.appendChild(el("strong", "author", m.author));
+    var time = el("time", "meta", timeLabel(m.created_at));
+    time.setAttribute("datetime", m.created_at);
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(time);
+    var edited = el("span", "meta chat-edited", m.edited_at ? " (edited)" : "");
+    head.appendChild(edited);
+    item.appendChild(head);
+    var body = el("div", "chat-body post-body");
+    body.innerHTML = m.body_html; // sanitised on the server at write time (markdown-it + nh3)
+    item.appendChild(body);
+    item.appendChild(this.renderActions(m, item));
+    return item;
+  };
+
+  Chat.prototype.renderActions = function (m, item) {
+    var self = this;
+    var bar = el("div", "chat-actions");
+    function button(label, handler) {
+      var b = el("button", "link-button", label);
+      b.type = "button";
+      b.addEventListener("click", handler);
+      bar.appendChild(b);
+      return b;
+    }
+    if (m.author_id === this.me && m.kind === "text") {
+      button("Edit", function () { self.startEdit(m, item); });
+    }
+    if (m.author_id === this.me) {
+      var del = button("Delete", function () {
+        if (del.getAttribute("data-armed") !== "1") {
+          del.setAttribute("data-armed", "1");
+          del.textContent = "Really delete?";
+          return;
+        }
+        self.request("delete", { room: self.roomKey, id: m.id });
+      });
+    } else if (this.isModerator) {
+      button("Remove", function () { self.request("remove", { room: self.roomKey, id: m.id, reason: "removed in chat" }); });
+      if (m.author_id) {
+        button("Mute for an hour", function () {
+          self.request("mute", { room: self.roomKey, user_id: m.author_id, minutes: 60, reason: "muted in chat" }, function () {
+            self.say(m.author + " can't send here for an hour.");
+          });
+        });
+      }
+    }
+    return bar;
+  };
+
+  Chat.prototype.startEdit = function (m, item) {
+    var self = this;
+    var body = item.querySelector(".chat-body");
+    var form = el("form", "chat-edit");
+    var label = el("label", "visually-hidden", "Edit your message");
+    var area = el("textarea");
+    area.id = "edit-" + m.id;
+    label.setAttribute("for", area.id);
+    area.value = body.textContent.trim();
+    area.rows = 2;
+    var save = el("button", "small", "Save");
+    save.type = "submit";
+    var cancel = el("button", "small", "Cancel");
+    cancel.type = "button";
+    form.appendChild(label);
+    form.appendChild(area);
+    form.appendChild(save);
+    form.appendChild(cancel);
+    body.hidden = true;
+    item.insertBefore(form, body.nextSibling);
+    area.focus();
+    function close() { form.remove(); body.hidden = false; }
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.request("edit", { room: self.roomKey, id: m.id, body: area.value }, function (ack) {
+        self.updateMessage(ack.message);
+        close();
+      });
+    });
+  };
+
+  Chat.prototype.updateMessage = function (m) {
+    var item = this.shown[m.id];
+    if (!item) { return; }
+    var body = item.querySelector(".chat-body");
+    body.innerHTML = m.body_html; // sanitised on the server
+    var edited = item.querySelector(".chat-edited");
+    if (edited) { edited.textContent = " (edited)"; }
+  };
+
+  Chat.prototype.retract = function (p) {
+    var item = this.shown[p.id];
+    if (!item) { return; }
+    item.textContent = "";
+    item.className = "chat-message retracted";
+    item.appendChild(el("p", "removed", p.by === "moderator" ? "Removed by a moderator." : "Deleted by its author."));
+  };
+
+  Chat.prototype.request = function (event, data, onOk) {
+    var self = this;
+    this.socket.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, ack) {
+      if (err) { self.showError("The server didn't answer. Please try again."); return; }
+      if (!ack || !ack.ok) { self.showError((ack && ack.error && ack.error.message) || "That didn't work."); return; }
+      self.showError("");
+      if (onOk) { onOk(ack); }
+    });
+  };
+
+  // --- sending --------------------------------------------------------------------------------
+
+  Chat.prototype.wireForm = function () {
+    var self = this;
+    this.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.sendFromInput();
+    });
+    this.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        self.sendFromInput();
+      }
+    });
+    this.input.addEventListener("input", function () { self.typing(); });
+  };
+
+  Chat.prototype.sendFromInput = function () {
+    var body = this.input.value.trim();
+    if (!body) { return; }
+    var clientId = newClientId();
+    var node = el("li", "chat-message mine pending");
+    node.appendChild(el("p", "meta", "Sending…"));
+    node.appendChild(el("div", "chat-body", body));
+    this.log.appendChild(node);
+    this.pending[clientId] = { body: body, node: node };
+    this.input.value = "";
+    this.stopTyping();
+    this.sendPending(clientId);
+  };
+
+  Chat.prototype.sendPending = function (clientId) {
+    var self = this;
+    var item = this.pending[clientId];
+    if (!item || !this.socket.connected) { return; }
+    this.socket.timeout(ACK_TIMEOUT_MS).emit("send", { room: this.roomKey, body: item.body, client_id: clientId }, function (err, ack) {
+      if (err) { return; } // kept pending: resent with the same client_id on reconnect
+      if (!ack.ok) {
+        delete self.pending[clientId];
+        item.node.remove();
+        if (!self.input.value) { self.input.value = item.body; }
+        var wait = ack.error.retry_after ? " (try again in " + ack.error.retry_after + " s)" : "";
+        self.showError(ack.error.message + wait);
+        return;
+      }
+      self.showError("");
+      self.addMessage(ack.message, false);
+    });
+  };
+
+  Chat.prototype.resendPending = function () {
+    var self = this;
+    Object.keys(this.pending).forEach(function (clientId) { self.sendPending(clientId); });
+  };
+
+  // --- read marks, presence, typing -------------------------------------------------------------
+
+  Chat.prototype.scheduleRead = function () {
+    var self = this;
+    if (this.readTimer) { return; }
+    this.readTimer = setTimeout(function () { self.readTimer = null; self.markRead(); }, 1500);
+  };
+
+  Chat.prototype.markRead = function () {
+    if (document.hidden || this.lastId === null || !this.socket.connected) { return; }
+    this.socket.emit("read", { room: this.roomKey, last_id: this.lastId });
+  };
+
+  Chat.prototype.onPresence = function (p) {
+    if (p.room !== this.roomKey) { return; }
+    if (p.action === "join") {
+      this.present[p.user.id] = p.user.username;
+      this.announce(p.user.username + " joined.");
+    } else {
+      var name = this.present[p.user.id];
+      delete this.present[p.user.id];
+      delete this.typers[p.user.id];
+      this.drawTyping();
+      if (name) { this.announce(name + " left."); }
+    }
+    this.drawPresent();
+  };
+
+  Chat.prototype.drawPresent = function () {
+    var list = this.presentList;
+    var present = this.present;
+    list.textContent = "";
+    Object.keys(present).forEach(function (id) { list.appendChild(el("li", null, present[id])); });
+  };
+
+  Chat.prototype.onTyping = function (p) {
+    var self = this;
+    if (p.room !== this.roomKey || p.user.id === this.me) { return; }
+    clearTimeout(this.typers[p.user.id] && this.typers[p.user.id].timer);
+    if (p.typing) {
+      this.typers[p.user.id] = { name: p.user.username, timer: setTimeout(function () {
+        delete self.typers[p.user.id];
+        self.drawTyping();
+      }, TYPING_IDLE_MS + 2000) };
+    } else {
+      delete this.typers[p.user.id];
+    }
+    this.drawTyping();
+  };
+
+  Chat.prototype.drawTyping = function () {
+    var typers = this.typers;
+    var names = Object.keys(typers).map(function (id) { return typers[id].name; });
+    this.typingLine.textContent = names.length === 0 ? "" :
+      names.length === 1 ? names[0] + " is typing…" : names.join(", ") + " are typing…";
+  };
+
+  Chat.prototype.typing = function () {
+    var self = this;
+    var now = Date.now();
+    if (now - this.typingSentAt > TYPING_REPEAT_MS && this.socket.connected) {
+      this.typingSentAt = now;
+      this.socket.emit("typing", { room: this.roomKey, typing: true });
+    }
+    clearTimeout(this.typingStopTimer);
+    this.typingStopTimer = setTimeout(function () { self.stopTyping(); }, TYPING_IDLE_MS);
+  };
+
+  Chat.prototype.stopTyping = function () {
+    clearTimeout(this.typingStopTimer);
+    if (this.typingSentAt && this.socket.connected) { this.socket.emit("typing", { room: this.roomKey, typing: false }); }
+    this.typingSentAt = 0;
+  };
+
+  // --- the support panel ------------------------------------------------------------------------
+
+  Chat.prototype.wireSupport = function () {
+    var panel = $(this.root, "[data-chat-support]");
+    var dismiss = panel && $(panel, "[data-support-dismiss]");
+    var input = this.input;
+    if (dismiss) { dismiss.addEventListener("click", function () { panel.hidden = true; input.focus(); }); }
+  };
+
+  Chat.prototype.showSupport = function (p) {
+    var panel = $(this.root, "[data-chat-support]");
+    if (!panel) { return; }
+    var urgent = p.level === "crisis" || p.level === "unknown";
+    panel.className = "support-panel support-" + (urgent ? p.level : "concern");
+    $(panel, "[data-support-heading]").textContent = urgent
+      ? "You don't have to hold this alone" : "It sounds like things are hard right now";
+    var words = $(panel, "[data-support-words]");
+    words.textContent = "";
+    (p.words || []).forEach(function (line) { words.appendChild(el("p", null, line)); });
+    var resources = $(panel, "[data-support-resources]");
+    resources.textContent = "";
+    (p.resources || []).forEach(function (r) {
+      var li = el("li");
+      li.appendChild(el("strong", null, r.name));
+      if (r.contact) { li.appendChild(document.createTextNode(": " + r.contact)); }
+      if (r.url && /^https?:\/\//.test(r.url)) {
+        li.appendChild(document.createTextNode(" · "));
+        var a = el("a", null, r.url);
+        a.href = r.url;
+        a.rel = "noopener";
+        li.appendChild(a);
+      }
+      resources.appendChild(li);
+    });
+    $(panel, "[data-support-resources-heading]").hidden = !urgent;
+    resources.hidden = !urgent;
+    var guides = $(panel, "[data-support-guides]");
+    guides.textContent = "";
+    (p.guides || []).forEach(function (g) {
+      var li = el("li");
+      var a = el("a", null, g.title);
+      a.href = g.url;
+      li.appendChild(a);
+      guides.appendChild(li);
+    });
+    $(panel, "[data-support-guides-heading]").hidden = !(p.guides && p.guides.length);
+    panel.hidden = false;
+    panel.focus();
+  };
+
+  // --- check-ins --------------------------------------------------------------------------------
+
+  Chat.prototype.onCheckin = function (c) {
+    if (c.room !== this.roomKey) { return; }
+    var state = $(this.root, "[data-checkin-state]");
+    if (state) { state.textContent = c.state.replace(/_/g, " "); }
+    var form = $(this.root, "[data-mood-form]");
+    if (form) {
+      form.hidden = ["mood_round", "open_talk", "closing_round"].indexOf(c.state) < 0;
+      var legend = $(form, "[data-mood-legend]");
+      if (legend) {
+        legend.textContent = c.state === "closing_round"
+          ? "Before we close: how are you now, 1 (very low) to 10 (very good), and one word"
+          : "Share how you are, 1 (very low) to 10 (very good), and one word";
+      }
+    }
+    var round = $(this.root, "[data-checkin-round]");
+    if (round && c.round) {
+      round.textContent = "";
+      var self = this;
+      c.round.forEach(function (share) { self.addMood(share); });
+    }
+    if (c.summary) { this.drawSummary(c.summary); }
+    if (c.state === "closed") { this.onRoom({ closed: true }); }
+    else if (c.state !== "scheduled") { this.announce("The check-in is now: " + c.state.replace(/_/g, " ") + "."); }
+  };
+
+  Chat.prototype.addMood = function (share) {
+    var round = $(this.root, "[data-checkin-round]");
+    if (!round) { return; }
+    var label = share.author + (share.phase === "end" ? " (end)" : "") + ": " + share.mood + "/10" + (share.word ? " · " + share.word : "");
+    round.appendChild(el("li", "mood-share mood-" + share.phase, label));
+  };
+
+  Chat.prototype.drawSummary = function (s) {
+    var box = $(this.root, "[data-checkin-summary]");
+    if (!box) { return; }
+    box.textContent = "";
+    box.appendChild(el("h3", null, "Summary"));
+    var list = el("ul", "checkin-summary");
+    list.appendChild(el("li", null, s.participants + " took part"));
+    list.appendChild(el("li", null, "Average mood at the start: " + (s.average_start === null ? "not shared" : s.average_start)));
+    list.appendChild(el("li", null, "Average mood at the end: " + (s.average_end === null ? "not shared" : s.average_end)));
+    box.appendChild(list);
+  };
+
+  Chat.prototype.wireMoodForm = function () {
+    var self = this;
+    var form = $(this.root, "[data-mood-form]");
+    if (!form) { return; }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var mood = parseInt(form.querySelector("[name=mood]").value, 10);
+      var word = form.querySelector("[name=word]").value.trim();
+      self.request("mood", { room: self.roomKey, mood: mood, word: word, client_id: newClientId() }, function (ack) {
+        self.addMessage(ack.message, false);
+        form.hidden = true;
+        self.say("Thank you for sharing.");
+      });
+    });
+  };
+
+  // --- moderators: live alerts ------------------------------------------------------------------
+
+  function startAlerts(root) {
+    var list = root.querySelector("[data-mod-alert-list]");
+    var status = root.querySelector("[data-mod-alerts-status]");
+    if (!list) { return; }
+    var socket = io("/moderation", { withCredentials: true });
+    socket.on("connect", function () { status.textContent = "Listening for urgent alerts."; });
+    socket.on("connect_error", function () { status.textContent = "Alerts unavailable; reconnecting…"; });
+    socket.on("alert", function (a) {
+      var li = el("li", "mod-alert", null);
+      li.setAttribute("data-testid", "mod-alert");
+      var where = a.where || {};
+      li.appendChild(el("strong", null, (a.level || "urgent").toUpperCase() + " "));
+      li.appendChild(el("span", "meta", where.room_title ? "in " + where.room_title : (where.kind || "")));
+      if (where.context && where.context.length) {
+        var ctx = el("ol", "mod-context");
+        where.context.forEach(function (c) { ctx.appendChild(el("li", "meta", c.author + ": " + c.body)); });
+        li.appendChild(ctx);
+      }
+      li.appendChild(el("p", "mod-excerpt", (where.author ? where.author + ": " : "") + (a.excerpt || "")));
+      if (a.item_id) {
+        var link = el("a", null, "Open review item #" + a.item_id);
+        link.href = "/moderation/items/" + encodeURIComponent(a.item_id);
+        li.appendChild(link);
+      }
+      list.insertBefore(li, list.firstChild);
+      status.textContent = "New urgent alert at " + new Date().toLocaleTimeString() + ".";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.querySelector("[data-chat-room]");
+    if (!root || typeof io !== "function") { return; }
+    new Chat(root).start();
+    if (root.getAttribute("data-moderator") === "1") { startAlerts(root); }
+  });
+})();

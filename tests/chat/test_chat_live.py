@@ -1,0 +1,328 @@
+"""Chat against a real server process with the real python-socketio client."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import socketio
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import ChatMessage, ReviewItem
+from tests.chat.support import (
+    CRISIS_TEXT,
+    ROOM,
+    ChatClient,
+    block,
+    browser_session,
+    calm,
+    cookie_header,
+    csrf_from,
+    make_member,
+)
+from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def clients():
+    made: list[ChatClient] = []
+
+    def make(server: LiveServer, token: str | None = None, **kwargs) -> ChatClient:
+        client = ChatClient(server, token=token, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def test_a_message_reaches_everyone_in_the_room_once(live_server: LiveServer, clients) -> None:
+    people = [make_member(live_server, name) for name in ("ash", "birch", "cedar")]
+    sockets = [clients(live_server, token).connect() for _id, token in people]
+    for socket in sockets:
+        socket.join()
+
+    ack = sockets[0].send(calm(1), "c-1")
+
+    assert ack["ok"] and ack["message"]["author"] == "ash"
+    assert ack["message"]["body_html"] == "<p>Message number 1 from me</p>\n"
+    for socket in sockets:
+        received = socket.wait_for("message", lambda got: len(got) >= 1)
+        assert [m["id"] for m in received] == [ack["message"]["id"]]
+    later = clients(live_server, people[2][1]).connect().join()
+    assert [m["id"] for m in later["history"]] == [ack["message"]["id"]]
+    assert {p["username"] for p in later["present"]} >= {"ash", "birch", "cedar"}
+
+
+def test_a_client_cut_mid_stream_gets_everything_it_missed_once_after_reconnecting(
+    live_server: LiveServer, clients
+) -> None:
+    (_, sender_token), (_, reader_token) = make_member(live_server, "sender"), make_member(live_server, "reader")
+    sender = clients(live_server, sender_token).connect()
+    sender.join()
+    reader = clients(live_server, reader_token).connect()
+    reader.join()
+    sent: list[int] = []
+
+    def stream() -> None:
+        for n in range(30):
+            sent.append(sender.send(calm(n), f"s-{n}")["message"]["id"])
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=stream)
+    writer.start()
+    reader.wait_for("message", lambda got: len(got) >= 5)
+    reader.sio.eio.disconnect(abort=True)  # the connection drops: no goodbye, no flush
+    seen_before_cut = reader.ids()
+    writer.join(timeout=60)
+
+    again = clients(live_server, reader_token).connect()
+    history = again.join(after=max(seen_before_cut))["history"]
+
+    received = seen_before_cut + [m["id"] for m in history]
+    assert len(sent) == 30
+    assert received == sent  # everything, in order, nothing twice
+
+
+def test_a_resend_with_the_same_client_id_returns_the_same_message(live_server: LiveServer, clients) -> None:
+    _id, token = make_member(live_server, "resender")
+    socket = clients(live_server, token).connect()
+    socket.join()
+
+    first = socket.send(calm(1), "same-id")
+    second = socket.send(calm(1), "same-id")
+
+    assert first["ok"] and second["ok"]
+    assert second["message"]["id"] == first["message"]["id"]
+    assert second["created"] is False
+    with live_server.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ChatMessage)) == 1
+
+
+def test_anonymous_and_bad_token_sockets_are_refused(live_server: LiveServer, clients) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        clients(live_server).connect()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        clients(live_server, "not-a-real-token").connect()
+
+
+def test_blocked_people_never_receive_each_others_messages_live_or_in_history(live_server: LiveServer, clients) -> None:
+    (a_id, a_token), (b_id, b_token), (_, c_token) = (
+        make_member(live_server, name) for name in ("alder", "bramble", "clover")
+    )
+    block(live_server, a_id, b_id)
+    a, b, c = (clients(live_server, t).connect() for t in (a_token, b_token, c_token))
+    for socket in (a, b, c):
+        socket.join()
+
+    from_b = b.send(calm(1), "b-1")["message"]["id"]
+    from_a = a.send(calm(2), "a-1")["message"]["id"]
+    c.wait_for("message", lambda got: len(got) >= 2)
+    time.sleep(0.3)  # time for a wrong delivery to arrive, had there been one
+
+    assert sorted(c.ids()) == sorted([from_a, from_b])
+    assert a.ids() == [from_a]
+    assert b.ids() == [from_b]
+    assert [m["id"] for m in clients(live_server, a_token).connect().join()["history"]] == [from_a]
+    assert [m["id"] for m in clients(live_server, b_token).connect().join()["history"]] == [from_b]
+    assert "bramble" not in {p["username"] for p in clients(live_server, a_token).connect().join()["present"]}
+
+
+def test_a_crisis_message_gives_only_the_sender_support_and_moderators_the_message_with_five_before(
+    live_server: LiveServer, clients
+) -> None:
+    (_, writer_token), (_, peer_token) = make_member(live_server, "willow"), make_member(live_server, "peer")
+    _mod_id, mod_token = make_member(live_server, "mod_maya", role="moderator")
+    moderator = ChatClient(live_server, token=mod_token)
+    alerts: list[dict] = []
+    moderator.sio.on("alert", alerts.append, namespace="/moderation")
+    moderator.connect(namespaces=("/chat", "/moderation"))
+    writer, peer = clients(live_server, writer_token).connect(), clients(live_server, peer_token).connect()
+    writer.join()
+    peer.join()
+    for n in range(6):
+        (writer if n % 2 else peer).send(calm(n), f"ctx-{n}")
+
+    ack = writer.send(CRISIS_TEXT, "crisis-1")
+
+    support = writer.wait_for("support", lambda got: len(got) >= 1)[0]
+    assert support["level"] == "crisis"
+    assert support["resources"] and all("name" in r for r in support["resources"])
+    assert isinstance(support["guides"], list)
+    deadline = time.monotonic() + 5
+    while not alerts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert["level"] == "crisis" and alert["excerpt"] == CRISIS_TEXT
+    assert alert["where"]["message_id"] == ack["message"]["id"] and alert["where"]["room"] == ROOM
+    assert [c["body"] for c in alert["where"]["context"]] == [calm(n) for n in range(1, 6)]
+    assert [c["author"] for c in alert["where"]["context"]] == ["willow", "peer", "willow", "peer", "willow"]
+    peer.wait_for("message", lambda got: len(got) >= 7)
+    assert peer.events["support"] == []
+    with live_server.app.app_context():
+        item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "chat_message"))
+        assert item is not None and item.target_id == ack["message"]["id"] and item.priority == "urgent"
+    moderator.close()
+
+
+def test_signing_out_disconnects_that_persons_sockets_within_a_second(live_server: LiveServer, clients) -> None:
+    make_member(live_server, "leaving")
+    http = browser_session(live_server, "leaving")
+    socket = clients(live_server, cookies=cookie_header(http)).connect()
+    socket.join()
+    token = csrf_from(http, live_server.url + "/chat/")
+
+    started = time.monotonic()
+    http.post(
+        live_server.url + "/logout",
+        data={"csrf_token": token},
+        headers={"Referer": live_server.url + "/"},
+        timeout=10,
+    )
+    while socket.sio.connected and time.monotonic() - started < 3:
+        time.sleep(0.02)
+
+    assert not socket.sio.connected
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_revoked_token_can_no_longer_send(live_server: LiveServer, clients) -> None:
+    import requests
+
+    _id, token = make_member(live_server, "revoker")
+    socket = clients(live_server, token).connect()
+    socket.join()
+    requests.delete(live_server.url + "/api/v1/tokens/current", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    ack = socket.send(calm(1), "after-revoke")
+
+    assert ack["ok"] is False and ack["error"]["code"] == "not_authenticated"
+
+
+def test_closed_rooms_and_muted_people_cannot_send_and_say_why(live_server: LiveServer, clients) -> None:
+    (quiet_id, quiet_token), (_, mod_token) = make_member(live_server, "quiet"), make_member(
+        live_server, "mod_mo", role="moderator"
+    )
+    quiet, moderator = clients(live_server, quiet_token).connect(), clients(live_server, mod_token).connect()
+    quiet.join()
+    moderator.join()
+
+    assert moderator.call("mute", {"room": ROOM, "user_id": quiet_id, "minutes": 10})["ok"]
+    muted = quiet.send(calm(1), "m-1")
+    assert muted["ok"] is False and muted["error"]["code"] == "muted"
+    assert quiet.wait_for("muted", lambda got: len(got) >= 1)[0]["room"] == ROOM
+
+    assert moderator.call("close", {"room": ROOM})["ok"]
+    closed = moderator.send(calm(2), "m-2")
+    assert closed["ok"] is False and closed["error"]["code"] == "room_closed"
+    assert quiet.wait_for("room", lambda got: len(got) >= 1)[-1]["closed"] is True
+    assert quiet.call("close", {"room": ROOM})["error"]["code"] == "forbidden"
+
+
+def test_a_moderator_removal_disappears_for_everyone_live(live_server: LiveServer, clients) -> None:
+    (_, a_token), (_, mod_token) = make_member(live_server, "poster"), make_member(live_server, "mod_r", role="moderator")
+    poster, moderator = clients(live_server, a_token).connect(), clients(live_server, mod_token).connect()
+    poster.join()
+    moderator.join()
+    message_id = poster.send(calm(1), "r-1")["message"]["id"]
+
+    assert moderator.call("remove", {"room": ROOM, "id": message_id, "reason": "off topic"})["ok"]
+
+    for socket in (poster, moderator):
+        assert socket.wait_for("retracted", lambda got: len(got) >= 1)[0] == {
+            "id": message_id,
+            "room": ROOM,
+            "by": "moderator",
+        }
+    assert clients(live_server, a_token).connect().join()["history"] == []
+
+
+def test_a_full_check_in_turns_the_next_person_away(live_server: LiveServer, clients) -> None:
+    _host_id, host_token = make_member(live_server, "host_h", trusted=True)
+    host = clients(live_server, host_token).connect()
+    room = _schedule(live_server, "host_h", capacity=2)
+    early = clients(live_server, make_member(live_server, "early")[1]).connect()
+    assert early.call("join", {"room": room, "after": None})["error"]["code"] == "room_not_open"
+    assert host.call("advance", {"room": room, "state": "open"})["ok"]
+
+    for name in ("first", "second"):
+        clients(live_server, make_member(live_server, name)[1]).connect().join(room)
+    refused = early.call("join", {"room": room, "after": None})
+
+    assert refused["ok"] is False and refused["error"]["code"] == "room_full"
+    assert early.send(calm(1), "full-1", room=room)["error"]["code"] == "room_full"
+
+
+def test_a_check_in_runs_its_rounds_and_ends_with_a_summary(live_server: LiveServer, clients) -> None:
+    _host_id, host_token = make_member(live_server, "host_k", trusted=True)
+    host = clients(live_server, host_token).connect()
+    room = _schedule(live_server, "host_k", capacity=5)
+    assert host.call("advance", {"room": room, "state": "open"})["ok"]
+    people = [clients(live_server, make_member(live_server, name)[1]).connect() for name in ("fern", "gorse")]
+    for person in people:
+        person.join(room)
+
+    assert host.call("advance", {"room": room, "state": "mood_round"})["ok"]
+    for person, (mood, word) in zip(people, [(3, "tired"), (5, "okay")]):
+        assert person.call("mood", {"room": room, "mood": mood, "word": word, "client_id": f"start-{mood}"})["ok"]
+    twice = people[0].call("mood", {"room": room, "mood": 4, "word": "again", "client_id": "start-again"})
+    assert twice["error"]["code"] == "conflict"
+    assert host.call("advance", {"room": room, "state": "open_talk"})["ok"]
+    assert people[0].send(calm(1), "talk-1", room=room)["ok"]
+    assert host.call("advance", {"room": room, "state": "closing_round"})["ok"]
+    for person, (mood, word) in zip(people, [(6, "lighter"), (6, "held")]):
+        assert person.call("mood", {"room": room, "mood": mood, "word": word, "client_id": f"end-{word}"})["ok"]
+    skipped = host.call("advance", {"room": room, "state": "open"})
+    assert skipped["ok"] is False and skipped["error"]["code"] == "conflict"
+    closed = host.call("advance", {"room": room, "state": "closed"})
+
+    assert closed["ok"], closed
+    summary = closed["checkin"]["summary"]
+    assert summary == {"participants": 2, "average_start": 4.0, "average_end": 6.0, "shared_start": 2, "shared_end": 2}
+    states = [event["state"] for event in people[1].wait_for("checkin", lambda got: got and got[-1]["state"] == "closed")]
+    assert states == ["mood_round", "open_talk", "closing_round", "closed"]
+    moods = [m["mood"] for m in people[1].events["message"] if m["kind"] == "mood"]
+    assert [(m["phase"], m["value"], m["word"]) for m in moods] == [
+        ("start", 3, "tired"),
+        ("start", 5, "okay"),
+        ("end", 6, "lighter"),
+        ("end", 6, "held"),
+    ]
+    assert people[0].send(calm(2), "after-close", room=room)["error"]["code"] == "room_closed"
+
+
+def _schedule(server: LiveServer, host_name: str, *, capacity: int) -> str:
+    from forum.models import utcnow
+    from forum.services import accounts, checkins
+
+    with server.app.app_context():
+        host = accounts.find_user(host_name)
+        checkin = checkins.schedule(
+            host, title="Evening check-in", area="grief", starts_at=utcnow(), length_minutes=60, capacity=capacity
+        )
+        return checkin.room.key
+
+
+def test_sending_too_fast_is_refused_with_a_retry_after(live_database_url: str) -> None:
+    limits = {"chat": {"per_account": "3/10 seconds", "first_day": "3/10 seconds", "per_address": "1000/minute"}}
+    server = LiveServer(live_database_url, env={"FORUM_RATELIMIT_ENABLED": "1", "FORUM_RATELIMITS": json.dumps(limits)})
+    with server:
+        _id, token = make_member(server, "hasty")
+        socket = ChatClient(server, token=token).connect()
+        try:
+            socket.join()
+            answers = [socket.send(calm(n), f"fast-{n}") for n in range(4)]
+            replay = socket.send(calm(0), "fast-0")
+        finally:
+            socket.close()
+
+    assert [a["ok"] for a in answers] == [True, True, True, False]
+    assert answers[3]["error"]["code"] == "rate_limited" and answers[3]["error"]["retry_after"] >= 1
+    assert replay["ok"] and replay["message"]["id"] == answers[0]["message"]["id"]  # a resend is never limited

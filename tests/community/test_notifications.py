@@ -1,0 +1,166 @@
+"""Notifications: who hears about a post, per-kind settings, blocks, mutes, and the unread count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models import Notification, User
+from forum.services import events, notifications, social
+from forum.services.notifications import mentioned_names
+from forum.services.transaction import write_transaction
+from tests.community.helpers import board, reply, thread_by
+
+
+def _kinds(user: User) -> list[str]:
+    rows = db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id))
+    return list(rows)
+
+
+def test_a_reply_notifies_the_thread_author_not_the_replier(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+    reply(other, thread, "Sending warmth.")
+    assert _kinds(member) == ["reply"]
+    assert _kinds(other) == []
+    assert notifications.unread_count(member) == 1
+
+
+def test_a_mention_notifies_the_named_person_once(app: Flask, member: User, make_user: Any) -> None:
+    other, third = make_user("river"), make_user("wren")
+    thread = thread_by(member)
+    reply(other, thread, "@Wren you said something like this last week, @wren.")
+    assert _kinds(third) == ["mention"]
+    # The thread author gets one notification for the post, not two.
+    assert _kinds(member) == ["reply"]
+
+
+def test_mentions_inside_code_and_quotes_do_not_count() -> None:
+    body = "> @quoted wrote this\n\n`@code` and\n```\n@fenced\n```\nbut @real counts, not email@example.com"
+    assert mentioned_names(body) == ["real"]
+
+
+def test_a_quote_notifies_the_quoted_author(app: Flask, member: User, make_user: Any) -> None:
+    other, third = make_user("river"), make_user("wren")
+    thread = thread_by(member)
+    quoted = reply(third, thread, "Grief comes in waves.")
+    reply(other, thread, "> Grief comes in waves.\n\nYes.", reply_to_id=quoted.id)
+    assert _kinds(third) == ["quote"]
+
+
+def test_followers_of_a_thread_and_a_board_hear_about_new_posts(app: Flask, member: User, make_user: Any) -> None:
+    follower, other = make_user("river"), make_user("wren")
+    social.set_board_follow(follower, board(), True)
+    thread = thread_by(member)
+    social.set_thread_watch(follower, thread, "follow")
+    reply(other, thread, "Me too.")
+    assert _kinds(follower) == ["followed", "followed"]
+
+
+def test_a_muted_thread_is_silent(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+    social.set_thread_watch(member, thread, "mute")
+    reply(other, thread, "A reply, @sam.")
+    assert _kinds(member) == []
+
+
+def test_no_notifications_between_blocked_people_either_way(app: Flask, member: User, make_user: Any) -> None:
+    blocker, blocked = make_user("river"), make_user("wren")
+    social.set_block(blocker, blocked, "block")
+    thread = thread_by(blocker)
+    reply(blocked, thread, "@river hello")
+    assert _kinds(blocker) == []
+    other_thread = thread_by(blocked, title="My own thread")
+    reply(blocker, other_thread, "@wren hello")
+    assert _kinds(blocked) == []
+
+
+def test_a_muted_person_cannot_reach_the_muter(app: Flask, member: User, make_user: Any) -> None:
+    noisy = make_user("river")
+    social.set_block(member, noisy, "mute")
+    thread = thread_by(member)
+    reply(noisy, thread, "@sam look")
+    assert _kinds(member) == []
+
+
+def test_anonymous_posts_notify_without_naming_the_writer(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+    reply(other, thread, "From someone who knows.", anonymous=True)
+    item = notifications.recent(member)[0]
+    assert item.actor_id is None
+    assert notifications.actor_name(item) == "a member"
+
+
+def test_a_held_post_notifies_nobody(app: Flask, member: User, make_user: Any) -> None:
+    app.config["CRISIS_POLICY"] = "hold"
+    other = make_user("river")
+    thread = thread_by(member)
+    reply(other, thread, "I have the pills saved up and I'm going to kill myself tonight. @sam")
+    assert _kinds(member) == []
+
+
+def test_switching_a_kind_off_stops_it(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    notifications.update_settings(member, {"reply": False})
+    assert notifications.settings_for(member)["reply"] is False
+    thread = thread_by(member)
+    reply(other, thread, "hello")
+    reply(other, thread, "hello again @sam")
+    assert _kinds(member) == ["mention"]
+
+
+def test_marking_read_lowers_the_unread_count(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+    reply(other, thread, "one")
+    reply(other, thread, "two")
+    first = notifications.recent(member)[-1]
+    assert notifications.mark_read(member, [first.id]) == 1
+    assert notifications.unread_count(member) == 1
+    assert notifications.mark_read(member) == 1
+    assert notifications.unread_count(member) == 0
+
+
+def test_nobody_can_mark_someone_elses_notifications(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    reply(other, thread_by(member), "one")
+    mine = notifications.recent(member)[0]
+    assert notifications.mark_read(other, [mine.id]) == 0
+    assert notifications.unread_count(member) == 1
+
+
+def test_a_moderator_message_and_a_check_in_become_notifications(app: Flask, member: User, moderator: User) -> None:
+    from forum.models import ModeratorMessage
+
+    with write_transaction() as session:
+        message = ModeratorMessage(recipient_id=member.id, sender_id=moderator.id, kind="reach_out", body_html="<p>Hi</p>")
+        session.add(message)
+    events.moderator_message_sent(message.id)
+    events.check_in_starting(7, "Sunday check-in", [member.id], "/chat/7")
+    assert _kinds(member) == ["moderator", "check_in"]
+    check_in = notifications.recent(member)[0]
+    assert "Sunday check-in" in check_in.body_html and check_in.url == "/chat/7"
+
+
+def test_the_notifications_page_lists_and_opens_them(app: Flask, member_client: Any, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member, title="Walking the dog")
+    post = reply(other, thread, "I walk mine at dawn.")
+    page = member_client.get("/notifications").get_data(as_text=True)
+    assert "river replied in “Walking the dog”" in page
+    item = notifications.recent(member)[0]
+    opened = member_client.post(f"/notifications/{item.id}/open")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"#p{post.id}")
+    assert notifications.unread_count(member) == 0
+
+
+def test_the_settings_page_saves_choices(app: Flask, member_client: Any, member: User) -> None:
+    response = member_client.post("/notifications/settings", data={"mention": "on", "moderator": "on"})
+    assert response.status_code == 302
+    chosen = notifications.settings_for(member)
+    assert chosen["mention"] and chosen["moderator"] and not chosen["reply"]

@@ -1,0 +1,162 @@
+"""Export of everything a person wrote, and account deletion that takes effect at once."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from forum.extensions import db
+from forum.models import ApiToken, JournalEntry, Notification, Post, PostRevision, Reaction, Thread, User
+from forum.search import search
+from forum.services import accounts, posting, privacy, social
+from forum.services.errors import NotAuthenticated, ValidationFailed
+from forum.services.practice import journal
+from tests.community.helpers import reply, thread_by
+from tests.conftest import api_token, bearer, login
+
+
+def _zip_files(payload: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
+
+
+def test_the_export_holds_posts_profile_journal_and_settings_as_json_and_markdown(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(member, title="My first thread", body="Words I **wrote**.")
+    reply(river, thread, "Someone else's words.")
+    journal.write_entry(member, body="A private journal line.")
+    social.set_bookmark(member, posting.get_post(thread.id), True)
+    name, payload = privacy.export_zip(member)
+    assert name.startswith("hearth-export-sam-") and name.endswith(".zip")
+    files = _zip_files(payload)
+    posts = json.loads(files["posts.json"])["posts"]
+    assert [p["body_markdown"] for p in posts] == ["Words I **wrote**."]
+    assert "Someone else's words." not in b"".join(files.values()).decode()
+    assert json.loads(files["profile.json"])["username"] == "sam"
+    assert "A private journal line." in files["journal.json"].decode()
+    assert json.loads(files["settings.json"])["notification_kinds"]["reply"] is True
+    assert json.loads(files["bookmarks.json"])["bookmarks"][0]["post_id"] == thread.id
+    markdown = [n for n in files if n.startswith("markdown/posts/")]
+    assert markdown and "Words I **wrote**." in files[markdown[0]].decode()
+    assert "README.txt" in files
+
+
+def test_the_export_page_downloads_a_zip(app: Flask, member_client: Any, member: User) -> None:
+    thread_by(member)
+    response = member_client.post("/me/export")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "posts.json" in {n.split("/", 1)[1] for n in zipfile.ZipFile(io.BytesIO(response.data)).namelist()}
+
+
+def test_deletion_keeping_posts_shows_them_under_a_former_member(
+    app: Flask, client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(member, title="Still here for others", body="Advice worth keeping.")
+    gone = reply(member, thread, "a post I had deleted myself")
+    posting.delete_post(member, gone)
+    reply(river, thread, "Thank you @sam")
+    journal.write_entry(member, body="journal words")
+    social.set_reaction(river, posting.get_post(thread.id), "hug", True)
+    user_id = member.id
+    privacy.delete_account(member, password="correct horse battery", posts="keep")
+    db.session.expire_all()
+    assert db.session.get(User, user_id) is None
+    kept = db.session.get(Post, thread.id)
+    assert kept is not None and kept.author_id is None and kept.body_md == "Advice worth keeping."
+    assert db.session.get(Post, gone.id).body_md == ""  # type: ignore[union-attr]
+    assert db.session.scalar(select(func.count(JournalEntry.id))) == 0
+    assert db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user_id)) == 0
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "a former member" in page and "Advice worth keeping." in page
+    assert db.session.scalar(select(func.count(Reaction.id))) == 1  # other people's reactions stay
+
+
+def test_deletion_of_posts_empties_them_and_takes_their_threads(app: Flask, member: User, make_user: Any) -> None:
+    river = make_user("river")
+    thread = thread_by(member, title="A very personal title", body="Very personal words.")
+    mine = reply(member, thread, "more personal words")
+    posting.edit_post(member, mine, body="edited personal words")
+    theirs = reply(river, thread, "a reply from river")
+    other_thread = thread_by(river, title="River's thread", body="hello")
+    in_other = reply(member, other_thread, "my words in river's thread")
+    privacy.delete_account(member, password="correct horse battery", posts="delete")
+    db.session.expire_all()
+    for post_id in (thread.id, mine.id, in_other.id):
+        post = db.session.get(Post, post_id)
+        assert post is not None and post.body_md == "" and post.body_html == "" and post.deleted_at is not None
+    assert db.session.scalar(select(func.count(PostRevision.id))) == 0
+    gone_thread = db.session.get(Thread, thread.id)
+    assert gone_thread is not None and gone_thread.title == "Deleted thread" and gone_thread.deleted_at is not None
+    assert db.session.get(Post, theirs.id).body_md == "a reply from river"  # type: ignore[union-attr]
+    assert search(river, "personal").hits == []
+    assert db.session.get(Post, in_other.id).number == 2  # type: ignore[union-attr]
+
+
+def test_after_deletion_the_person_cannot_sign_in_or_use_a_token(app: Flask, client: Any, member: User) -> None:
+    token = api_token(client, "sam")
+    privacy.delete_account(member, password="correct horse battery", posts="keep")
+    with pytest.raises(NotAuthenticated):
+        accounts.authenticate("sam", "correct horse battery")
+    assert login(client, "sam").status_code == 401
+    assert client.get("/api/v1/notifications", headers=bearer(token)).status_code == 401
+    assert db.session.scalar(select(func.count(ApiToken.id))) == 0
+
+
+def test_deletion_needs_the_password_and_a_choice(app: Flask, member: User) -> None:
+    with pytest.raises(ValidationFailed) as wrong:
+        privacy.delete_account(member, password="not my password", posts="keep")
+    assert "password" in wrong.value.fields
+    with pytest.raises(ValidationFailed) as unchosen:
+        privacy.delete_account(member, password="correct horse battery", posts="maybe")
+    assert "posts" in unchosen.value.fields
+    assert db.session.get(User, member.id) is not None
+
+
+def test_the_delete_page_signs_the_person_out(app: Flask, member_client: Any, member: User) -> None:
+    thread_by(member)
+    refused = member_client.post("/me/delete", data={"posts": "keep", "password": "wrong wrong wrong"})
+    assert refused.status_code == 422
+    done = member_client.post("/me/delete", data={"posts": "delete", "password": "correct horse battery"})
+    assert done.status_code == 302
+    assert member_client.get("/me/data").status_code == 302  # signed out: sent to the login page
+
+
+def test_deleted_post_text_is_not_left_in_the_sqlite_file(app: Flask, member: User, make_user: Any) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        pytest.skip("secure_delete and the WAL are SQLite's")
+    marker = f"zq{secrets.token_hex(8)}"
+    long_body = f"{marker} " + ("padding words to spill onto overflow pages " * 200) + marker
+    thread = thread_by(member, title=f"Title {marker}", body=long_body)
+    post = reply(member, thread, f"a reply mentioning {marker}")
+    posting.edit_post(member, post, body=f"an edit still mentioning {marker}")
+    journal.write_entry(member, body=f"journal {marker}")
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = Path(url.removeprefix("sqlite:///"))
+    assert marker.encode() in path.read_bytes()  # the check below can fail
+
+    privacy.delete_account(member, password="correct horse battery", posts="delete")
+    db.session.remove()
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    wal = Path(str(path) + "-wal")
+    leftovers = [p.name for p in (path, wal) if p.exists() and marker.encode() in p.read_bytes()]
+    assert leftovers == []
+    assert db.session.execute(text("select count(*) from posts where body_md like :m"), {"m": f"%{marker}%"}).scalar() == 0

@@ -1,0 +1,145 @@
+"""Reactions, bookmarks, follows and mutes of threads, and blocking or muting people on pages and lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from forum.models import User
+from forum.services import social
+from forum.services.errors import Forbidden, NotAuthenticated, ValidationFailed
+from tests.community.helpers import reply, thread_by
+from tests.conftest import login
+
+
+def test_reactions_are_counted_per_kind_and_once_per_person(app: Flask, member: User, make_user: Any) -> None:
+    river, wren = make_user("river"), make_user("wren")
+    post = reply(river, thread_by(member), "Today was a bit better.")
+    social.set_reaction(member, post, "hug", True)
+    social.set_reaction(member, post, "hug", True)
+    social.set_reaction(wren, post, "hug", True)
+    counts = social.set_reaction(wren, post, "not_alone", True)
+    assert counts == {"hug": 2, "not_alone": 1}
+    assert social.set_reaction(member, post, "hug", False) == {"hug": 1, "not_alone": 1}
+
+
+def test_only_the_supportive_set_of_reactions_exists(app: Flask, member: User) -> None:
+    post = reply(member, thread_by(member), "x")
+    with pytest.raises(ValidationFailed):
+        social.set_reaction(member, post, "like", True)
+    with pytest.raises(NotAuthenticated):
+        social.set_reaction(None, post, "hug", True)
+
+
+def test_nobody_reacts_to_a_person_they_blocked(app: Flask, member: User, make_user: Any) -> None:
+    river = make_user("river")
+    post = reply(river, thread_by(member), "x")
+    social.set_block(member, river, "block")
+    with pytest.raises(Forbidden):
+        social.set_reaction(member, post, "hug", True)
+
+
+def test_bookmarks_list_only_what_the_person_can_still_see(app: Flask, member: User, make_user: Any) -> None:
+    river = make_user("river")
+    thread = thread_by(member)
+    kept = reply(river, thread, "keep this")
+    social.set_bookmark(member, kept, True)
+    assert [p.id for p in social.bookmarks(member)] == [kept.id]
+    social.set_block(member, river, "mute")
+    assert social.bookmarks(member) == []
+    social.set_block(member, river, None)
+    social.set_bookmark(member, kept, False)
+    assert social.bookmarks(member) == []
+
+
+def test_follow_and_mute_a_thread_replace_each_other(app: Flask, member: User) -> None:
+    thread = thread_by(member)
+    assert social.set_thread_watch(member, thread, "follow") == "follow"
+    assert social.thread_watch_level(member, thread) == "follow"
+    social.set_thread_watch(member, thread, "mute")
+    assert social.followed(member)["muted"] == [thread]
+    social.set_thread_watch(member, thread, None)
+    assert social.thread_watch_level(member, thread) is None
+
+
+def test_moderators_cannot_be_blocked_and_nobody_blocks_themself(
+    app: Flask, member: User, moderator: User
+) -> None:
+    with pytest.raises(Forbidden):
+        social.set_block(member, moderator, "block")
+    with pytest.raises(Forbidden):
+        social.set_block(member, member, "mute")
+
+
+def test_a_blocked_persons_posts_show_a_placeholder_to_the_blocker(
+    app: Flask, client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(member, title="Evenings alone")
+    reply(river, thread, "words the blocker should not see")
+    social.set_block(member, river, "block")
+    login(client, "sam")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "Hidden because you blocked this person." in page
+    assert "words the blocker should not see" not in page
+
+
+def test_the_blocked_person_no_longer_sees_the_blocker_and_is_not_told_why(
+    app: Flask, client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(member, title="Evenings alone", body="the blockers own words")
+    social.set_block(member, river, "block")
+    login(client, "river")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "the blockers own words" not in page
+    assert "This post isn&#39;t shown to you." in page
+    assert "blocked" not in page.split('id="thread-title"')[1].split("</ol>")[0]
+    board_page = client.get("/b/grief-and-loss").get_data(as_text=True)
+    assert "Evenings alone" not in board_page
+
+
+def test_muting_hides_only_from_the_muter(app: Flask, client: Any, member: User, make_user: Any) -> None:
+    river, wren = make_user("river"), make_user("wren")
+    thread = thread_by(river, title="Loud thread", body="loud words")
+    social.set_block(member, river, "mute")
+    login(client, "sam")
+    assert "Loud thread" not in client.get("/").get_data(as_text=True)
+    assert "Hidden because you muted this person." in client.get(f"/t/{thread.id}").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "wren")
+    assert "loud words" in client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert wren.id
+
+
+def test_reaction_buttons_post_and_show_counts(app: Flask, member_client: Any, member: User, make_user: Any) -> None:
+    river = make_user("river")
+    thread = thread_by(river)
+    post = reply(river, thread, "A hard week.")
+    response = member_client.post(f"/p/{post.id}/react", data={"kind": "me_too", "on": "1"})
+    assert response.status_code == 302
+    page = member_client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert 'aria-pressed="true" data-kind="me_too">Me too <span class="reaction-count">1</span>' in page
+    assert "score" not in page.casefold()
+
+
+def test_follow_and_bookmark_buttons_work_through_pages(
+    app: Flask, member_client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(river)
+    post = reply(river, thread, "Bookmark me.")
+    assert member_client.post(f"/t/{thread.id}/watch", data={"level": "follow"}).status_code == 302
+    assert member_client.post("/b/grief-and-loss/follow", data={"follow": "1"}).status_code == 302
+    assert member_client.post(f"/p/{post.id}/bookmark", data={"on": "1"}).status_code == 302
+    following = member_client.get("/me/following").get_data(as_text=True)
+    assert thread.title in following and "Grief and Loss" in following
+    assert thread.title in member_client.get("/me/bookmarks").get_data(as_text=True)
+
+
+def test_a_redirect_back_stays_on_this_site(app: Flask, member_client: Any, member: User) -> None:
+    thread = thread_by(member)
+    response = member_client.post(f"/t/{thread.id}/watch", data={"level": "follow", "next": "https://evil.example/"})
+    assert response.headers["Location"].endswith(f"/t/{thread.id}")

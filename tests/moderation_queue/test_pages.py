@@ -1,0 +1,193 @@
+"""The triage pages as people see them: highlighted phrases, the dashboard, inbox, reports, check-ins, guides."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import moderation
+from forum.extensions import db
+from forum.guides import all_guides
+from forum.highlighting import highlight
+from forum.models import ReviewItem, Thread, User, utcnow
+from forum.services import moderation_actions, review
+from tests.conftest import login
+
+from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
+
+
+def test_highlighting_escapes_the_text_and_marks_only_the_matches() -> None:
+    text = "<script>alert(1)</script> I want to kill myself"
+    start = text.index("kill myself")
+    html = str(highlight(text, [{"phrase": "kill myself", "start": start, "end": start + 11, "label": "crisis"}]))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.endswith('<mark title="crisis">kill myself</mark>')
+
+
+def test_highlighting_ignores_offsets_that_do_not_point_at_their_phrase() -> None:
+    html = str(highlight("nothing here", [{"phrase": "kill myself", "start": 0, "end": 4, "label": "x"}]))
+    assert "<mark" not in html
+
+
+def test_the_item_page_shows_matched_phrases_highlighted(client: FlaskClient, member: User, moderator: User) -> None:
+    post = start_thread(member, CRISIS_TEXT + " <img src=x onerror=alert(1)>", title="Tonight <b>bold</b>")
+    item = item_for(post)
+    login(client, "mod_maya")
+    html = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert "<mark" in html and ">kill myself</mark>" in html
+    assert "<img src=x" not in html and "<b>bold</b>" not in html
+
+
+def test_the_queue_page_lists_urgent_items_first(client: FlaskClient, member: User, moderator: User) -> None:
+    start_thread(member, CONCERN_TEXT, title="A concern thread")
+    start_thread(member, CRISIS_TEXT, title="A crisis thread")
+    login(client, "mod_maya")
+    html = client.get("/moderation/").get_data(as_text=True)
+    assert html.index("A crisis thread") < html.index("A concern thread")
+    assert "socket.io.min.js" in html and "js/moderation.js" in html
+
+
+def test_the_dashboard_draws_open_items_response_times_and_agreement(
+    client: FlaskClient, member: User, moderator: User
+) -> None:
+    crisis = item_for(start_thread(member, CRISIS_TEXT))
+    item_for(start_thread(member, CONCERN_TEXT))
+    crisis.created_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+    moderation_actions.act(moderator, crisis.id, action="reach_out", version=crisis.version)
+    login(client, "mod_maya")
+    html = client.get("/moderation/dashboard").get_data(as_text=True)
+    assert html.count("<svg") == 3 and 'role="img"' in html
+    assert "2 open items: 1 crisis, 0 risk unknown, 1 concern, 0 none." in html
+    assert "Last 7 days: 1 urgent item acted on, median 30 min" in html
+    assert "1 of 1 decisions agreed (100%)" in html
+
+
+def test_needs_a_reply_lists_lonely_threads_after_the_configured_hours_riskiest_first(
+    client: FlaskClient, app: Flask, member: User, moderator: User, make_user: Any
+) -> None:
+    app.config["NEEDS_REPLY_HOURS"] = 6
+    calm = start_thread(member, CALM_TEXT, title="A calm lonely thread")
+    risky = start_thread(member, CONCERN_TEXT, title="A worried lonely thread")
+    fresh = start_thread(member, CALM_TEXT, title="A brand new thread")
+    answered = start_thread(member, CALM_TEXT, title="An answered thread")
+    from forum.services import posting
+
+    posting.create_reply(make_user("river"), db.session.get(Thread, answered.thread_id), body="I'm here.")
+    for post in (calm, risky, answered):
+        db.session.get(Thread, post.thread_id).created_at = utcnow() - timedelta(hours=7)
+    db.session.commit()
+    login(client, "mod_maya")
+    html = client.get("/moderation/needs-reply").get_data(as_text=True)
+    assert html.index("A worried lonely thread") < html.index("A calm lonely thread")
+    assert "A brand new thread" not in html and "An answered thread" not in html
+    assert fresh is not None
+
+
+def test_a_reach_out_arrives_in_the_members_private_inbox_with_resources(
+    client: FlaskClient, member: User, moderator: User, make_user: Any
+) -> None:
+    item = item_for(start_thread(member, CRISIS_TEXT))
+    moderation_actions.act(moderator, item.id, action="reach_out", note="Thinking of you, sam.", version=item.version)
+    login(client, "sam")
+    home = client.get("/").get_data(as_text=True)
+    assert 'aria-label="1 unread"' in home
+    inbox = client.get("/messages").get_data(as_text=True)
+    assert "Thinking of you, sam." in inbox and "findahelpline.com" in inbox
+    client.post("/messages/read")
+    assert 'aria-label="1 unread"' not in client.get("/").get_data(as_text=True)
+    other = app_client_for(client, make_user("river"))
+    assert "Thinking of you" not in other.get("/messages").get_data(as_text=True)
+
+
+def app_client_for(client: FlaskClient, user: User) -> FlaskClient:
+    fresh = client.application.test_client()
+    login(fresh, user.username)
+    return fresh
+
+
+def test_the_support_panel_offers_a_check_in_that_raises_an_urgent_item(
+    client: FlaskClient, member: User, moderator: User
+) -> None:
+    login(client, "sam")
+    response = client.post(
+        "/b/grief-and-loss/new", data={"title": "Tonight", "body": CRISIS_TEXT, "idempotency_key": "k1"}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="support-panel"' in page and 'data-testid="check-in-form"' in page
+    back = client.post("/support/check-in", data={"source": "post", "next": "/t/1"})
+    assert back.status_code == 302 and back.headers["Location"] == "/t/1"
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "user"))
+    assert item is not None and item.priority == "urgent" and item.reasons[-1]["kind"] == "post"
+
+
+def test_check_in_never_redirects_off_site(client: FlaskClient, member: User) -> None:
+    login(client, "sam")
+    back = client.post("/support/check-in", data={"source": "post", "next": "https://evil.example/x"})
+    assert back.headers["Location"] == "/"
+
+
+def test_a_report_from_the_thread_page_queues_it_privately(
+    client: FlaskClient, member: User, make_user: Any, moderator: User
+) -> None:
+    post = start_thread(member, CALM_TEXT)
+    make_user("river")
+    login(client, "river")
+    page = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
+    assert f'action="/p/{post.id}/report"' in page
+    client.post(f"/p/{post.id}/report", data={"kind": "worried", "reason": "seems low"})
+    assert item_for(post).priority == "urgent"
+
+
+def test_every_guide_the_router_can_suggest_exists() -> None:
+    assert set(moderation.GUIDE_SLUGS) <= set(all_guides())
+    assert len(all_guides()) == 14
+
+
+def test_each_board_shows_the_guides_for_its_area(client: FlaskClient) -> None:
+    html = client.get("/b/grief-and-loss").get_data(as_text=True)
+    assert 'data-testid="board-guides"' in html and "/guides/grief-processing" in html
+    assert 'data-testid="board-guides"' not in client.get("/b/introductions").get_data(as_text=True)
+
+
+def test_threads_show_suggested_guides_beside_them(client: FlaskClient, member: User) -> None:
+    post = start_thread(member, CALM_TEXT, title="Her recipe books")
+    board = client.get("/b/grief-and-loss").get_data(as_text=True)
+    assert "thread-guides" in board and "/guides/grief-processing" in board
+    thread = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
+    assert "Guides for this thread" in thread
+
+
+def test_after_a_calm_post_the_writer_sees_suggested_guides_once(client: FlaskClient, member: User) -> None:
+    login(client, "sam")
+    response = client.post(
+        "/b/grief-and-loss/new", data={"title": "Her recipe books", "body": CALM_TEXT, "idempotency_key": "k2"}
+    )
+    first = client.get(response.headers["Location"]).get_data(as_text=True)
+    again = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Guides that may fit what you wrote" in first
+    assert "Guides that may fit what you wrote" not in again
+
+
+def test_export_feedback_writes_text_and_label_rows(app: Flask, tmp_path: Path, member: User, moderator: User) -> None:
+    safe = item_for(start_thread(member, CRISIS_TEXT, title="Lyrics I love"))
+    protect = item_for(start_thread(member, CONCERN_TEXT, title="Heavy week"))
+    moderation_actions.act(moderator, safe.id, action="mark_safe", version=safe.version)
+    moderation_actions.act(moderator, protect.id, action="reach_out", version=protect.version)
+    review.request_check_in(member)  # no decision, no text: not a training row
+    out = tmp_path / "feedback.csv"
+    result = app.test_cli_runner().invoke(args=["moderation", "export-feedback", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["text", "label"]
+    assert sorted(rows[1:]) == sorted(
+        [[f"Lyrics I love\n\n{CRISIS_TEXT}", "none"], [f"Heavy week\n\n{CONCERN_TEXT}", "concern"]]
+    )
+    assert "Wrote 2 rows" in result.output

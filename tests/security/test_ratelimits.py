@@ -1,0 +1,186 @@
+"""Rate limits per address and per account: login, register, posting; 429 with Retry-After; no address kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forum import ratelimits
+from forum.models import User, utcnow
+from forum.services import accounts
+from forum.services.transaction import write_transaction
+from tests.conftest import bearer
+
+PASSWORD = "correct horse battery"
+
+
+def _from(address: str) -> dict[str, Any]:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def _login(client: FlaskClient, username: str, password: str, address: str = "198.51.100.1") -> Any:
+    return client.post("/login", data={"username": username, "password": password}, **_from(address))
+
+
+def _token(client: FlaskClient, username: str, address: str = "198.51.100.1") -> str:
+    response = client.post("/api/v1/tokens", json={"username": username, "password": PASSWORD}, **_from(address))
+    assert response.status_code == 201, response.json
+    return str(response.json["token"])
+
+
+def _reply(client: FlaskClient, token: str, thread_id: int, n: int, address: str = "198.51.100.1") -> Any:
+    return client.post(
+        f"/api/v1/threads/{thread_id}/posts",
+        json={"body": f"Thanks for sharing this, note {n}."},
+        headers=bearer(token),
+        **_from(address),
+    )
+
+
+def _thread_id(client: FlaskClient, token: str) -> int:
+    response = client.post(
+        "/api/v1/boards/small-wins/threads",
+        json={"title": "A small win today", "body": "I went for a walk."},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201, response.json
+    return int(response.json["thread"]["id"])
+
+
+def _age(user: User, days: int) -> None:
+    with write_transaction():
+        user.created_at = utcnow() - timedelta(days=days)
+
+
+def _assert_limited_html(response: Any) -> None:
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.mimetype == "text/html"
+    assert "try again" in response.get_data(as_text=True)
+
+
+def _assert_limited_json(response: Any) -> None:
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    error = response.json["error"]
+    assert error["code"] == "rate_limited"
+    assert error["retry_after"] == int(response.headers["Retry-After"])
+
+
+def test_login_attempts_are_limited_per_address_with_a_retry_after_page(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    limits_on(login={"per_address": "3/minute", "per_account": "100/hour"})
+    for _ in range(3):
+        assert _login(client, "sam", "not the password").status_code == 401
+    _assert_limited_html(_login(client, "sam", PASSWORD))
+    # Another address is not punished for the first one.
+    assert _login(client, "sam", PASSWORD, address="198.51.100.2").status_code == 302
+
+
+def test_failed_logins_against_one_pseudonym_are_limited_across_addresses(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    limits_on(login={"per_address": "100/minute", "per_account": "4/hour"})
+    for n in range(4):
+        assert _login(client, "sam", "guess number %d" % n, address=f"203.0.113.{n}").status_code == 401
+    _assert_limited_html(_login(client, "sam", PASSWORD, address="203.0.113.99"))
+    # Other people's sign-in is untouched, and successes never count towards the limit.
+    accounts.register("river", PASSWORD)
+    for _ in range(6):
+        assert _login(client, "river", PASSWORD).status_code == 302
+        client.post("/logout")
+
+
+def test_token_requests_share_the_login_limits_and_answer_json(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    limits_on(login={"per_address": "2/minute"})
+    _login(client, "sam", "not the password")
+    client.post("/api/v1/tokens", json={"username": "sam", "password": "nope nope nope"}, **_from("198.51.100.1"))
+    response = client.post("/api/v1/tokens", json={"username": "sam", "password": PASSWORD}, **_from("198.51.100.1"))
+    _assert_limited_json(response)
+
+
+def test_registration_is_limited_per_address(client: FlaskClient, limits_on: Any) -> None:
+    limits_on(register={"per_address": "2/hour"})
+    for n in range(2):
+        response = client.post("/api/v1/users", json={"username": f"person{n}", "password": PASSWORD})
+        assert response.status_code == 201
+    _assert_limited_json(client.post("/api/v1/users", json={"username": "person9", "password": PASSWORD}))
+    _assert_limited_html(client.post("/register", data={"username": "person8", "password": PASSWORD}))
+
+
+def test_posting_is_limited_per_account_across_addresses(client: FlaskClient, member: User, limits_on: Any) -> None:
+    _age(member, days=30)
+    token = _token(client, "sam")
+    thread_id = _thread_id(client, token)
+    limits_on(post={"per_account": "3/minute", "per_address": "100/minute"})
+    for n in range(3):
+        assert _reply(client, token, thread_id, n, address=f"203.0.113.{n}").status_code == 201
+    _assert_limited_json(_reply(client, token, thread_id, 9, address="203.0.113.50"))
+
+
+def test_posting_is_limited_per_address_across_accounts(client: FlaskClient, make_user: Any, limits_on: Any) -> None:
+    tokens = []
+    for name in ("sam", "river", "ash", "kit"):
+        _age(make_user(name), days=30)
+        tokens.append(_token(client, name))
+    thread_id = _thread_id(client, tokens[0])
+    limits_on(post={"per_account": "100/minute", "per_address": "3/minute"})
+    for n, token in enumerate(tokens[:3]):
+        assert _reply(client, token, thread_id, n).status_code == 201
+    _assert_limited_json(_reply(client, tokens[3], thread_id, 3))
+    assert _reply(client, tokens[3], thread_id, 4, address="198.51.100.77").status_code == 201
+
+
+def test_forms_and_the_api_draw_from_the_same_posting_bucket(client: FlaskClient, member: User, limits_on: Any) -> None:
+    _age(member, days=30)
+    token = _token(client, "sam")
+    thread_id = _thread_id(client, token)
+    _login(client, "sam", PASSWORD)
+    limits_on(post={"per_account": "2/minute"})
+    assert client.post(f"/t/{thread_id}/reply", data={"body": "From the form."}).status_code == 302
+    assert _reply(client, token, thread_id, 1).status_code == 201
+    _assert_limited_html(client.post(f"/t/{thread_id}/reply", data={"body": "Once more from the form."}))
+
+
+def test_new_accounts_are_stricter_on_their_first_day(
+    app: Flask, client: FlaskClient, make_user: Any, limits_on: Any
+) -> None:
+    newcomer, regular = make_user("newcomer"), make_user("regular")
+    _age(regular, days=2)
+    newcomer_token, regular_token = _token(client, "newcomer"), _token(client, "regular")
+    thread_id = _thread_id(client, regular_token)
+    limits_on(post={"per_account": "4/minute", "first_day": "2/minute", "per_address": None})
+
+    assert [_reply(client, newcomer_token, thread_id, n).status_code for n in range(3)] == [201, 201, 429]
+    assert [_reply(client, regular_token, thread_id, n).status_code for n in range(5)] == [201] * 4 + [429]
+
+
+def test_the_first_day_is_configurable(app: Flask, client: FlaskClient, make_user: Any, limits_on: Any) -> None:
+    make_user("newcomer")
+    token = _token(client, "newcomer")
+    thread_id = _thread_id(client, token)
+    limits_on(post={"per_account": "3/minute", "first_day": "1/minute", "per_address": None})
+    app.config["RATELIMIT_NEW_ACCOUNT_HOURS"] = 0
+    assert [_reply(client, token, thread_id, n).status_code for n in range(4)] == [201, 201, 201, 429]
+
+
+def test_rate_limit_buckets_never_hold_an_address_in_clear(client: FlaskClient, member: User, limits_on: Any) -> None:
+    _login(client, "sam", "not the password", address="203.0.113.77")
+    storage = ratelimits.buckets().storage
+    keys = " ".join(storage.events)  # type: ignore[attr-defined]
+    assert keys, "the attempt was counted"
+    assert "203.0.113.77" not in keys and "203.0.113" not in keys
+    assert ratelimits.address_key("203.0.113.77") in keys
+
+
+def test_the_address_key_is_a_keyed_hash_that_changes_with_the_secret(app: Flask) -> None:
+    first = ratelimits.address_key("203.0.113.77")
+    assert first.startswith("addr:") and "203" not in first
+    app.config["RATELIMIT_ADDRESS_SECRET"] = "another deployment"
+    assert ratelimits.address_key("203.0.113.77") != first

@@ -27,8 +27,7 @@ def _locate(text: str, signal: dict[str, Any]) -> tuple[int, int] | None:
     start, end = signal.get("start"), signal.get("end")
     if not isinstance(phrase, str) or not phrase:
         return None
-    in_range = isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
-    if in_range and text[start:end] == phrase:
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text) and text[start:end] == phrase:
         return start, end
     # The stored offsets index the text as screened (an opening post's title was screened with it);
     # fall back to the phrase itself so an edit or a different framing still shows the match.

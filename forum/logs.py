@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
@@ -27,6 +28,7 @@ WITHHELD_FIELDS = frozenset(
     }
 )  # fmt: skip
 _PENDING = "forum_security_pending"
+_REQUEST_LINE_ADDRESS = re.compile(r"^\S+ - - \[")
 
 
 def configure_logging(app: Flask) -> None:
@@ -34,7 +36,23 @@ def configure_logging(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     security_log.setLevel(logging.INFO)
+    _redact_request_log()
     _mirror_security_writes()
+
+
+class _NoClientAddress(logging.Filter):
+    """Werkzeug's request log starts with the client address; the development server must not keep it either."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _REQUEST_LINE_ADDRESS.sub("client - - [", record.msg, count=1)
+        return True
+
+
+def _redact_request_log() -> None:
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _NoClientAddress) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_NoClientAddress())
 
 
 def security_event(event: str, **fields: Any) -> None:

@@ -28,10 +28,13 @@ from .normalise import normalise
 
 log = logging.getLogger("moderation")
 
-CODE_VERSION = "3"  # bump when feature extraction or fusion logic changes
+CODE_VERSION = "4"  # bump when feature extraction or fusion logic changes
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCREEN_CLASSES = ("none", "concern", "crisis")
-AREA_CLASSES = ("grief", "role_transitions", "disputes", "deficits")
+# "no_area": everyday chatter and idioms with no IPT problem area in them, so the area head can say so
+# instead of naming the least unlikely area ("this commute is killing me" is not grief).
+AREA_CLASSES = ("grief", "role_transitions", "disputes", "deficits", "no_area")
+NO_AREA_KINDS = ("idiom",)
 PARAMS: dict[str, Any] = {
     "char_ngrams": [3, 5],
     "word_bigrams": True,
@@ -188,9 +191,11 @@ def train(data_dir: Path = DATA_DIR, params: dict[str, Any] = PARAMS, with_thres
     vec = _fit_vectorizer(s_text + a_text, params)
     # Everyday problem-area posts (grief, disputes...) are sad but not crisis;
     # the screening head sees them as "none" so sadness alone is not risk.
-    xs, xa = vec.transform(s_text + a_text), vec.transform(a_text)
+    xs = vec.transform(s_text + a_text)
     ys = [r["label"] for r in screen_rows] + ["none"] * len(a_text)
-    ya = [r["area"] for r in area_rows]
+    no_area = [t for t, r in zip(s_text, screen_rows) if r["kind"] in NO_AREA_KINDS]
+    xa = vec.transform(a_text + no_area)
+    ya = [r["area"] for r in area_rows] + ["no_area"] * len(no_area)
     lr_s = _fit_lr(xs, ys, params["C_screen"], params["seed"])
     lr_a = _fit_lr(xa, ya, params["C_area"], params["seed"])
     raw = [r["text"] for r in screen_rows] + [r["text"] for r in area_rows]

@@ -213,7 +213,8 @@ def _area(model: FastModel, pa: list[float], norm_text: str) -> str | None:
     if len(norm_text.split(None, 3)) < 3:
         return None
     k = max(range(len(pa)), key=pa.__getitem__)
-    return AREAS[k] if pa[k] >= model.area_min_prob else None
+    # Index len(AREAS) is the model's "no_area" class: no real area signal means no area.
+    return AREAS[k] if k < len(AREAS) and pa[k] >= model.area_min_prob else None
 
 
 def screen(text: object) -> Screening:

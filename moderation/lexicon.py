@@ -13,11 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from re import _constants as _c  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
-from typing import Any
 
 from .normalise import Normalised
+from .patterns import cheapest_required, first_chars, rarest_trigram
 
 CRISIS = "crisis"
 CONCERN = "concern"
@@ -167,6 +165,16 @@ RULES: tuple[Rule, ...] = (
          requires="\U0001f48a.*\U0001f48a|\\b(?:all|enough|stockpil\\w*|tonight|end|overdose|od|whole bottle|goodbye|bye|sleep forever|handful|forever|it all)\\b"),
     Rule("emoji_death", "(?:\u26b0|\U0001faa6)", needs_self=True,
          benign=r"\b(?:exam|workout|gym|laugh\w*|lol|lmao|meeting|class|shift|game|match)\b"),
+    # Other languages: a small net of the commonest first-person ideation phrases (the model is English-only).
+    # Accents are stripped by normalise(), so "não" reads "nao" and "möchte" reads "mochte".  The negated forms
+    # ("no quiero morir", "je ne veux pas mourir") do not match: they say the opposite.
+    Rule("ideation_es", r"\b(?<!\bno )(?:quiero|me quiero|voy a|me voy a|deseo|quisiera) (?:morir(?:me)?|matarme|suicidarme|matar|suicidar|quitarme la vida)\b"),
+    Rule("ideation_es", r"\bno quiero (?:vivir|seguir viviendo|seguir)(?: mas)?\b|\bquiero estar muert[oa]\b|\b(?:pienso|pensando) en (?:suicidarme|matarme|quitarme la vida)\b"),
+    Rule("ideation_fr", r"\b(?:je veux|je voudrais|j'ai envie de|je vais|envie de) (?:mourir|me suicider|me suicide|me tuer|en finir)\b|\bje ne veux plus vivre\b|\bje pense a me suicid(?:er|e)\b"),
+    Rule("ideation_de", r"\bich (?:will|mochte|moechte|werde|wurde gern|wuerde gern) (?:sterben|mich umbringen|mich toten|mich toeten|nicht mehr leben|tot sein)\b|\bich bring(?:e)? mich um\b|\bich will mich (?:umbringen|toten|toeten)\b"),
+    Rule("ideation_pt", r"\b(?<!\bnao )(?:quero|eu quero|vou|eu vou) (?:morrer|me matar|me suicidar|tirar minha (?:propria )?vida)\b|\bnao quero mais viver\b|\bquero estar mort[oa]\b"),
+    Rule("ideation_it", r"\b(?<!\bnon )(?:voglio|vorrei|mi voglio|sto per) (?:morire|uccidermi|suicidarmi|ammazzarmi|uccidere|suicidare|ammazzare|farla finita)\b|\bnon voglio piu vivere\b|\bmi (?:uccido|ammazzo)\b"),
+    Rule("mention_other_language", r"\b(?:suicidio|suicidarse|selbstmord\w*|suizid\w*|se suicider|suicidarsi)\b", tier=CONCERN, weight=0.4),
     # mentions: never crisis alone, but a moderator should see them
     Rule("mention", r"\bsuicid\w*", tier=CONCERN, weight=0.4),
     Rule("third_party", rf"\bk+i+l+(?:l|ing|ed|s)? (?:him|her|them|your)sel(?:f|ves)\b|\bmy (?:{_RELATIONS}) (?:is|has been|was|seems|sounds) suicidal\b", tier=CONCERN, weight=0.5),
@@ -174,64 +182,21 @@ RULES: tuple[Rule, ...] = (
     Rule("hopelessness", r"\b(?:i'?m|i am|im|feel like|feel) (?:such )?(?:a burden|worthless|hopeless|trapped|empty inside)\b|\bno way out\b|\bno future for me\b", tier=CONCERN, weight=0.45),
 )
 
-# One pass over the text: every rule is a named alternative of one regex.
+# One pass over the text: every rule is a named alternative of one regex, tried only where it can start.
 
 
-def _first_chars(items: Any) -> set[str] | None:
-    """Characters a parsed pattern can start with; None if unknown/empty-able."""
-    out: set[str] = set()
-    for op, av in items:
-        if op is _c.AT:
-            continue  # \\b and friends are zero-width
-        if op is _c.LITERAL:
-            return out | {chr(av)}
-        if op is _c.IN:
-            chars = _class_chars(av)
-            return None if chars is None else out | chars
-        if op is _c.SUBPATTERN:
-            sub = _first_chars(av[-1])
-            return None if sub is None else out | sub
-        if op is _c.BRANCH:
-            for branch in av[1]:
-                sub = _first_chars(branch)
-                if sub is None:
-                    return None
-                out |= sub
-            return out
-        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
-            sub = _first_chars(av[2])
-            if sub is None:
-                return None
-            out |= sub
-            if av[0] == 0:
-                continue  # optional: the next item may start the match too
-            return out
-        return None
-    return None
-
-
-def _class_chars(av: Any) -> set[str] | None:
-    chars: set[str] = set()
-    for op, a in av:
-        if op is _c.LITERAL:
-            chars.add(chr(a))
-        elif op is _c.RANGE and a[1] - a[0] < 512:
-            chars.update(chr(x) for x in range(a[0], a[1] + 1))
-        else:
-            return None
-    return chars
-
-
-def _dispatch(rules: tuple[Rule, ...]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+def _dispatch(rules: tuple[Rule, ...]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None, list[int]]:
     """One regex per possible first character, holding only the rules that can start with it.
 
     Trying ~90 alternatives at every word boundary cost ~170 us per chat
     message; dispatching on the first character tries a handful instead.
+    First characters come from patterns.first_chars (our own reader, public
+    APIs only); a rule it cannot read is tried everywhere.
     """
     by_char: dict[str, list[int]] = {}
     always: list[int] = []
     for i, rule in enumerate(rules):
-        first = _first_chars(_parser.parse(rule.pattern))
+        first = first_chars(rule.pattern)
         if first is None:
             always.append(i)
             continue
@@ -242,27 +207,79 @@ def _dispatch(rules: tuple[Rule, ...]) -> tuple[dict[str, re.Pattern[str]], re.P
         return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in sorted(idx)))
 
     table = {ch: build(idx + always) for ch, idx in by_char.items()}
-    return table, (build(always) if always else None)
+    return table, (build(always) if always else None), always
 
 
-_DISPATCH, _DISPATCH_DEFAULT = _dispatch(RULES)
+_DISPATCH, _DISPATCH_DEFAULT, _ALWAYS_TRIED = _dispatch(RULES)
 _STARTS = re.compile(r"\b\w|[^\w\s]")
 
 
-def _find_all(text: str) -> Iterator[re.Match[str]]:
-    """Leftmost, non-overlapping rule matches (what one big alternation would give)."""
+def _trigger_index(rules: tuple[Rule, ...]) -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]], frozenset[int]]:
+    """Which rules can possibly match, from trigrams a match must contain.
+
+    Every match of a rule contains one of its required literals, and a text
+    containing a literal contains each of its trigrams; so a rule none of
+    whose witness trigrams occur in the text cannot match it.  Rules without
+    a provable literal are always candidates.
+    """
+    grams: dict[str, set[int]] = {}
+    short: dict[str, set[int]] = {}
+    always: set[int] = set()
+    for i, rule in enumerate(rules):
+        lits = cheapest_required(rule.pattern)
+        if lits is None:
+            always.add(i)
+            continue
+        for lit in lits:
+            if len(lit) >= 3:
+                grams.setdefault(rarest_trigram(lit), set()).add(i)
+            else:
+                short.setdefault(lit, set()).add(i)
+    freeze = lambda d: {k: frozenset(v) for k, v in d.items()}  # noqa: E731
+    return freeze(grams), freeze(short), frozenset(always)
+
+
+_TRIGGERS, _SHORT_TRIGGERS, _UNCONDITIONAL = _trigger_index(RULES)
+_DISPATCH_RULES = {ch: frozenset(int(g[1:]) for g in rx.groupindex) for ch, rx in _DISPATCH.items()}
+_DEFAULT_RULES = frozenset(_ALWAYS_TRIED)
+
+
+def candidate_rules(text: str) -> frozenset[int]:
+    """Indices of the rules that could match somewhere in `text` (a superset, never a subset)."""
+    found = set(_UNCONDITIONAL)
+    triggers = _TRIGGERS
+    for gram in {text[i:i + 3] for i in range(len(text) - 2)}.intersection(triggers):
+        found |= triggers[gram]
+    if not text.isascii():
+        for lit, rules in _SHORT_TRIGGERS.items():
+            if lit in text:
+                found |= rules
+    return frozenset(found)
+
+
+def _find_all(text: str, candidates: frozenset[int] | None = None) -> Iterator[re.Match[str]]:
+    """Leftmost, non-overlapping rule matches (what one big alternation would give).
+
+    With `candidates`, a word start is skipped when none of the rules that can
+    start there is a candidate: those rules provably match nowhere in the text.
+    """
     last_end = 0
     for cand in _STARTS.finditer(text):
         pos = cand.start()
         if pos < last_end:
             continue
-        rx = _DISPATCH.get(text[pos], _DISPATCH_DEFAULT)
+        ch = text[pos]
+        if candidates is not None and _DISPATCH_RULES.get(ch, _DEFAULT_RULES).isdisjoint(candidates):
+            continue
+        rx = _DISPATCH.get(ch, _DISPATCH_DEFAULT)
         if rx is None:
             continue
         m = rx.match(text, pos)
         if m is not None and m.end() > pos:
             last_end = m.end()
             yield m
+
+
 _EACH = [re.compile(r.pattern) for r in RULES]
 _REQUIRES = [re.compile(r.requires) if r.requires else None for r in RULES]
 _BENIGN = [re.compile(r.benign) if r.benign else None for r in RULES]
@@ -378,11 +395,18 @@ def _later_rule_at(idx: int, text: str, start: int) -> tuple[int, int]:
     return -1, start
 
 
-def scan(norm: Normalised) -> list[Match]:
-    """All lexicon hits in normalised text, each with its (possibly lowered) tier."""
+def scan(norm: Normalised, precheck: bool = True) -> list[Match]:
+    """All lexicon hits in normalised text, each with its (possibly lowered) tier.
+
+    `precheck` skips rules that provably cannot match (see candidate_rules);
+    precheck=False is the plain path, kept so tests can prove both agree.
+    """
     text = norm.text
     found: list[Match] = []
-    for m in _find_all(text):
+    candidates = candidate_rules(text) if precheck else None
+    if candidates is not None and not candidates:
+        return found
+    for m in _find_all(text, candidates):
         idx = int(m.lastgroup[1:]) if m.lastgroup else -1
         start, end = m.span()
         if idx >= 0 and not _requirement_met(idx, text, start, end):

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from forum.extensions import db, limiter
 from forum.highlighting import highlight
@@ -71,7 +73,15 @@ def resolved() -> object:
 
 
 def _rows(items: list[ReviewItem]) -> list[dict[str, Any]]:
+    _load_target_posts(items)
     return [{"item": item, "target": describe_target(item), "holder": review.claimed_by(item)} for item in items]
+
+
+def _load_target_posts(items: list[ReviewItem]) -> None:
+    """One query for every post the list points at; describe_target then finds them in the session."""
+    ids = [item.target_id for item in items if item.target_type == "post"]
+    if ids:
+        db.session.scalars(select(Post).where(Post.id.in_(ids)).options(joinedload(Post.thread))).all()
 
 
 # --- one item -----------------------------------------------------------------------------------

@@ -172,6 +172,8 @@ def homework_done(item_id: int) -> object:
             flash(error.message, "error")
         else:
             flash("Checked off. Well done for trying it.", "success")
+    else:
+        flash(f"Please keep the reflection under {homework.REFLECTION_MAX:,} characters.", "error")
     return redirect(url_for("practice.homework_list"))
 
 

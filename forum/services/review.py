@@ -136,7 +136,9 @@ def queue(viewer: Any, *, status: str = "open", limit: int = 200) -> list[Review
     query = (
         select(ReviewItem)
         .where(ReviewItem.status == status)
-        .options(joinedload(ReviewItem.subject_user), joinedload(ReviewItem.claimed_by))
+        .options(
+            joinedload(ReviewItem.subject_user), joinedload(ReviewItem.claimed_by), joinedload(ReviewItem.screening)
+        )
         .order_by(_URGENT_FIRST, ReviewItem.waiting_since, ReviewItem.id)
         .limit(limit)
     )

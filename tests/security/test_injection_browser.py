@@ -44,6 +44,7 @@ def writer_app(big_page_server: LiveServer) -> Iterator[Flask]:
 
 def _viewer(browser: Any, base_url: str, name: str | None) -> Any:
     page = new_page(browser, base_url)
+    page.set_default_timeout(60_000)  # a cold server may be training the screening model on its first request
     page.csp_violations = []
     page.on(
         "console",

@@ -1,0 +1,34 @@
+"""One cluster for the module: two processes, one PostgreSQL schema, one Redis database, flushed at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+import moderation
+from tests.cluster.support import Cluster, postgres_schema, redis_or_skip
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    store = redis_or_skip()
+    store.flushdb()
+    # The screening model is trained once per version and cached on disk; train it here, so neither
+    # server spends a test's timeout doing it on the first message.
+    moderation.screen("warming up the screening model")
+    with postgres_schema(f"hearth_cluster_{os.getpid()}") as database_url:
+        running = Cluster(database_url).start()
+        try:
+            yield running
+        finally:
+            running.stop()
+    store.flushdb()
+
+
+@pytest.fixture
+def a_and_b(cluster: Cluster) -> tuple:
+    """Both processes, restarted if an earlier test killed one."""
+    cluster.ensure_running()
+    return cluster.a, cluster.b

@@ -29,6 +29,7 @@ WITHHELD_FIELDS = frozenset(
 )  # fmt: skip
 _PENDING = "forum_security_pending"
 _REQUEST_LINE_ADDRESS = re.compile(r"^\S+ - - \[")
+_QUERY_STRING = re.compile(r'("[A-Z]+ [^ ?"]*)\?[^ "]*')
 
 
 def configure_logging(app: Flask) -> None:
@@ -41,11 +42,13 @@ def configure_logging(app: Flask) -> None:
 
 
 class _NoClientAddress(logging.Filter):
-    """Werkzeug's request log starts with the client address; the development server must not keep it either."""
+    """Werkzeug's request lines carry the client address and the query string (a search is someone's words):
+    the development server keeps neither. Production runs without an access log (deploy/gunicorn.conf.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
+        if isinstance(record.msg, str) and _REQUEST_LINE_ADDRESS.match(record.msg):
             record.msg = _REQUEST_LINE_ADDRESS.sub("client - - [", record.msg, count=1)
+            record.msg = _QUERY_STRING.sub(r"\1", record.msg)
         return True
 
 

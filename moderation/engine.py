@@ -212,9 +212,11 @@ def _fuse(text: str, signals: list[Signal], matches: list[Match], norm_text: str
 def _area(model: FastModel, pa: list[float], norm_text: str) -> str | None:
     if len(norm_text.split(None, 3)) < 3:
         return None
-    k = max(range(len(pa)), key=pa.__getitem__)
-    # Index len(AREAS) is the model's "no_area" class: no real area signal means no area.
-    return AREAS[k] if k < len(AREAS) and pa[k] >= model.area_min_prob else None
+    # The last class is "no_area": when the text has no real area signal, name none rather than the arg-max.
+    if pa[len(AREAS)] >= model.no_area_min_prob:
+        return None
+    k = max(range(len(AREAS)), key=pa.__getitem__)
+    return AREAS[k] if pa[k] >= model.area_min_prob else None
 
 
 def screen(text: object) -> Screening:

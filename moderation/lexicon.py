@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .normalise import Normalised
-from .patterns import cheapest_required, first_chars, rarest_trigram
+from .patterns import prefixes
 
 CRISIS = "crisis"
 CONCERN = "concern"
@@ -183,101 +183,79 @@ RULES: tuple[Rule, ...] = (
 )
 
 # One pass over the text: every rule is a named alternative of one regex, tried only where it can start.
+#
+# Trying ~100 alternatives at every word boundary cost ~170 us per chat message.  Instead, each rule's
+# possible first two characters are read from its pattern (patterns.prefixes: our own small reader,
+# public APIs only), and
+#   * _STARTER, one compiled regex, finds the positions where some rule can begin (in C, not a Python
+#     loop over every word); a message with no such position provably has no match, and
+#   * at each such position only the rules that can begin with those two characters are tried.
+# A rule the reader cannot analyse is tried at every word start, as before: slower, never a miss.
+# scan(..., fast=False) runs one plain alternation of every rule instead; tests prove both agree.
 
 
-def _dispatch(rules: tuple[Rule, ...]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None, list[int]]:
-    """One regex per possible first character, holding only the rules that can start with it.
-
-    Trying ~90 alternatives at every word boundary cost ~170 us per chat
-    message; dispatching on the first character tries a handful instead.
-    First characters come from patterns.first_chars (our own reader, public
-    APIs only); a rule it cannot read is tried everywhere.
-    """
-    by_char: dict[str, list[int]] = {}
-    always: list[int] = []
-    for i, rule in enumerate(rules):
-        first = first_chars(rule.pattern)
-        if first is None:
-            always.append(i)
-            continue
-        for ch in first:
-            by_char.setdefault(ch, []).append(i)
-
-    def build(idx: list[int]) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in sorted(idx)))
-
-    table = {ch: build(idx + always) for ch, idx in by_char.items()}
-    return table, (build(always) if always else None), always
+def _combined(rules: tuple[Rule, ...], idx: set[int] | list[int]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in sorted(idx)))
 
 
-_DISPATCH, _DISPATCH_DEFAULT, _ALWAYS_TRIED = _dispatch(RULES)
-_STARTS = re.compile(r"\b\w|[^\w\s]")
+_WORD_CHAR = re.compile(r"\w")
 
 
-def _trigger_index(rules: tuple[Rule, ...]) -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]], frozenset[int]]:
-    """Which rules can possibly match, from trigrams a match must contain.
-
-    Every match of a rule contains one of its required literals, and a text
-    containing a literal contains each of its trigrams; so a rule none of
-    whose witness trigrams occur in the text cannot match it.  Rules without
-    a provable literal are always candidates.
-    """
-    grams: dict[str, set[int]] = {}
-    short: dict[str, set[int]] = {}
+def _dispatch(rules: tuple[Rule, ...]) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None, re.Pattern[str]]:
+    """Per-prefix regexes, a default for rules that could not be analysed, and the starter regex."""
+    by_prefix: dict[str, set[int]] = {}
     always: set[int] = set()
     for i, rule in enumerate(rules):
-        lits = cheapest_required(rule.pattern)
-        if lits is None:
+        firsts = prefixes(rule.pattern)
+        if firsts is None:
             always.add(i)
             continue
-        for lit in lits:
-            if len(lit) >= 3:
-                grams.setdefault(rarest_trigram(lit), set()).add(i)
-            else:
-                short.setdefault(lit, set()).add(i)
-    freeze = lambda d: {k: frozenset(v) for k, v in d.items()}  # noqa: E731
-    return freeze(grams), freeze(short), frozenset(always)
+        for prefix in firsts:
+            by_prefix.setdefault(prefix, set()).add(i)
+    # A one-character prefix (a match may be one character long) also applies under every longer key.
+    singles = {k: v for k, v in by_prefix.items() if len(k) == 1}
+    table: dict[str, re.Pattern[str]] = {}
+    for key, idx in by_prefix.items():
+        table[key] = _combined(rules, idx | singles.get(key[0], set()) | always)
+    default = _combined(rules, always) if always else None
+    if always:
+        starter = re.compile(r"\b\w|[^\w\s]")
+    else:
+        word = sorted(k for k in by_prefix if _WORD_CHAR.match(k[0]))
+        other = sorted(k for k in by_prefix if not _WORD_CHAR.match(k[0]) and not k[0].isspace())
+        alts = []
+        if word:
+            alts.append(r"\b(?=" + "|".join(map(re.escape, word)) + ")")
+        if other:
+            alts.append("(?=" + "|".join(map(re.escape, other)) + ")")
+        starter = re.compile("|".join(alts))
+    return table, default, starter
 
 
-_TRIGGERS, _SHORT_TRIGGERS, _UNCONDITIONAL = _trigger_index(RULES)
-_DISPATCH_RULES = {ch: frozenset(int(g[1:]) for g in rx.groupindex) for ch, rx in _DISPATCH.items()}
-_DEFAULT_RULES = frozenset(_ALWAYS_TRIED)
+_DISPATCH, _DISPATCH_DEFAULT, _STARTER = _dispatch(RULES)
+_EVERYTHING = _combined(RULES, list(range(len(RULES))))
 
 
-def candidate_rules(text: str) -> frozenset[int]:
-    """Indices of the rules that could match somewhere in `text` (a superset, never a subset)."""
-    found = set(_UNCONDITIONAL)
-    triggers = _TRIGGERS
-    for gram in {text[i:i + 3] for i in range(len(text) - 2)}.intersection(triggers):
-        found |= triggers[gram]
-    if not text.isascii():
-        for lit, rules in _SHORT_TRIGGERS.items():
-            if lit in text:
-                found |= rules
-    return frozenset(found)
-
-
-def _find_all(text: str, candidates: frozenset[int] | None = None) -> Iterator[re.Match[str]]:
-    """Leftmost, non-overlapping rule matches (what one big alternation would give).
-
-    With `candidates`, a word start is skipped when none of the rules that can
-    start there is a candidate: those rules provably match nowhere in the text.
-    """
+def _find_all(text: str) -> Iterator[re.Match[str]]:
+    """Leftmost, non-overlapping rule matches (what one big alternation would give)."""
     last_end = 0
-    for cand in _STARTS.finditer(text):
+    table, default = _DISPATCH, _DISPATCH_DEFAULT
+    for cand in _STARTER.finditer(text):
         pos = cand.start()
         if pos < last_end:
             continue
-        ch = text[pos]
-        if candidates is not None and _DISPATCH_RULES.get(ch, _DEFAULT_RULES).isdisjoint(candidates):
-            continue
-        rx = _DISPATCH.get(ch, _DISPATCH_DEFAULT)
+        rx = table.get(text[pos:pos + 2]) or table.get(text[pos]) or default
         if rx is None:
             continue
         m = rx.match(text, pos)
         if m is not None and m.end() > pos:
             last_end = m.end()
             yield m
+
+
+def _find_all_plain(text: str) -> Iterator[re.Match[str]]:
+    """The reference: one alternation of every rule, tried at every position."""
+    return (m for m in _EVERYTHING.finditer(text) if m.end() > m.start())
 
 
 _EACH = [re.compile(r.pattern) for r in RULES]
@@ -395,18 +373,14 @@ def _later_rule_at(idx: int, text: str, start: int) -> tuple[int, int]:
     return -1, start
 
 
-def scan(norm: Normalised, precheck: bool = True) -> list[Match]:
+def scan(norm: Normalised, fast: bool = True) -> list[Match]:
     """All lexicon hits in normalised text, each with its (possibly lowered) tier.
 
-    `precheck` skips rules that provably cannot match (see candidate_rules);
-    precheck=False is the plain path, kept so tests can prove both agree.
+    fast=False uses the plain one-alternation path, kept so tests can prove both agree.
     """
     text = norm.text
     found: list[Match] = []
-    candidates = candidate_rules(text) if precheck else None
-    if candidates is not None and not candidates:
-        return found
-    for m in _find_all(text, candidates):
+    for m in _find_all(text) if fast else _find_all_plain(text):
         idx = int(m.lastgroup[1:]) if m.lastgroup else -1
         start, end = m.span()
         if idx >= 0 and not _requirement_met(idx, text, start, end):

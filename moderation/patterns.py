@@ -2,9 +2,10 @@
 
 The lexicon needs two facts about each pattern, and both must err on the safe side:
 
-* which characters a match can start with (to try only a handful of rules at each word), and
-* literal strings of which every match contains at least one (so a message that contains none of
-  them provably has no lexicon match and can skip the scan).
+* which characters a match can start with, and
+* which first two characters it can start with (so only positions where some rule can begin are
+  tried at all, and at each only the rules that can begin there; a message with no such position
+  provably has no lexicon match).
 
 This parser understands the constructs the lexicon uses: literals, escapes, character classes,
 (non-)capturing and named groups, lookarounds, alternation and quantifiers.  Anything it does not
@@ -15,15 +16,11 @@ unknown construct can make screening slower, never make it miss.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _DIGITS = frozenset(string.digits)
 _ZERO_WIDTH_ESCAPES = frozenset("bBAZ")
 _UNKNOWN_CLASS_ESCAPES = frozenset("wWsSD")
-
-
-_Key = Callable[[frozenset[str]], tuple[float, int]]
 
 
 class Unsupported(ValueError):
@@ -226,104 +223,62 @@ def _seq_first(seq: list[Atom]) -> frozenset[str] | None:
     return None  # every atom optional: the match could be empty or start anywhere
 
 
-# ---------------------------------------------------------------- required literals
+# ---------------------------------------------------------------- first two characters
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Strings of which every match contains at least one; None if none can be proven."""
+def prefixes(pattern: str, k: int = 2) -> frozenset[str] | None:
+    """Every string of the first k characters a match can begin with (shorter if the match can end sooner).
+
+    None when unknown (an unreadable construct, a wildcard within the first k characters) or when the
+    pattern can match the empty string.
+    """
     try:
-        return _alts_required(parse(pattern))
+        out = _alts_prefixes(parse(pattern), k, 0)
     except Unsupported:
         return None
-
-
-def _alts_required(alts: list[list[Atom]], key: _Key | None = None) -> frozenset[str] | None:
-    out: set[str] = set()
-    for seq in alts:
-        sub = _seq_required(seq, key or _selectivity)
-        if sub is None:
-            return None
-        out |= sub
+    if out is None or "" in out:
+        return None
     return frozenset(out)
 
 
-def _seq_required(seq: list[Atom], key: _Key) -> frozenset[str] | None:
-    """Pick the most selective mandatory piece of a sequence."""
-    candidates: list[frozenset[str]] = []
-    run = ""
-    for atom in seq:
-        if atom.zero_width:
-            continue  # consumes nothing, so the characters either side stay adjacent
-        single = atom.group is None and atom.chars is not None and len(atom.chars) == 1
-        if single and atom.min_reps >= 1 and atom.chars is not None:
-            run += next(iter(atom.chars))
-            if atom.max_reps == 1:
-                continue
-        if run:
-            candidates.append(frozenset({run}))
-            run = ""
-        if atom.group is not None and atom.min_reps >= 1:
-            sub = _alts_required(atom.group, key)
-            if sub is not None:
-                candidates.append(sub)
-    if run:
-        candidates.append(frozenset({run}))
-    return max(candidates, key=key) if candidates else None
+def _alts_prefixes(alts: list[list[Atom]], k: int, depth: int) -> set[str] | None:
+    out: set[str] = set()
+    for seq in alts:
+        sub = _seq_prefixes(seq, k, depth)
+        if sub is None:
+            return None
+        out |= sub
+    return out
 
 
-def _selectivity(lits: frozenset[str]) -> tuple[float, int]:
-    """Longer shortest literal first (rarer in text), then fewer alternatives."""
-    return (min(min(len(x) for x in lits), 6), -len(lits))
-
-
-# ---------------------------------------------------------------- a provable "no match" pre-check
-
-# Words so common that a literal made only of them proves little; choosing another mandatory piece of the
-# same pattern costs nothing in safety (every mandatory piece is necessary) and skips far more messages.
-_COMMON_WORDS = frozenset(
-    "a all and any be for going gonna i in is it just last like me my no not of on so take the think thinking "
-    "this to took want wanna wish".split()
-)
-_LETTER_RANK = {ch: i for i, ch in enumerate(" etaoinshrdlcumwfgypbvkjxqz")}
-
-
-def _literal_cost(lit: str) -> float:
-    words = lit.split()
-    if not words or all(w in _COMMON_WORDS for w in words):
-        return 100.0
-    return 10.0 / len(lit)
-
-
-# The commonest English trigrams: never the best witness for a literal when it has another.
-_COMMON_TRIGRAMS = frozenset(
-    "the ing and her ere ent tha nth was eth for dth hat she ion int his sth ers ver all ter hes ith oth "
-    "ate one our ted ist are not res ill ave red ive com ter est out ove ome ght igh day".split()
-)
-
-
-def rarest_trigram(lit: str) -> str:
-    """A trigram of `lit` that ordinary text rarely contains (any trigram of it is necessary)."""
-    grams = [lit[i:i + 3] for i in range(len(lit) - 2)] or [lit]
-    return max(grams, key=_trigram_rarity)
-
-
-def _trigram_rarity(gram: str) -> int:
-    score = sum(_LETTER_RANK.get(c, 30) for c in gram)
-    if " " in gram:
-        score -= 40
-    if gram in _COMMON_TRIGRAMS:
-        score -= 60
-    return score
-
-
-def cheapest_required(pattern: str) -> frozenset[str] | None:
-    """Like required_literals, but choosing the mandatory piece that ordinary text contains least."""
-    try:
-        alts = parse(pattern)
-    except Unsupported:
+def _seq_prefixes(seq: list[Atom], k: int, depth: int) -> set[str] | None:
+    if k == 0 or not seq:
+        return {""}
+    if depth > 40:
+        raise Unsupported("pattern too deeply nested to read")  # e.g. a repeated group that can match empty
+    atom, rest = seq[0], seq[1:]
+    if atom.zero_width or atom.max_reps == 0:
+        return _seq_prefixes(rest, k, depth + 1)
+    out: set[str] = set()
+    if atom.min_reps == 0:
+        skipped = _seq_prefixes(rest, k, depth + 1)
+        if skipped is None:
+            return None
+        out |= skipped
+    max_more = None if atom.max_reps is None else atom.max_reps - 1
+    more = Atom(atom.chars, atom.group, False, max(atom.min_reps - 1, 0), max_more)
+    tail = ([more] if max_more != 0 else []) + rest
+    if atom.group is not None:
+        for alt in atom.group:
+            sub = _seq_prefixes(alt + tail, k, depth + 1)
+            if sub is None:
+                return None
+            out |= sub
+        return out
+    if atom.chars is None:
         return None
-    return _alts_required(alts, _cost_key)
-
-
-def _cost_key(lits: frozenset[str]) -> tuple[float, int]:
-    return (-sum(_literal_cost(x) for x in lits), 0)
+    sub = _seq_prefixes(tail, k - 1, depth + 1)
+    if sub is None:
+        return None
+    out |= {c + s for c in atom.chars for s in sub}
+    return out

@@ -14,8 +14,8 @@ Protocol (other clients and the tests rely on it):
               slow_mode {room, seconds}, close {room}  -> ack {ok}
   server message, edited, retracted {id, room, by}, presence, typing, support, room, checkin, muted
 
-Presence is kept per process (who has a socket in a room here); with several processes behind a
-queue each process reports its own sockets.
+Presence is kept per process (who has a socket in a room here) and, with several processes behind a
+Redis queue, shared through Redis (forum.realtime.cluster), so every process lists the whole room.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from forum import permissions
 from forum.models import User
 from forum.realtime import CHAT_NAMESPACE, deliver, user_room
 from forum.realtime.auth import socket_user, still_valid, token_still_valid
+from forum.realtime.cluster import presence_mirror
 from forum.services import chat, checkins
 from forum.services.errors import NotAuthenticated, ServiceError, invalid
 
@@ -43,26 +44,31 @@ _USER_KEY = "hearth.chat_user"
 
 
 class Presence:
-    """Who has a socket in which room, in this process."""
+    """Who has a socket in which room: this process's sockets, plus (with a Redis queue) every other
+    live process's, shared through forum.realtime.cluster."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._share_lock = threading.Lock()
         self._rooms: dict[str, dict[int, set[str]]] = {}
         self._names: dict[int, str] = {}
         self._sid_rooms: dict[str, set[str]] = {}
 
     def add(self, room: str, user_id: int, username: str, sid: str) -> bool:
-        """Returns True when this is the person's first socket in the room (a visible join)."""
+        """Returns True when this is the person's first socket in the room anywhere (a visible join)."""
         with self._lock:
             people = self._rooms.setdefault(room, {})
             first = user_id not in people
             people.setdefault(user_id, set()).add(sid)
             self._names[user_id] = username
             self._sid_rooms.setdefault(sid, set()).add(room)
-            return first
+        if not first:
+            return False
+        self._share(room)
+        return not self._present_elsewhere(room, user_id)
 
     def remove(self, room: str, user_id: int, sid: str) -> bool:
-        """Returns True when the person's last socket left the room (a visible leave)."""
+        """Returns True when the person's last socket anywhere left the room (a visible leave)."""
         with self._lock:
             self._sid_rooms.get(sid, set()).discard(room)
             people = self._rooms.get(room, {})
@@ -75,15 +81,37 @@ class Presence:
             del people[user_id]
             if not people:
                 self._rooms.pop(room, None)
-            return True
+        self._share(room)
+        return not self._present_elsewhere(room, user_id)
 
     def rooms_of(self, sid: str) -> list[str]:
         with self._lock:
             return sorted(self._sid_rooms.pop(sid, set()))
 
     def people(self, room: str) -> list[dict[str, Any]]:
+        here = {person["id"]: person["username"] for person in self._local_people(room)}
+        for person in self._elsewhere(room):
+            here.setdefault(int(person["id"]), str(person["username"]))
+        return [{"id": uid, "username": name} for uid, name in sorted(here.items())]
+
+    def _local_people(self, room: str) -> list[dict[str, Any]]:
         with self._lock:
             return [{"id": uid, "username": self._names.get(uid, "")} for uid in sorted(self._rooms.get(room, {}))]
+
+    def _share(self, room: str) -> None:
+        mirror = presence_mirror()
+        if mirror is None:
+            return
+        # Read and write under one lock: two changes must not publish their lists in the wrong order.
+        with self._share_lock:
+            mirror.publish(room, self._local_people(room))
+
+    def _elsewhere(self, room: str) -> list[dict[str, Any]]:
+        mirror = presence_mirror()
+        return mirror.elsewhere(room) if mirror is not None else []
+
+    def _present_elsewhere(self, room: str, user_id: int) -> bool:
+        return any(int(person["id"]) == user_id for person in self._elsewhere(room))
 
 
 presence = Presence()

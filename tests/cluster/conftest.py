@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-import moderation
 from tests.cluster.support import Cluster, postgres_schema, redis_or_skip
 
 
@@ -15,9 +14,6 @@ from tests.cluster.support import Cluster, postgres_schema, redis_or_skip
 def cluster() -> Iterator[Cluster]:
     store = redis_or_skip()
     store.flushdb()
-    # The screening model is trained once per version and cached on disk; train it here, so neither
-    # server spends a test's timeout doing it on the first message.
-    moderation.screen("warming up the screening model")
     with postgres_schema(f"hearth_cluster_{os.getpid()}") as database_url:
         running = Cluster(database_url).start()
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 import socketio
 
 from forum.services import accounts
@@ -81,8 +82,10 @@ class Cluster:
         self.a.start()
         try:
             self.b.start()
+            for server in self.servers:
+                warm_up(server)
         except Exception:
-            self.a.stop()
+            self.stop()
             raise
         return self
 
@@ -94,6 +97,22 @@ class Cluster:
         for server in self.servers:
             if server.process is None or server.process.poll() is not None:
                 server.start()
+
+
+def warm_up(server: LiveServer) -> None:
+    """One screened post through the server, so its first test message does not wait for the model.
+
+    The screening model loads (or, after a change to it, trains) on first use, which can take longer
+    than a test's acknowledgement timeout on a busy machine.
+    """
+    _, token = make_member(server, f"warm_up_{server.port}", trusted=True)
+    response = requests.post(
+        server.url + "/api/v1/boards/small-wins/threads",
+        json={"title": "Warming up", "body": "A short walk this morning."},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=300,
+    )
+    assert response.status_code == 201, response.text
 
 
 def make_member(server: LiveServer, username: str, *, role: str = "member", trusted: bool = False) -> tuple[int, str]:

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint typecheck bench bench-quick clean migrate seed
+.PHONY: run test test-fast lint typecheck bench clean migrate seed model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
+# Build (or find cached) the screening model before any server starts, so no request pays for training.
+model: $(VENV)/.installed-run
+	$(BIN)/python -c "import moderation; moderation.screen('warm up'); print('screening model:', moderation.model_status().get('version'))"
+
 migrate: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 
 seed: migrate
 	$(BIN)/flask --app wsgi seed
 
-run: seed
+run: seed model
 	PORT=$(PORT) $(BIN)/python wsgi.py
 
 lint: $(VENV)/.installed-dev
@@ -36,7 +40,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev lint typecheck
+test: $(VENV)/.installed-dev lint typecheck model
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed-dev

@@ -30,6 +30,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [backends.describe()]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _screening_model_built() -> None:
+    """Build the screening model once, before any server process could pay for training mid-request."""
+    import moderation
+
+    moderation.screen("warm up")
+    assert moderation.model_status().get("loaded"), moderation.model_status()
+
+
 @pytest.fixture(scope="session", params=backends.NAMES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     name = request.param

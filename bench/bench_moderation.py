@@ -50,8 +50,14 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        # The machine is shared: a load average above the core count makes every figure here pessimistic.
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
 
 
 def chat_messages(n: int) -> list[str]:
@@ -80,8 +86,9 @@ def throughput(fn: object, msgs: list[str]) -> float:
 
 
 def rss_delta() -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", RSS_PROBE.format(root=str(ROOT))],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE.format(root=str(ROOT))], capture_output=True, text=True, check=True
+    )
     data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     data["delta_mb"] = data["after_mb"] - data["before_mb"]
     return data
@@ -125,15 +132,16 @@ def main() -> None:
     write_report(med, res, rss, load_s, args)
 
 
-def write_report(med: dict[str, float], res: dict[str, list[float]], rss: dict[str, float],
-                 load_s: float, args: argparse.Namespace) -> None:
+def write_report(
+    med: dict[str, float], res: dict[str, list[float]], rss: dict[str, float], load_s: float, args: argparse.Namespace
+) -> None:
     info = machine()
     status = moderation.model_status()
     lines = [
         f"# moderation benchmark {dt.date.today().isoformat()}",
         "",
         f"- machine: nproc={info['nproc']}, cpu={info['cpu']}, python={info['python']}, "
-        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}",
+        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, loadavg at report={info['loadavg']}",
         f"- model: {status['version']} ({status['path']})",
         f"- runs: {args.runs} (medians reported); single-call sample {args.single} msgs; batch {args.batch} msgs",
         "- messages: first 80 chars of holdout rows (chat-sized)",

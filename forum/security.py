@@ -6,9 +6,12 @@ only as many proxies as the deployment says (FORUM_TRUSTED_PROXIES, default 0: b
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 CSP = "; ".join(
     [
@@ -27,10 +30,35 @@ CSP = "; ".join(
     ]
 )
 HSTS = "max-age=31536000; includeSubDomains"
+ID_MAX = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every URL, bounded to what an id column can hold.
+
+    Without a bound, /t/99999999999999999999 reaches PostgreSQL, which refuses the number with an error
+    (a 500); past the bound the route simply does not match (a 404), like any other unknown id.
+    """
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds a rule: converters are looked up as rules are added.
+    app.url_map.converters["int"] = DatabaseId
+    _document_bounded_ids()
     app.after_request(_set_headers)
+
+
+def _document_bounded_ids() -> None:
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    from forum.extensions import api
+
+    if not any(converter is DatabaseId for converter, _func in api._converters):
+        api.register_converter(DatabaseId, integerconverter2paramschema)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -14,5 +14,12 @@ from .classifier import ModelLoadError
 from .engine import Screening, Signal, model_status, reset, screen, screen_many
 
 __all__ = [
-    "GUIDE_SLUGS", "ModelLoadError", "Screening", "Signal", "model_status", "reset", "screen", "screen_many",
+    "GUIDE_SLUGS",
+    "ModelLoadError",
+    "Screening",
+    "Signal",
+    "model_status",
+    "reset",
+    "screen",
+    "screen_many",
 ]

@@ -18,9 +18,17 @@ def _train(_: argparse.Namespace) -> int:
     path = engine._model_path()
     classifier.save(trained, path)
     engine.reset()
-    print(json.dumps({"version": trained.meta["version"], "path": str(path),
-                      "crisis_threshold": trained.meta["crisis_threshold"],
-                      "features": trained.meta["n_features"], "seconds": round(time.perf_counter() - t0, 2)}))
+    print(
+        json.dumps(
+            {
+                "version": trained.meta["version"],
+                "path": str(path),
+                "crisis_threshold": trained.meta["crisis_threshold"],
+                "features": trained.meta["n_features"],
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
+    )
     return 0
 
 

@@ -11,9 +11,20 @@ from __future__ import annotations
 import re
 
 GUIDE_SLUGS: tuple[str, ...] = (
-    "problem-areas", "communication-skills", "problem-solving", "grief-processing",
-    "social-support", "roles-and-expectations", "social-activation", "emotional-insight",
-    "boundaries", "role-strain", "homework", "normalizing", "safe-space", "relapse-prevention",
+    "problem-areas",
+    "communication-skills",
+    "problem-solving",
+    "grief-processing",
+    "social-support",
+    "roles-and-expectations",
+    "social-activation",
+    "emotional-insight",
+    "boundaries",
+    "role-strain",
+    "homework",
+    "normalizing",
+    "safe-space",
+    "relapse-prevention",
 )
 
 AREAS: tuple[str, ...] = ("grief", "role_transitions", "disputes", "deficits")
@@ -34,10 +45,18 @@ _CUES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _AREA_KEYWORDS: dict[str, re.Pattern[str]] = {
-    "grief": re.compile(r"\b(?:died|death|passed|funeral|grief|griev\w*|mourn\w*|loss|lost (?:my|our)|miss (?:him|her)|grave|anniversary|bereave\w*|widow\w*)\b"),
-    "role_transitions": re.compile(r"\b(?:retir\w*|new job|lost my job|redundan\w*|laid off|moved|moving|divorce\w*|new baby|became a|becoming a|graduat\w*|university|diagnos\w*|promot\w*|empty nest|transition|adjust\w*|new city|new role)\b"),
-    "disputes": re.compile(r"\b(?:fight\w*|fought|argu\w*|row|conflict|yell\w*|scream\w*|blame\w*|won'?t speak|fell out|falling out|disagree\w*|criticis\w*|silent treatment|custody)\b"),
-    "deficits": re.compile(r"\b(?:lonely|loneliness|no friends|alone|isolat\w*|shy|awkward|small talk|make friends|connect with|nobody to|no one to|social anxiety|invisible)\b"),
+    "grief": re.compile(
+        r"\b(?:died|death|passed|funeral|grief|griev\w*|mourn\w*|loss|lost (?:my|our)|miss (?:him|her)|grave|anniversary|bereave\w*|widow\w*)\b"
+    ),
+    "role_transitions": re.compile(
+        r"\b(?:retir\w*|new job|lost my job|redundan\w*|laid off|moved|moving|divorce\w*|new baby|became a|becoming a|graduat\w*|university|diagnos\w*|promot\w*|empty nest|transition|adjust\w*|new city|new role)\b"
+    ),
+    "disputes": re.compile(
+        r"\b(?:fight\w*|fought|argu\w*|row|conflict|yell\w*|scream\w*|blame\w*|won'?t speak|fell out|falling out|disagree\w*|criticis\w*|silent treatment|custody)\b"
+    ),
+    "deficits": re.compile(
+        r"\b(?:lonely|loneliness|no friends|alone|isolat\w*|shy|awkward|small talk|make friends|connect with|nobody to|no one to|social anxiety|invisible)\b"
+    ),
 }
 
 _SUBSTANCE = re.compile(r"\w", re.UNICODE)

@@ -80,7 +80,7 @@ def word_features(word: str, lo: int, hi: int) -> list[str]:
     for n in range(lo, hi + 1):
         if n > n_chars:
             break
-        feats.extend("c " + padded[i:i + n] for i in range(n_chars - n + 1))
+        feats.extend("c " + padded[i : i + n] for i in range(n_chars - n + 1))
     return feats
 
 
@@ -101,7 +101,7 @@ def model_text(text: str) -> str:
     norm = normalise(text).text
     cap = int(PARAMS["max_model_chars"])
     if len(norm) > cap:
-        norm = norm[: cap // 2] + " " + norm[-cap // 2:]
+        norm = norm[: cap // 2] + " " + norm[-cap // 2 :]
     return norm
 
 
@@ -334,12 +334,14 @@ class FastModel:
             indices.extend(self.feature_ids(t))
             indptr.append(len(indices))
         data = np.ones(len(indices), dtype=np.float64)
-        x = csr_matrix((data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-                       shape=(len(norm_texts), len(self.names)))
+        x = csr_matrix(
+            (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(norm_texts), len(self.names)),
+        )
         x.sum_duplicates()
         if self._sublinear:
             x.data = 1.0 + np.log(x.data)
-        sq = x.multiply(x).dot(self.idf ** 2)
+        sq = x.multiply(x).dot(self.idf**2)
         norms = np.sqrt(np.asarray(sq).ravel())
         norms[norms == 0] = 1.0
         raw = np.asarray(x @ self.weights)

@@ -156,7 +156,7 @@ def _lexicon_pass(text: str) -> tuple[list[Signal], list[Match], str]:
 def _cap_for_model(norm_text: str, model: FastModel) -> str:
     cap = int(model.meta["params"]["max_model_chars"])
     if len(norm_text) > cap:
-        return norm_text[: cap // 2] + " " + norm_text[-cap // 2:]
+        return norm_text[: cap // 2] + " " + norm_text[-cap // 2 :]
     return norm_text
 
 
@@ -187,12 +187,18 @@ def _model_signal(text: str, norm_text: str, level: str, model: FastModel) -> Si
     if word:
         i = text.lower().find(word)
         if i >= 0:
-            return Signal("model", level, text[i:i + len(word)], i, i + len(word))
+            return Signal("model", level, text[i : i + len(word)], i, i + len(word))
     return Signal("model", level, "", 0, 0)
 
 
-def _fuse(text: str, signals: list[Signal], matches: list[Match], norm_text: str,
-          model: FastModel | None, probs: tuple[list[float], list[float]] | None) -> Screening:
+def _fuse(
+    text: str,
+    signals: list[Signal],
+    matches: list[Match],
+    norm_text: str,
+    model: FastModel | None,
+    probs: tuple[list[float], list[float]] | None,
+) -> Screening:
     lex = lexicon_level(matches)
     if model is None or probs is None:
         area = guess_area(norm_text)
@@ -254,10 +260,7 @@ def screen_many(texts: list[Any]) -> list[Screening]:
         if model and passes:
             logits = model.logits_many([_cap_for_model(p[2], model) for p in passes])
             probs = list(zip(model.screen_probs(logits).tolist(), model.area_probs(logits).tolist()))
-        return [
-            _fuse(t, sig, mat, norm, model, pr)
-            for t, (sig, mat, norm), pr in zip(items, passes, probs)
-        ]
+        return [_fuse(t, sig, mat, norm, model, pr) for t, (sig, mat, norm), pr in zip(items, passes, probs)]
     except Exception:
         log.exception("moderation.screen_many failed; screening one by one")
         return [screen(t) for t in texts]

@@ -59,127 +59,333 @@ RULES: tuple[Rule, ...] = (
     Rule("active_ideation", r"\bkms\b"),
     Rule("active_ideation", r"\b(?:end|ending|ended|take|taking|took) (?:my|my own) (?:life|lives)\b"),
     Rule("active_ideation", r"\b(?:end|ending) it all\b"),
-    Rule("active_ideation", r"\bend (?:it|things|everything|my suffering) (?:tonight|today|soon|now|for good|this week)\b"),
+    Rule(
+        "active_ideation",
+        r"\bend (?:it|things|everything|my suffering) (?:tonight|today|soon|now|for good|this week)\b",
+    ),
     Rule("active_ideation", r"\b(?:commit|commiting|committing|comitting) suicide\b", needs_self=True),
-    Rule("active_ideation", r"\b(?:i'?m|i am|im|i feel|feeling|been|getting|am|i get|got) (?:so |really |very |pretty |extremely |super |kinda |kind of |actively |more |quite |a bit |a little |fucking |fkn |incredibly )?suicidal\b"),
-    Rule("active_ideation", r"\b(?:thinking|think|thoughts?|thinkin|dreaming|dreams|fantasi[sz]ing|obsessing) (?:a lot |so much |constantly |all day )?(?:about|of) (?:suicide|killing myself|ending it|dying|being dead|death|not being here|not existing)\b", needs_self=True),
-    Rule("plan", r"\b(?:take|swallow|taking|swallowing) (?:the|my|all the|all my) (?:pills|tablets|meds)\b", requires=r"\b(?:plan|tonight|asleep|end|gone|goodbye|enough|last|after everyone|once everyone)\b"),
-    Rule("goodbye", r"\b(?:for the last time|one last time|a last time)\b", needs_self=True,
-         requires=r"\b(?:hug\w*|see|saw|said|told|kiss\w*|visit\w*|goodbye|love you|called|texted)\b",
-         benign=r"\b(?:put down|vet|passed|died|euthan\w*|moving|move|graduat\w*|last day at|leaving (?:the|my) job)\b"),
-    Rule("goodbye", r"\b(?:because|since|as|knowing) i (?:won'?t|will not|will never|wont|'?ll never) (?:see|talk to|hug|be with) (?:\w+ ){0,2}(?:again|anymore)\b"),
+    Rule(
+        "active_ideation",
+        r"\b(?:i'?m|i am|im|i feel|feeling|been|getting|am|i get|got) (?:so |really |very |pretty |extremely |super |kinda |kind of |actively |more |quite |a bit |a little |fucking |fkn |incredibly )?suicidal\b",
+    ),
+    Rule(
+        "active_ideation",
+        r"\b(?:thinking|think|thoughts?|thinkin|dreaming|dreams|fantasi[sz]ing|obsessing) (?:a lot |so much |constantly |all day )?(?:about|of) (?:suicide|killing myself|ending it|dying|being dead|death|not being here|not existing)\b",
+        needs_self=True,
+    ),
+    Rule(
+        "plan",
+        r"\b(?:take|swallow|taking|swallowing) (?:the|my|all the|all my) (?:pills|tablets|meds)\b",
+        requires=r"\b(?:plan|tonight|asleep|end|gone|goodbye|enough|last|after everyone|once everyone)\b",
+    ),
+    Rule(
+        "goodbye",
+        r"\b(?:for the last time|one last time|a last time)\b",
+        needs_self=True,
+        requires=r"\b(?:hug\w*|see|saw|said|told|kiss\w*|visit\w*|goodbye|love you|called|texted)\b",
+        benign=r"\b(?:put down|vet|passed|died|euthan\w*|moving|move|graduat\w*|last day at|leaving (?:the|my) job)\b",
+    ),
+    Rule(
+        "goodbye",
+        r"\b(?:because|since|as|knowing) i (?:won'?t|will not|will never|wont|'?ll never) (?:see|talk to|hug|be with) (?:\w+ ){0,2}(?:again|anymore)\b",
+    ),
     Rule("active_ideation", r"\bsuicide (?:is on my mind|seems like|feels like|is the only|is my only|is looking)\b"),
-    Rule("active_ideation", r"\bsuicidal (?:again|tonight|today|thoughts|ideation|urges|feelings|rn|lately|atm)\b", needs_self=True),
-    Rule("active_ideation", r"\b(?:want|wanna|ready|going|gonna|plan|planning|deserve|deserves|i just want|i'd like) (?:to )?(?:die|be dead)\b",
-         benign=r"\b(?:of (?:embarrassment|shame|laughter|boredom|cringe|cuteness)|lol|lmao|haha\w*|😂|🤣|💀|cringe)\b"),
+    Rule(
+        "active_ideation",
+        r"\bsuicidal (?:again|tonight|today|thoughts|ideation|urges|feelings|rn|lately|atm)\b",
+        needs_self=True,
+    ),
+    Rule(
+        "active_ideation",
+        r"\b(?:want|wanna|ready|going|gonna|plan|planning|deserve|deserves|i just want|i'd like) (?:to )?(?:die|be dead)\b",
+        benign=r"\b(?:of (?:embarrassment|shame|laughter|boredom|cringe|cuteness)|lol|lmao|haha\w*|😂|🤣|💀|cringe)\b",
+    ),
     Rule("active_ideation", r"\bbetter off dead\b"),
-    Rule("active_ideation", r"\b(?:don'?t|do not|dont|no longer) (?:want|wanna|wish) (?:to )?(?:live|be alive|exist|be here|go on|be around)\b"),
-    Rule("active_ideation", r"\b(?:not sure|no longer sure) (?:i|if i) (?:want to|wanna) (?:live|be alive|be here|keep living)\b"),
-    Rule("active_ideation", r"\bno (?:reason|point) (?:to|in|of) (?:living|live|going on|being alive|being here|staying alive)\b"),
+    Rule(
+        "active_ideation",
+        r"\b(?:don'?t|do not|dont|no longer) (?:want|wanna|wish) (?:to )?(?:live|be alive|exist|be here|go on|be around)\b",
+    ),
+    Rule(
+        "active_ideation",
+        r"\b(?:not sure|no longer sure) (?:i|if i) (?:want to|wanna) (?:live|be alive|be here|keep living)\b",
+    ),
+    Rule(
+        "active_ideation",
+        r"\bno (?:reason|point) (?:to|in|of) (?:living|live|going on|being alive|being here|staying alive)\b",
+    ),
     Rule("active_ideation", r"\bnothing (?:left )?to live for\b"),
-    Rule("active_ideation", r"\b(?:off|hang|hanging|shoot|shooting|drown|drowning|poison|poisoning|suffocate|gas) myself\b"),
+    Rule(
+        "active_ideation",
+        r"\b(?:off|hang|hanging|shoot|shooting|drown|drowning|poison|poisoning|suffocate|gas) myself\b",
+    ),
     Rule("active_ideation", r"\bunaliv\w*", needs_self=True),
     Rule("active_ideation", r"\bsewer ?slid\w*"),
     Rule("active_ideation", r"\bctb\b"),
-    Rule("active_ideation", r"\bcatch(?:ing)? (?:the|that) bus\b",
-         requires=r"\b(?:ready|time|gonna|going|want|wanna|plan\w*|decided|tonight|soon|finally|think\w* about|wish|bye|goodbye)\b",
-         benign=_TRAVEL),
-    Rule("active_ideation", r"\bkys\b", requires=r"\b(?:i|im|i'?m|me|my|myself|i'?ll|ima|imma|gonna|wanna|time to)\b",
-         benign=r"\b(?:you|u|ur|your|yourself|loser|idiot)\b"),
-    Rule("active_ideation", r"\b(?:ways|way|methods?|how) to (?:die|kill myself|end it|end my life|do it painlessly)\b|\blethal (?:dose|doses|amount)\b|\blooking up (?:methods|ways)\b", needs_self=True),
-    Rule("passive_ideation", r"\b(?:don'?t|do not|can'?t) see myself (?:being )?(?:alive|here|around|making it|living) (?:next|by|past|much|for|in)\b"),
+    Rule(
+        "active_ideation",
+        r"\bcatch(?:ing)? (?:the|that) bus\b",
+        requires=r"\b(?:ready|time|gonna|going|want|wanna|plan\w*|decided|tonight|soon|finally|think\w* about|wish|bye|goodbye)\b",
+        benign=_TRAVEL,
+    ),
+    Rule(
+        "active_ideation",
+        r"\bkys\b",
+        requires=r"\b(?:i|im|i'?m|me|my|myself|i'?ll|ima|imma|gonna|wanna|time to)\b",
+        benign=r"\b(?:you|u|ur|your|yourself|loser|idiot)\b",
+    ),
+    Rule(
+        "active_ideation",
+        r"\b(?:ways|way|methods?|how) to (?:die|kill myself|end it|end my life|do it painlessly)\b|\blethal (?:dose|doses|amount)\b|\blooking up (?:methods|ways)\b",
+        needs_self=True,
+    ),
+    Rule(
+        "passive_ideation",
+        r"\b(?:don'?t|do not|can'?t) see myself (?:being )?(?:alive|here|around|making it|living) (?:next|by|past|much|for|in)\b",
+    ),
     Rule("kys_other", r"\bkys\b", tier=CONCERN),
     # passive ideation
-    Rule("passive_ideation", r"\bwish (?:that )?i (?:wasn'?t|weren'?t|was not|were not|didn'?t|did not) (?:\w+ )?(?:here|alive|around|born|exist|existing|anymore|any more)\b"),
+    Rule(
+        "passive_ideation",
+        r"\bwish (?:that )?i (?:wasn'?t|weren'?t|was not|were not|didn'?t|did not) (?:\w+ )?(?:here|alive|around|born|exist|existing|anymore|any more)\b",
+    ),
     Rule("passive_ideation", r"\bwish (?:that )?i (?:was|were|could be) (?:dead|gone|never born)\b"),
-    Rule("passive_ideation", r"\bwish (?:that )?i (?:could|would|'?d) (?:just )?(?:disappear|vanish|stop existing|die|not wake up|never wake up|sleep forever|fall asleep and not wake up|cease to exist)\b"),
-    Rule("passive_ideation", r"\bwish (?:that )?i (?:had never been|'?d never been|was never|were never|hadn'?t been) born\b"),
-    Rule("passive_ideation", r"\bbetter off (?:without me|with me gone|with me dead|if i (?:was|were|wasn'?t|weren'?t|died|disappeared|didn'?t exist|never existed|never was|was never|were never)\b)"),
+    Rule(
+        "passive_ideation",
+        r"\bwish (?:that )?i (?:could|would|'?d) (?:just )?(?:disappear|vanish|stop existing|die|not wake up|never wake up|sleep forever|fall asleep and not wake up|cease to exist)\b",
+    ),
+    Rule(
+        "passive_ideation",
+        r"\bwish (?:that )?i (?:had never been|'?d never been|was never|were never|hadn'?t been) born\b",
+    ),
+    Rule(
+        "passive_ideation",
+        r"\bbetter off (?:without me|with me gone|with me dead|if i (?:was|were|wasn'?t|weren'?t|died|disappeared|didn'?t exist|never existed|never was|was never|were never)\b)",
+    ),
     Rule("passive_ideation", r"\b(?:don'?t|do not|dont|never) (?:want|wanna) (?:to )?wake up\b"),
     Rule("passive_ideation", r"\bhope (?:that )?i (?:don'?t|never|do not) wake up\b"),
-    Rule("passive_ideation", r"\b(?:sleep|fall asleep|go to sleep|close my eyes) and (?:never|not) (?:wake|open them) (?:up|again)?"),
+    Rule(
+        "passive_ideation",
+        r"\b(?:sleep|fall asleep|go to sleep|close my eyes) and (?:never|not) (?:wake|open them) (?:up|again)?",
+    ),
     Rule("passive_ideation", r"\btired of (?:being alive|living|existing|life itself|being here|being me)\b"),
-    Rule("passive_ideation", r"\beasier (?:for everyone )?if i (?:just )?(?:died|disappeared|was gone|were gone|wasn'?t here|weren'?t here|wasn'?t around|didn'?t exist|was dead|were dead)\b"),
-    Rule("passive_ideation", r"\bno ?one would (?:care|notice|miss me) if i (?:died|was gone|disappeared|were gone|killed|wasn'?t here|was dead)\b"),
+    Rule(
+        "passive_ideation",
+        r"\beasier (?:for everyone )?if i (?:just )?(?:died|disappeared|was gone|were gone|wasn'?t here|weren'?t here|wasn'?t around|didn'?t exist|was dead|were dead)\b",
+    ),
+    Rule(
+        "passive_ideation",
+        r"\bno ?one would (?:care|notice|miss me) if i (?:died|was gone|disappeared|were gone|killed|wasn'?t here|was dead)\b",
+    ),
     Rule("passive_ideation", r"\bwhat'?s the point (?:of|in) (?:living|being alive|going on|staying alive)\b"),
-    Rule("passive_ideation", r"\b(?:want|wanna) to (?:disappear|vanish|stop existing|not exist) (?:forever|for good|permanently)\b"),
+    Rule(
+        "passive_ideation",
+        r"\b(?:want|wanna) to (?:disappear|vanish|stop existing|not exist) (?:forever|for good|permanently)\b",
+    ),
     Rule("passive_ideation", r"\bsleep forever\b", needs_self=True),
     Rule("passive_ideation", r"\bjoin (?:him|her|them|my \w+) (?:soon|in heaven|up there|on the other side)\b"),
     Rule("passive_ideation", r"\bcan'?t (?:wait to|want to) (?:die|be dead|not exist)\b"),
     # plans and means
-    Rule("plan", r"\b(?:wrote|written|writing|finished|left|drafted) my (?:suicide |goodbye |last |final )?(?:note|letter)s?\b"),
+    Rule(
+        "plan",
+        r"\b(?:wrote|written|writing|finished|left|drafted) my (?:suicide |goodbye |last |final )?(?:note|letter)s?\b",
+    ),
     Rule("plan", r"\b(?:suicide|goodbye) (?:note|letter)s?\b", needs_self=True),
     Rule("plan", r"\bstockpil\w*", needs_self=True),
-    Rule("plan", rf"\b(?:saving|saved|hoarding|hoarded|collecting|collected|stashing|stashed|storing|hiding) (?:up )?(?:my |all my |enough |some |up my )?{_PILLS}\b"),
-    Rule("plan", rf"\b(?:took|taken|swallowed|take|taking|downed|down|swallow) (?:all|a bunch of|a handful of|a whole|the whole|too many|every one of|all of|loads of|\d{{2,}}|twenty|thirty|forty|fifty|a hundred|the rest of) (?:of )?(?:my |the |these |those |his |her )?(?:{_PILLS}|bottle)\b"),
+    Rule(
+        "plan",
+        rf"\b(?:saving|saved|hoarding|hoarded|collecting|collected|stashing|stashed|storing|hiding) (?:up )?(?:my |all my |enough |some |up my )?{_PILLS}\b",
+    ),
+    Rule(
+        "plan",
+        rf"\b(?:took|taken|swallowed|take|taking|downed|down|swallow) (?:all|a bunch of|a handful of|a whole|the whole|too many|every one of|all of|loads of|\d{{2,}}|twenty|thirty|forty|fifty|a hundred|the rest of) (?:of )?(?:my |the |these |those |his |her )?(?:{_PILLS}|bottle)\b",
+    ),
     Rule("plan", rf"\benough {_PILLS} (?:to|for)\b"),
     Rule("plan", r"\boverdos\w*", needs_self=True, benign=r"\b(?:caffeine|coffee|sugar|chocolate|netflix|tv)\b"),
     Rule("plan", r"\bnoose\b", needs_self=True),
-    Rule("plan", r"\b(?:rope|cord|belt)\b", needs_self=True,
-         requires=r"\b(?:hang\w*|neck|tree|beam|ceiling|strong enough|end it|it all|noose|attic|garage|rafter|tonight|bought|tied|tying)\b",
-         benign=r"\b(?:jump rope|skipping|climbing|camping|boat|sailing|tent|clothesline|the ropes|tow)\b"),
-    Rule("plan", r"\b(?:jump|jumping|jumped|throw myself|leap|step|stepping|walk) (?:off|from|in front of|into) (?:a |the |this |that |my )?(?:\w+ )?(?:bridge|building|roof|cliff|balcony|overpass|train|bus|truck|traffic|tower|ledge|window|parking garage|car park|tracks|river)\b", needs_self=True,
-         benign=r"\b(?:pool|lake|water|sea|fun|bungee|parachute|skydiv\w*|dare|trampoline)\b"),
-    Rule("plan", r"\bbridge\b", needs_self=True,
-         requires=r"\b(?:tonight|jump\w*|edge|railing|standing|stood|drive to|walk to|looking down|high enough|over the side|fall|end it|goodbye|bye)\b"),
-    Rule("plan", r"\b(?:standing|sitting|stood|sat) (?:on|at) (?:the )?(?:edge|ledge|railing|rooftop|roof)\b", needs_self=True),
-    Rule("plan", r"\b(?:picked|set|chose|chosen|decided on|have|got) (?:a|the|my) date\b", needs_self=True,
-         requires=r"\b(?:die|dying|it|end|gone|go|last|leave|over|done|final)\b", benign=_EVENTS),
-    Rule("plan", r"\b(?:tonight|tomorrow|friday|saturday|sunday|monday|tuesday|wednesday|thursday)(?: is| will be)? (?:the|my) (?:night|day)\b",
-         requires=r"\b(?:end|die|dying|do it|gone|last|goodbye|bye|ready|over|pills|rope)\b", benign=_EVENTS),
+    Rule(
+        "plan",
+        r"\b(?:rope|cord|belt)\b",
+        needs_self=True,
+        requires=r"\b(?:hang\w*|neck|tree|beam|ceiling|strong enough|end it|it all|noose|attic|garage|rafter|tonight|bought|tied|tying)\b",
+        benign=r"\b(?:jump rope|skipping|climbing|camping|boat|sailing|tent|clothesline|the ropes|tow)\b",
+    ),
+    Rule(
+        "plan",
+        r"\b(?:jump|jumping|jumped|throw myself|leap|step|stepping|walk) (?:off|from|in front of|into) (?:a |the |this |that |my )?(?:\w+ )?(?:bridge|building|roof|cliff|balcony|overpass|train|bus|truck|traffic|tower|ledge|window|parking garage|car park|tracks|river)\b",
+        needs_self=True,
+        benign=r"\b(?:pool|lake|water|sea|fun|bungee|parachute|skydiv\w*|dare|trampoline)\b",
+    ),
+    Rule(
+        "plan",
+        r"\bbridge\b",
+        needs_self=True,
+        requires=r"\b(?:tonight|jump\w*|edge|railing|standing|stood|drive to|walk to|looking down|high enough|over the side|fall|end it|goodbye|bye)\b",
+    ),
+    Rule(
+        "plan",
+        r"\b(?:standing|sitting|stood|sat) (?:on|at) (?:the )?(?:edge|ledge|railing|rooftop|roof)\b",
+        needs_self=True,
+    ),
+    Rule(
+        "plan",
+        r"\b(?:picked|set|chose|chosen|decided on|have|got) (?:a|the|my) date\b",
+        needs_self=True,
+        requires=r"\b(?:die|dying|it|end|gone|go|last|leave|over|done|final)\b",
+        benign=_EVENTS,
+    ),
+    Rule(
+        "plan",
+        r"\b(?:tonight|tomorrow|friday|saturday|sunday|monday|tuesday|wednesday|thursday)(?: is| will be)? (?:the|my) (?:night|day)\b",
+        requires=r"\b(?:end|die|dying|do it|gone|last|goodbye|bye|ready|over|pills|rope)\b",
+        benign=_EVENTS,
+    ),
     Rule("plan", r"\b(?:my )?last (?:day|night|week) (?:on earth|alive|here|of my life|living)\b"),
     Rule("plan", r"\bthis is my last (?:day|night|week)\b"),
-    Rule("plan", r"\bgun\b", needs_self=True, requires=r"\b(?:head|mouth|myself|loaded|end|temple|trigger|bullet|use it)\b"),
+    Rule(
+        "plan",
+        r"\bgun\b",
+        needs_self=True,
+        requires=r"\b(?:head|mouth|myself|loaded|end|temple|trigger|bullet|use it)\b",
+    ),
     Rule("plan", r"\b(?:slit|slice|slash|cut|open|opening) (?:my |both |open my )?(?:wrists?|throat|veins)\b"),
-    Rule("plan", r"\bgiving away (?:all )?(?:of )?(?:my|all my) (?:stuff|things|belongings|cats?|dogs?|pets?|possessions|clothes|plants|games)\b"),
+    Rule(
+        "plan",
+        r"\bgiving away (?:all )?(?:of )?(?:my|all my) (?:stuff|things|belongings|cats?|dogs?|pets?|possessions|clothes|plants|games)\b",
+    ),
     # goodbyes
-    Rule("goodbye", r"\bthis (?:is|will be|'?ll be) my (?:last|final) (?:post|message|msg|update|time posting|words|goodbye|entry)\b"),
+    Rule(
+        "goodbye",
+        r"\bthis (?:is|will be|'?ll be) my (?:last|final) (?:post|message|msg|update|time posting|words|goodbye|entry)\b",
+    ),
     Rule("goodbye", r"\bmy (?:last|final) (?:post|message|msg) (?:here|ever|on here)\b"),
-    Rule("goodbye", r"\b(?:goodbye|good bye|bye|farewell|so long),? (?:everyone|everybody|all|guys|friends|world|forever|hearth|y'?all|all of you|for good|cruel world|for the last time)\b",
-         benign=_FAREWELL_OK),
-    Rule("goodbye", r"\bthank (?:you|u) (?:all |guys |everyone )?for everything\b",
-         requires=r"\b(?:bye|goodbye|farewell|last|sorry|won'?t|forgive|take care|gone|forever|end)\b",
-         benign=_FAREWELL_OK),
-    Rule("goodbye", r"\b(?:by the time|when) (?:you|anyone|someone) (?:reads?|sees?|finds?) this\b",
-         requires=r"\b(?:gone|dead|won'?t be|no longer|not be here|be over|be free|at peace|too late)\b"),
-    Rule("goodbye", r"\bwon'?t be (?:here|around|alive) (?:tomorrow|much longer|anymore|any more|for long|by|next|after tonight)\b"),
-    Rule("goodbye", r"\btake care of (?:my (?:cat|dog|kids|babies|pets?|family|mom|mum|sister|brother|plants)|each other) for me\b"),
+    Rule(
+        "goodbye",
+        r"\b(?:goodbye|good bye|bye|farewell|so long),? (?:everyone|everybody|all|guys|friends|world|forever|hearth|y'?all|all of you|for good|cruel world|for the last time)\b",
+        benign=_FAREWELL_OK,
+    ),
+    Rule(
+        "goodbye",
+        r"\bthank (?:you|u) (?:all |guys |everyone )?for everything\b",
+        requires=r"\b(?:bye|goodbye|farewell|last|sorry|won'?t|forgive|take care|gone|forever|end)\b",
+        benign=_FAREWELL_OK,
+    ),
+    Rule(
+        "goodbye",
+        r"\b(?:by the time|when) (?:you|anyone|someone) (?:reads?|sees?|finds?) this\b",
+        requires=r"\b(?:gone|dead|won'?t be|no longer|not be here|be over|be free|at peace|too late)\b",
+    ),
+    Rule(
+        "goodbye",
+        r"\bwon'?t be (?:here|around|alive) (?:tomorrow|much longer|anymore|any more|for long|by|next|after tonight)\b",
+    ),
+    Rule(
+        "goodbye",
+        r"\btake care of (?:my (?:cat|dog|kids|babies|pets?|family|mom|mum|sister|brother|plants)|each other) for me\b",
+    ),
     Rule("goodbye", r"\bsee (?:you|y'?all|u) (?:all )?on the other side\b"),
-    Rule("goodbye", r"\b(?:i'?ll|i will|i'?m going to) be (?:gone|at peace|free) (?:soon|tonight|by|tomorrow|forever|for good)\b"),
+    Rule(
+        "goodbye",
+        r"\b(?:i'?ll|i will|i'?m going to) be (?:gone|at peace|free) (?:soon|tonight|by|tomorrow|forever|for good)\b",
+    ),
     Rule("goodbye", r"\bi'?m (?:so )?sorry for everything\b", tier=CONCERN),
     # self-harm
-    Rule("self_harm", r"\b(?:cut|cutting|cuts|burn|burning|burnt|burned|hurt|hurting|scratch|scratching|punch|punching|hitting|harm|harming|harmed|carve|carving|carved|starve|starving|bleed|bleeding|mutilat\w*) (?:my ?self|me)\b(?! (?:a |some |an |off|out|short|slack|loose|up about|free|on (?:paper|the edge)))",
-         benign=_ACCIDENT),
+    Rule(
+        "self_harm",
+        r"\b(?:cut|cutting|cuts|burn|burning|burnt|burned|hurt|hurting|scratch|scratching|punch|punching|hitting|harm|harming|harmed|carve|carving|carved|starve|starving|bleed|bleeding|mutilat\w*) (?:my ?self|me)\b(?! (?:a |some |an |off|out|short|slack|loose|up about|free|on (?:paper|the edge)))",
+        benign=_ACCIDENT,
+    ),
     Rule("self_harm", r"\bself[- ]?harm\w*|\bself[- ]?injur\w*|\bself[- ]?mutilat\w*", needs_self=True),
-    Rule("self_harm", r"\b(?:relapsed?|relapsing|urges?|urge to) (?:on |with |to )?(?:sh|self[- ]?harm|cutting|cut|burn)\b"),
+    Rule(
+        "self_harm",
+        r"\b(?:relapsed?|relapsing|urges?|urge to) (?:on |with |to )?(?:sh|self[- ]?harm|cutting|cut|burn)\b",
+    ),
     Rule("self_harm", r"\bsh (?:again|urges?|relapse|scars?|wounds?)\b"),
     Rule("self_harm", r"\bcutting (?:again|my (?:arms?|wrists?|thighs?|legs?|skin|stomach|hips?))\b"),
     Rule("self_harm", r"\b(?:fresh|new|deep|deeper) (?:cuts|scars|wounds|burns)\b", needs_self=True, benign=_ACCIDENT),
-    Rule("self_harm", r"\b(?:razor|blade|blades|lighter|knife|scissors|glass) (?:to|on|against|across|into) my (?:skin|arms?|wrists?|thighs?|legs?|stomach)\b"),
-    Rule("self_harm", r"\bmy (?:razor|blades?|sharpener)\b", needs_self=True, requires=r"\b(?:skin|arm|wrist|thigh|cut|bleed|again|urge|hide|hidden)\w*"),
+    Rule(
+        "self_harm",
+        r"\b(?:razor|blade|blades|lighter|knife|scissors|glass) (?:to|on|against|across|into) my (?:skin|arms?|wrists?|thighs?|legs?|stomach)\b",
+    ),
+    Rule(
+        "self_harm",
+        r"\bmy (?:razor|blades?|sharpener)\b",
+        needs_self=True,
+        requires=r"\b(?:skin|arm|wrist|thigh|cut|bleed|again|urge|hide|hidden)\w*",
+    ),
     # emoji
-    Rule("emoji_means", "(?:\U0001f52a|\U0001f5e1|\U0001fa92|\U0001fa78)", needs_self=True,
-         requires=r"\b(?:me|myself|my (?:arms?|wrists?|skin|thighs?|legs?)|i|i'?m|im|tonight)\b", benign=r"\b(?:cook\w*|recipe|dinner|chop\w*|onions?|kitchen)\b"),
+    Rule(
+        "emoji_means",
+        "(?:\U0001f52a|\U0001f5e1|\U0001fa92|\U0001fa78)",
+        needs_self=True,
+        requires=r"\b(?:me|myself|my (?:arms?|wrists?|skin|thighs?|legs?)|i|i'?m|im|tonight)\b",
+        benign=r"\b(?:cook\w*|recipe|dinner|chop\w*|onions?|kitchen)\b",
+    ),
     Rule("emoji_means", "\U0001faa2", needs_self=True),
-    Rule("emoji_means", "\U0001f48a", needs_self=True,
-         requires="\U0001f48a.*\U0001f48a|\\b(?:all|enough|stockpil\\w*|tonight|end|overdose|od|whole bottle|goodbye|bye|sleep forever|handful|forever|it all)\\b"),
-    Rule("emoji_death", "(?:\u26b0|\U0001faa6)", needs_self=True,
-         benign=r"\b(?:exam|workout|gym|laugh\w*|lol|lmao|meeting|class|shift|game|match)\b"),
+    Rule(
+        "emoji_means",
+        "\U0001f48a",
+        needs_self=True,
+        requires="\U0001f48a.*\U0001f48a|\\b(?:all|enough|stockpil\\w*|tonight|end|overdose|od|whole bottle|goodbye|bye|sleep forever|handful|forever|it all)\\b",
+    ),
+    Rule(
+        "emoji_death",
+        "(?:\u26b0|\U0001faa6)",
+        needs_self=True,
+        benign=r"\b(?:exam|workout|gym|laugh\w*|lol|lmao|meeting|class|shift|game|match)\b",
+    ),
     # Other languages: a small net of the commonest first-person ideation phrases (the model is English-only).
     # Accents are stripped by normalise(), so "não" reads "nao" and "möchte" reads "mochte".  The negated forms
     # ("no quiero morir", "je ne veux pas mourir") do not match: they say the opposite.
-    Rule("ideation_es", r"\b(?<!\bno )(?:quiero|me quiero|voy a|me voy a|deseo|quisiera) (?:morir(?:me)?|matarme|suicidarme|matar|suicidar|quitarme la vida)\b"),
-    Rule("ideation_es", r"\bno quiero (?:vivir|seguir viviendo|seguir)(?: mas)?\b|\bquiero estar muert[oa]\b|\b(?:pienso|pensando) en (?:suicidarme|matarme|quitarme la vida)\b"),
-    Rule("ideation_fr", r"\b(?:je veux|je voudrais|j'ai envie de|je vais|envie de) (?:mourir|me suicider|me suicide|me tuer|en finir)\b|\bje ne veux plus vivre\b|\bje pense a me suicid(?:er|e)\b"),
-    Rule("ideation_de", r"\bich (?:will|mochte|moechte|werde|wurde gern|wuerde gern) (?:sterben|mich umbringen|mich toten|mich toeten|nicht mehr leben|tot sein)\b|\bich bring(?:e)? mich um\b|\bich will mich (?:umbringen|toten|toeten)\b"),
-    Rule("ideation_pt", r"\b(?<!\bnao )(?:quero|eu quero|vou|eu vou) (?:morrer|me matar|me suicidar|tirar minha (?:propria )?vida)\b|\bnao quero mais viver\b|\bquero estar mort[oa]\b"),
-    Rule("ideation_it", r"\b(?<!\bnon )(?:voglio|vorrei|mi voglio|sto per) (?:morire|uccidermi|suicidarmi|ammazzarmi|uccidere|suicidare|ammazzare|farla finita)\b|\bnon voglio piu vivere\b|\bmi (?:uccido|ammazzo)\b"),
-    Rule("mention_other_language", r"\b(?:suicidio|suicidarse|selbstmord\w*|suizid\w*|se suicider|suicidarsi)\b", tier=CONCERN, weight=0.4),
+    Rule(
+        "ideation_es",
+        r"\b(?<!\bno )(?:quiero|me quiero|voy a|me voy a|deseo|quisiera) (?:morir(?:me)?|matarme|suicidarme|matar|suicidar|quitarme la vida)\b",
+    ),
+    Rule(
+        "ideation_es",
+        r"\bno quiero (?:vivir|seguir viviendo|seguir)(?: mas)?\b|\bquiero estar muert[oa]\b|\b(?:pienso|pensando) en (?:suicidarme|matarme|quitarme la vida)\b",
+    ),
+    Rule(
+        "ideation_fr",
+        r"\b(?:je veux|je voudrais|j'ai envie de|je vais|envie de) (?:mourir|me suicider|me suicide|me tuer|en finir)\b|\bje ne veux plus vivre\b|\bje pense a me suicid(?:er|e)\b",
+    ),
+    Rule(
+        "ideation_de",
+        r"\bich (?:will|mochte|moechte|werde|wurde gern|wuerde gern) (?:sterben|mich umbringen|mich toten|mich toeten|nicht mehr leben|tot sein)\b|\bich bring(?:e)? mich um\b|\bich will mich (?:umbringen|toten|toeten)\b",
+    ),
+    Rule(
+        "ideation_pt",
+        r"\b(?<!\bnao )(?:quero|eu quero|vou|eu vou) (?:morrer|me matar|me suicidar|tirar minha (?:propria )?vida)\b|\bnao quero mais viver\b|\bquero estar mort[oa]\b",
+    ),
+    Rule(
+        "ideation_it",
+        r"\b(?<!\bnon )(?:voglio|vorrei|mi voglio|sto per) (?:morire|uccidermi|suicidarmi|ammazzarmi|uccidere|suicidare|ammazzare|farla finita)\b|\bnon voglio piu vivere\b|\bmi (?:uccido|ammazzo)\b",
+    ),
+    Rule(
+        "mention_other_language",
+        r"\b(?:suicidio|suicidarse|selbstmord\w*|suizid\w*|se suicider|suicidarsi)\b",
+        tier=CONCERN,
+        weight=0.4,
+    ),
     # mentions: never crisis alone, but a moderator should see them
     Rule("mention", r"\bsuicid\w*", tier=CONCERN, weight=0.4),
-    Rule("third_party", rf"\bk+i+l+(?:l|ing|ed|s)? (?:him|her|them|your)sel(?:f|ves)\b|\bmy (?:{_RELATIONS}) (?:is|has been|was|seems|sounds) suicidal\b", tier=CONCERN, weight=0.5),
-    Rule("hopelessness", r"\b(?:can'?t|cannot|cant) (?:go on|keep going|do this|take (?:it|this)|cope|keep doing this) any ?(?:more|longer)\b", tier=CONCERN, weight=0.5),
-    Rule("hopelessness", r"\b(?:i'?m|i am|im|feel like|feel) (?:such )?(?:a burden|worthless|hopeless|trapped|empty inside)\b|\bno way out\b|\bno future for me\b", tier=CONCERN, weight=0.45),
+    Rule(
+        "third_party",
+        rf"\bk+i+l+(?:l|ing|ed|s)? (?:him|her|them|your)sel(?:f|ves)\b|\bmy (?:{_RELATIONS}) (?:is|has been|was|seems|sounds) suicidal\b",
+        tier=CONCERN,
+        weight=0.5,
+    ),
+    Rule(
+        "hopelessness",
+        r"\b(?:can'?t|cannot|cant) (?:go on|keep going|do this|take (?:it|this)|cope|keep doing this) any ?(?:more|longer)\b",
+        tier=CONCERN,
+        weight=0.5,
+    ),
+    Rule(
+        "hopelessness",
+        r"\b(?:i'?m|i am|im|feel like|feel) (?:such )?(?:a burden|worthless|hopeless|trapped|empty inside)\b|\bno way out\b|\bno future for me\b",
+        tier=CONCERN,
+        weight=0.45,
+    ),
 )
 
 # One pass over the text: every rule is a named alternative of one regex, tried only where it can start.
@@ -244,7 +450,7 @@ def _find_all(text: str) -> Iterator[re.Match[str]]:
         pos = cand.start()
         if pos < last_end:
             continue
-        rx = table.get(text[pos:pos + 2]) or table.get(text[pos]) or default
+        rx = table.get(text[pos : pos + 2]) or table.get(text[pos]) or default
         if rx is None:
             continue
         m = rx.match(text, pos)
@@ -338,7 +544,7 @@ def _scope_reason(rule: Rule, idx: int, text: str, start: int, end: int) -> str 
         return "negated"
     if _PAST.search(clause) and not _PRESENT_RISK.search(clause):
         return "past_or_recovery"
-    if _THIRD_PERSON.search(before) and not _FIRST_PERSON.search(before[_last_third(before):] + text[start:end]):
+    if _THIRD_PERSON.search(before) and not _FIRST_PERSON.search(before[_last_third(before) :] + text[start:end]):
         return "third_person"
     if _HYPERBOLE.search(sentence):
         return "hyperbole"

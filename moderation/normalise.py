@@ -16,11 +16,41 @@ from functools import lru_cache
 
 # Look-alike letters NFKC leaves alone (Cyrillic/Greek homoglyphs).
 _HOMOGLYPHS = {
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
-    "і": "i", "ј": "j", "ѕ": "s", "к": "k", "м": "m", "т": "t", "н": "h",
-    "в": "b", "ԁ": "d", "ӏ": "l", "ɩ": "i", "α": "a", "ο": "o", "ι": "i",
-    "κ": "k", "ν": "v", "ε": "e", "τ": "t", "υ": "u", "ρ": "p", "ѵ": "v",
-    "ɑ": "a", "ꮪ": "s", "‘": "'", "’": "'", "ʼ": "'", "`": "'", "´": "'",
+    "а": "a",
+    "е": "e",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "у": "y",
+    "х": "x",
+    "і": "i",
+    "ј": "j",
+    "ѕ": "s",
+    "к": "k",
+    "м": "m",
+    "т": "t",
+    "н": "h",
+    "в": "b",
+    "ԁ": "d",
+    "ӏ": "l",
+    "ɩ": "i",
+    "α": "a",
+    "ο": "o",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ε": "e",
+    "τ": "t",
+    "υ": "u",
+    "ρ": "p",
+    "ѵ": "v",
+    "ɑ": "a",
+    "ꮪ": "s",
+    "‘": "'",
+    "’": "'",
+    "ʼ": "'",
+    "`": "'",
+    "´": "'",
 }
 
 # Leet characters, only rewritten when they sit inside a word (see _deleet).
@@ -31,14 +61,21 @@ _SPACED = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_*·•]{1,2}[a-z](?![a-z0-9]))
 _SQUEEZE = re.compile(r"([a-z])\1{2,}")
 _LEET_WORD = re.compile(r"\S*[a-z]\S*")
 _HAS_LEET = re.compile(r"[0-9@$!|]")
-_UNIT_OR_ORDINAL = re.compile(
-    r"^\d+[a-z]{1,3}$|^[a-z]\d$|^\d+(?:st|nd|rd|th|am|pm|mg|kg|km|lbs?|hrs?|mins?|yo|x)$"
-)
+_UNIT_OR_ORDINAL = re.compile(r"^\d+[a-z]{1,3}$|^[a-z]\d$|^\d+(?:st|nd|rd|th|am|pm|mg|kg|km|lbs?|hrs?|mins?|yo|x)$")
 
 # Words whose misspellings matter: edit distance 1 maps onto the canonical word.
 _FUZZY_TARGETS = (
-    "suicide", "suicidal", "myself", "overdose", "overdosing", "unalive",
-    "goodbye", "bridge", "should", "never", "going",
+    "suicide",
+    "suicidal",
+    "myself",
+    "overdose",
+    "overdosing",
+    "unalive",
+    "goodbye",
+    "bridge",
+    "should",
+    "never",
+    "going",
 )
 
 
@@ -60,7 +97,7 @@ class Normalised:
 
 
 def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 @lru_cache(maxsize=1)
@@ -88,18 +125,46 @@ def _canonical_word(word: str) -> str | None:
     if hit is None or hit == word:
         return None
     # Plurals/inflections of other words can sit one edit away; keep real
-    # words that merely resemble a target untouched ("bringe" is German, not "bridge";
-    # "suicider" is French and folds onto "suicide" on purpose).
+    # words that merely resemble a target untouched (including the other-language net's
+    # verbs: "bringe" is German, not "bridge"; "suicidar" is not "suicidal").
     if word in _REAL_WORDS:
         return None
     return hit
 
 
-_REAL_WORDS = frozenset({
-    "boing", "bride", "bridges", "bringe", "could", "doing", "ever", "fever", "fridge", "giving", "gone", "gong",
-    "goodbyes", "herself", "himself", "itself", "lever", "nerve", "newer", "overdosed", "overdoses", "owing",
-    "seven", "sever", "shoulder", "suicides", "would",
-})
+_REAL_WORDS = frozenset(
+    {
+        "boing",
+        "bride",
+        "bridges",
+        "bringe",
+        "suicidar",
+        "suicider",
+        "could",
+        "doing",
+        "ever",
+        "fever",
+        "fridge",
+        "giving",
+        "gone",
+        "gong",
+        "goodbyes",
+        "herself",
+        "himself",
+        "itself",
+        "lever",
+        "nerve",
+        "newer",
+        "overdosed",
+        "overdoses",
+        "owing",
+        "seven",
+        "sever",
+        "shoulder",
+        "suicides",
+        "would",
+    }
+)
 
 
 def _map_chars(text: str) -> tuple[list[str], list[int]]:

@@ -152,7 +152,7 @@ def _char_class(r: _Reader) -> frozenset[str] | None:
                 unknown = True
                 continue
             ch = esc
-        if r.peek() == "-" and r.src[r.pos + 1: r.pos + 2] not in ("]", ""):
+        if r.peek() == "-" and r.src[r.pos + 1 : r.pos + 2] not in ("]", ""):
             r.take()
             end = r.take()
             if end == "\\" or ord(end) - ord(ch) > 512:
@@ -174,7 +174,7 @@ def _quantifier(r: _Reader, atom: Atom) -> None:
         atom.min_reps, atom.max_reps = 1, None
     elif ch == "{":
         end = r.src.find("}", r.pos)
-        body = r.src[r.pos + 1: end] if end > 0 else ""
+        body = r.src[r.pos + 1 : end] if end > 0 else ""
         lo, _, hi = body.partition(",")
         if not lo.isdigit() or (hi and not hi.isdigit()):
             raise Unsupported(f"quantifier {{{body}}}")

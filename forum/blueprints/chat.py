@@ -47,7 +47,7 @@ def index() -> object:
     rooms = chat.board_rooms()
     upcoming = checkins.upcoming()
     unread = chat.unread_counts(current_user, rooms + [c.room for c in upcoming])
-    return render_template("chat/index.html", rooms=rooms, checkins=upcoming, unread=unread)
+    return render_template("chat/index.html", rooms=rooms, checkins=upcoming, unread_by_room=unread)
 
 
 @bp.get("/<key>")

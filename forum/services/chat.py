@@ -451,8 +451,6 @@ def message_payload(
 
 def support_for(result: ScreenResult) -> dict[str, Any] | None:
     """The sender's support panel: the boards' panel content, with guide titles and links."""
-    from flask import url_for
-
     from forum.guides import get_guide
     from forum.support import support_payload
 
@@ -462,10 +460,15 @@ def support_for(result: ScreenResult) -> dict[str, Any] | None:
     if payload is None:
         return None
     guides = [get_guide(slug) for slug in result.guides]
-    payload["guides"] = [
-        {"slug": g.slug, "title": g.title, "url": url_for("guides.guide", slug=g.slug)} for g in guides if g
-    ]
+    payload["guides"] = [{"slug": g.slug, "title": g.title, "url": _guide_url(g.slug)} for g in guides if g]
     return payload
+
+
+def _guide_url(slug: str) -> str:
+    from flask import has_request_context, url_for
+
+    # Emits from a CLI or a background task have no request to build URLs from.
+    return url_for("guides.guide", slug=slug) if has_request_context() else f"/guides/{slug}"
 
 
 def _announce(payload: dict[str, Any], room: ChatRoom, author_id: int, hidden: set[int], result: ScreenResult) -> None:

@@ -53,11 +53,11 @@ def typo(text: str, rng: random.Random) -> str:
     j = rng.randrange(1, len(w) - 1)
     kind = rng.random()
     if kind < 0.4:
-        w = w[:j] + w[j + 1:]
+        w = w[:j] + w[j + 1 :]
     elif kind < 0.7:
         w = w[:j] + w[j] + w[j:]
     else:
-        w = w[:j - 1] + w[j] + w[j - 1] + w[j + 1:]
+        w = w[: j - 1] + w[j] + w[j - 1] + w[j + 1 :]
     words[i] = w
     return " ".join(words)
 
@@ -112,7 +112,7 @@ def shingles(text: str) -> set[tuple[str, ...]]:
     words = re.findall(r"[a-z']+", text.lower())
     if len(words) < 3:
         return {tuple(words)}
-    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
@@ -230,8 +230,12 @@ def build() -> dict[str, int]:
     write(HERE / "areas_train.csv", a_train, ["text", "area"])
     write(HERE / "areas_holdout.csv", a_hold, ["text", "area"])
     return {
-        "screening_train": len(train), "screening_holdout": len(hold), "screening_near_dups_removed": removed_s,
-        "areas_train": len(a_train), "areas_holdout": len(a_hold), "areas_near_dups_removed": removed_a,
+        "screening_train": len(train),
+        "screening_holdout": len(hold),
+        "screening_near_dups_removed": removed_s,
+        "areas_train": len(a_train),
+        "areas_holdout": len(a_hold),
+        "areas_near_dups_removed": removed_a,
     }
 
 

@@ -203,7 +203,9 @@ def test_a_revoked_token_can_no_longer_send(live_server: LiveServer, clients) ->
     _id, token = make_member(live_server, "revoker")
     socket = clients(live_server, token).connect()
     socket.join()
-    requests.delete(live_server.url + "/api/v1/tokens/current", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    requests.delete(
+        live_server.url + "/api/v1/tokens/current", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
     ack = socket.send(calm(1), "after-revoke")
 
@@ -211,8 +213,9 @@ def test_a_revoked_token_can_no_longer_send(live_server: LiveServer, clients) ->
 
 
 def test_closed_rooms_and_muted_people_cannot_send_and_say_why(live_server: LiveServer, clients) -> None:
-    (quiet_id, quiet_token), (_, mod_token) = make_member(live_server, "quiet"), make_member(
-        live_server, "mod_mo", role="moderator"
+    (quiet_id, quiet_token), (_, mod_token) = (
+        make_member(live_server, "quiet"),
+        make_member(live_server, "mod_mo", role="moderator"),
     )
     quiet, moderator = clients(live_server, quiet_token).connect(), clients(live_server, mod_token).connect()
     quiet.join()
@@ -231,7 +234,10 @@ def test_closed_rooms_and_muted_people_cannot_send_and_say_why(live_server: Live
 
 
 def test_a_moderator_removal_disappears_for_everyone_live(live_server: LiveServer, clients) -> None:
-    (_, a_token), (_, mod_token) = make_member(live_server, "poster"), make_member(live_server, "mod_r", role="moderator")
+    (_, a_token), (_, mod_token) = (
+        make_member(live_server, "poster"),
+        make_member(live_server, "mod_r", role="moderator"),
+    )
     poster, moderator = clients(live_server, a_token).connect(), clients(live_server, mod_token).connect()
     poster.join()
     moderator.join()
@@ -290,7 +296,9 @@ def test_a_check_in_runs_its_rounds_and_ends_with_a_summary(live_server: LiveSer
     assert closed["ok"], closed
     summary = closed["checkin"]["summary"]
     assert summary == {"participants": 2, "average_start": 4.0, "average_end": 6.0, "shared_start": 2, "shared_end": 2}
-    states = [event["state"] for event in people[1].wait_for("checkin", lambda got: got and got[-1]["state"] == "closed")]
+    states = [
+        event["state"] for event in people[1].wait_for("checkin", lambda got: got and got[-1]["state"] == "closed")
+    ]
     assert states == ["mood_round", "open_talk", "closing_round", "closed"]
     moods = [m["mood"] for m in people[1].events["message"] if m["kind"] == "mood"]
     assert [(m["phase"], m["value"], m["word"]) for m in moods] == [

@@ -44,7 +44,7 @@ def test_giant_text_still_catches_a_crisis_at_the_end() -> None:
     result = screen(text)
     assert result.level == "crisis"
     sig = next(s for s in result.signals if s.kind == "lexicon")
-    assert text[sig.start:sig.end] == sig.phrase
+    assert text[sig.start : sig.end] == sig.phrase
 
 
 def test_empty_text_gets_no_guides_and_substantive_text_gets_some() -> None:

@@ -144,11 +144,21 @@ def test_screening_serialises_to_json() -> None:
 def test_evaluate_cli_prints_json_with_the_metric_keys() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "moderation", "evaluate", str(DATA / "screening_holdout.csv")],
-        capture_output=True, text=True, cwd=ROOT, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
     )
     report = json.loads(out.stdout)["screening"]
-    for key in ("crisis_recall", "crisis_precision", "non_crisis_called_crisis",
-                "hard_negative_crisis_rate", "confusion", "concern_recall"):
+    for key in (
+        "crisis_recall",
+        "crisis_precision",
+        "non_crisis_called_crisis",
+        "hard_negative_crisis_rate",
+        "confusion",
+        "concern_recall",
+    ):
         assert key in report
 
 
@@ -161,3 +171,37 @@ def test_nothing_in_moderation_imports_flask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120
     )
     assert out.stdout.strip() == "False"
+
+
+EVERYDAY_IDIOMS = [
+    "my phone battery is dead again",
+    "I'm dead tired after the night shift",
+    "the deadline moved again, ugh",
+    "I'm dying to see the new series",
+    "we were killing it at the pub quiz",
+    "that cheesecake is to die for",
+    "killer workout at the gym today",
+    "I shot myself in the foot by not reading the email",
+    "I nearly died laughing at his story",
+    "the plant on my desk died",
+    "my car died on the way to work",
+    "stuck in a dead end job for now",
+    "over my dead body will I watch that again",
+]
+
+
+@pytest.mark.parametrize("text", EVERYDAY_IDIOMS)
+def test_everyday_uses_of_dead_and_die_are_not_crisis(text: str) -> None:
+    assert screen(text).level != "crisis"
+
+
+def test_unseen_probe_set_keeps_idioms_quiet_and_crisis_caught() -> None:
+    rows = classifier.read_csv(DATA / "screening_probe.csv")
+    metrics = screening_metrics(rows, screen_many([r["text"] for r in rows]))
+    assert metrics["crisis_recall"] >= 0.95
+    assert metrics["hard_negative_crisis_rate"] <= 0.10
+
+
+@pytest.mark.parametrize("text", ["this commute is killing me", "my phone battery is dead again", "good morning all"])
+def test_text_without_an_area_signal_gets_no_area(text: str) -> None:
+    assert screen(text).area is None

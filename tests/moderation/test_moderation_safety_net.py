@@ -70,7 +70,7 @@ def test_lexicon_signal_offsets_point_into_the_original_text(text: str) -> None:
     for sig in screen(text).signals:
         if sig.kind == "lexicon":
             assert 0 <= sig.start < sig.end <= len(text)
-            assert text[sig.start:sig.end] == sig.phrase
+            assert text[sig.start : sig.end] == sig.phrase
 
 
 def test_spaced_letters_are_highlighted_as_written() -> None:

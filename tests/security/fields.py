@@ -240,7 +240,7 @@ def chat_message(w: Writer, payloads: list[str]) -> Submitted:
         if ack and ack.get("ok"):
             fragments.append(ack["message"]["body_html"])
     sock.disconnect(namespace="/chat")
-    page = Page("author", f"/chat/{room.key}", wait_for="[data-message-id]")
+    page = Page("author", f"/chat/{room.key}", wait_for="[data-chat-log] li.chat-message")
     return Submitted([page], len(fragments), len(bodies), fragments)
 
 

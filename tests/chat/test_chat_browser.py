@@ -1,0 +1,52 @@
+"""Two people chat in Chromium; one writes in crisis; only they see the support panel; a moderator is alerted."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.chat.support import CRISIS_TEXT, ROOM, make_member
+from tests.support.browser import login_in_browser, new_page
+from tests.support.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _open_room(browser, server: LiveServer, username: str):
+    page = new_page(browser, server.url)
+    login_in_browser(page, username)
+    page.goto(f"/chat/{ROOM}")
+    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(r"^Live"), timeout=20_000)
+    return page
+
+
+def test_two_people_chat_and_only_the_one_in_crisis_sees_support_while_a_moderator_is_alerted(
+    browser, live_server: LiveServer
+) -> None:
+    for name, role in (("amber", "member"), ("basil", "member"), ("mod_maya", "moderator")):
+        make_member(live_server, name, role=role)
+    amber = _open_room(browser, live_server, "amber")
+    basil = _open_room(browser, live_server, "basil")
+    moderator = _open_room(browser, live_server, "mod_maya")
+    expect(moderator.locator("[data-mod-alerts-status]")).to_have_text(re.compile(r"^Listening"), timeout=20_000)
+
+    amber.get_by_label("Message", exact=True).fill("Message number 1 from me")
+    amber.keyboard.press("Enter")
+    basil.locator(".chat-log .chat-body", has_text="Message number 1 from me").wait_for()
+    assert "Message number 1 from me" in basil.locator("[data-chat-announce]").inner_text()
+
+    basil.get_by_label("Message", exact=True).fill(CRISIS_TEXT)
+    basil.get_by_role("button", name="Send").click()
+
+    basil.get_by_test_id("support-panel").wait_for(state="visible")
+    assert "People you can reach right now" in basil.get_by_test_id("support-panel").inner_text()
+    amber.locator(".chat-log .chat-body", has_text="pills saved up").wait_for()
+    assert amber.get_by_test_id("support-panel").is_hidden()
+    alert = moderator.get_by_test_id("mod-alert").first
+    alert.wait_for()
+    assert "pills saved up" in alert.inner_text() and "Message number 1 from me" in alert.inner_text()
+    for page in (amber, basil, moderator):
+        assert page.errors == []
+        page.context.close()

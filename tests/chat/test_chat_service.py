@@ -1,0 +1,247 @@
+"""The chat write path and check-in rules, in process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Block, ChatMessage, ChatRoom, CheckInMood, ReviewItem, ScreeningRecord, utcnow
+from forum.services import chat, checkins
+from forum.services.chat_errors import RoomNotOpen, SlowMode
+from forum.services.errors import Conflict, Forbidden, ValidationFailed
+from forum.services.transaction import write_transaction
+
+CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
+
+
+def _room(key: str = "board-introductions") -> ChatRoom:
+    return chat.get_room(key)
+
+
+def _count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_every_board_has_an_open_room(app: Flask) -> None:
+    from forum.models import Board
+
+    assert {room.board_id for room in chat.board_rooms()} == set(db.session.scalars(select(Board.id)))
+    assert chat.ensure_board_rooms() == 0
+
+
+def test_a_message_is_sanitised_rendered_and_screened_when_it_is_saved(app: Flask, member) -> None:
+    outcome = chat.send_message(member, _room(), body="**hello** <script>alert(1)</script>", client_id="k1")
+
+    assert outcome.created
+    assert outcome.message.body_html.startswith("<p><strong>hello</strong>")
+    assert "<script>" not in outcome.message.body_html
+    record = db.session.scalar(select(ScreeningRecord).where(ScreeningRecord.target_type == "chat_message"))
+    assert record is not None and record.target_id == outcome.message.id
+
+
+def test_invalid_messages_write_nothing(app: Flask, member) -> None:
+    for body, client_id in [("", "k1"), ("x" * 4001, "k2"), ("bell\x07", "k3"), ("fine", ""), ("fine", None)]:
+        with pytest.raises(ValidationFailed):
+            chat.send_message(member, _room(), body=body, client_id=client_id)
+    assert _count(ChatMessage) == 0
+
+
+def test_a_crisis_message_is_queued_for_review_with_the_five_messages_before_it(app: Flask, member, make_user) -> None:
+    other = make_user("river")
+    for n in range(7):
+        chat.send_message(other if n % 2 else member, _room(), body=f"Message number {n} from me", client_id=f"c{n}")
+
+    outcome = chat.send_message(member, _room(), body=CRISIS_TEXT, client_id="crisis")
+
+    assert outcome.screen.level == "crisis"
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "chat_message"))
+    assert item is not None and item.target_id == outcome.message.id and item.priority == "urgent"
+    support = chat.support_for(outcome.screen)
+    assert support is not None and support["resources"]
+
+
+def test_history_after_an_id_returns_everything_after_it_and_never_blocked_authors(
+    app: Flask, member, make_user
+) -> None:
+    other, third = make_user("river"), make_user("stone")
+    ids = [
+        chat.send_message(member, _room(), body=f"Message number {n} from me", client_id=f"m{n}").message.id
+        for n in range(3)
+    ]
+    theirs = chat.send_message(other, _room(), body="Message number 9 from me", client_id="o1").message.id
+    with write_transaction() as session:
+        session.add(Block(blocker_id=third.id, blocked_id=other.id, kind="block"))
+
+    seen_by_third, _ = chat.read_history(third, _room(), after_id=ids[0])
+    seen_by_other, _ = chat.read_history(other, _room(), after_id=None)
+
+    assert [m.id for m in seen_by_third] == ids[1:]
+    assert [m.id for m in seen_by_other] == [*ids, theirs]
+
+
+def test_the_last_fifty_are_shown_without_after(app: Flask, member) -> None:
+    app.config["CHAT_HISTORY"] = 5
+    ids = [
+        chat.send_message(member, _room(), body=f"Message number {n} from me", client_id=f"h{n}").message.id
+        for n in range(7)
+    ]
+
+    history, has_more = chat.read_history(member, _room(), after_id=None)
+
+    assert [m.id for m in history] == ids[2:] and has_more
+
+
+def test_unread_counts_are_messages_by_others_after_the_read_mark(app: Flask, member, make_user) -> None:
+    other = make_user("river")
+    first = chat.send_message(other, _room(), body="Message number 1 from me", client_id="u1").message
+    chat.send_message(other, _room(), body="Message number 2 from me", client_id="u2")
+    chat.send_message(member, _room(), body="Message number 3 from me", client_id="u3")
+    room = _room()
+
+    assert chat.unread_counts(member, [room]) == {room.id: 2}
+    chat.mark_read(member, room, first.id)
+    assert chat.unread_counts(member, [room]) == {room.id: 1}
+    chat.mark_read(member, room, 0)  # never backwards
+    assert chat.unread_counts(member, [room]) == {room.id: 1}
+
+
+def test_authors_edit_and_delete_only_their_own_messages(app: Flask, member, make_user) -> None:
+    other = make_user("river")
+    message = chat.send_message(member, _room(), body="Message number 1 from me", client_id="e1").message
+
+    with pytest.raises(Forbidden):
+        chat.edit_message(other, message, body="not mine")
+    with pytest.raises(Forbidden):
+        chat.delete_message(other, message)
+    edited = chat.edit_message(member, message, body="Message number *2* from me").message
+    assert edited.body_html == "<p>Message number <em>2</em> from me</p>\n" and edited.edited_at is not None
+    chat.delete_message(member, message)
+    assert message.deleted_at is not None and message.body_md == ""
+
+
+def test_slow_mode_allows_one_message_per_period(app: Flask, member, moderator) -> None:
+    chat.set_slow_mode(moderator, _room(), 30)
+    chat.send_message(member, _room(), body="Message number 1 from me", client_id="s1")
+
+    with pytest.raises(SlowMode) as refused:
+        chat.send_message(member, _room(), body="Message number 2 from me", client_id="s2")
+    assert 1 <= refused.value.extra["retry_after"] <= 30
+    chat.send_message(moderator, _room(), body="Message number 3 from me", client_id="s3")
+    chat.send_message(moderator, _room(), body="Message number 4 from me", client_id="s4")
+
+
+def test_only_moderators_and_trusted_members_host_check_ins(app: Flask, member, moderator) -> None:
+    with pytest.raises(Forbidden):
+        _schedule(member)
+    with write_transaction():
+        member.trusted = True
+    assert _schedule(member).room.key.startswith("checkin-")
+    assert _schedule(moderator).host_id == moderator.id
+
+
+def _schedule(host, capacity: int = 4):
+    return checkins.schedule(
+        host,
+        title="Evening check-in",
+        area="grief",
+        starts_at=utcnow() + timedelta(minutes=5),
+        length_minutes=60,
+        capacity=capacity,
+    )
+
+
+def test_a_check_in_moves_only_forward_through_its_states(app: Flask, moderator, member) -> None:
+    checkin = _schedule(moderator)
+    with pytest.raises(Forbidden):
+        checkins.advance(member, checkin, "open")
+    with pytest.raises(Conflict):
+        checkins.advance(moderator, checkin, "open_talk")
+    for state in ("open", "mood_round", "open_talk", "closing_round", "closed"):
+        checkins.advance(moderator, checkin, state)
+        assert checkin.state == state
+    assert checkin.room.closed_at is not None
+    with pytest.raises(Conflict):
+        checkins.advance(moderator, checkin, "closed")
+
+
+def test_the_summary_averages_moods_at_the_start_and_the_end(app: Flask, moderator, make_user) -> None:
+    checkin = _schedule(moderator)
+    people = [make_user(name) for name in ("fern", "gorse", "heath")]
+    checkins.advance(moderator, checkin, "open")
+    for person in people:
+        chat.enter_room(person, checkin.room)
+    with pytest.raises(RoomNotOpen):
+        checkins.share_mood(people[0], checkin, mood=3, word="early", client_id="x")
+    checkins.advance(moderator, checkin, "mood_round")
+    for person, mood in zip(people, (2, 4, 6)):
+        checkins.share_mood(person, checkin, mood=mood, word="tired", client_id=f"s{mood}")
+    with pytest.raises(ValidationFailed):
+        checkins.share_mood(people[0], checkin, mood=11, word="high", client_id="bad")
+    with pytest.raises(ValidationFailed):
+        checkins.share_mood(people[0], checkin, mood=5, word="two words", client_id="bad2")
+    checkins.advance(moderator, checkin, "open_talk")
+    checkins.advance(moderator, checkin, "closing_round")
+    for person, mood in zip(people[:2], (5, 7)):
+        checkins.share_mood(person, checkin, mood=mood, word="better", client_id=f"e{mood}")
+    checkins.advance(moderator, checkin, "closed")
+
+    summary = checkins.summary(checkin)
+
+    assert (summary.participants, summary.average_start, summary.average_end) == (3, 4.0, 6.0)
+    assert (summary.shared_start, summary.shared_end) == (3, 2)
+    assert [share["phase"] for share in checkins.mood_round(checkin)] == ["start"] * 3 + ["end"] * 2
+
+
+def test_transcripts_of_check_ins_are_deleted_after_the_retention_period(app: Flask, moderator, member) -> None:
+    old, recent = _schedule(moderator), _schedule(moderator)
+    for checkin, client_id in ((old, "o"), (recent, "r")):
+        checkins.advance(moderator, checkin, "open")
+        checkins.advance(moderator, checkin, "mood_round")
+        chat.enter_room(member, checkin.room)
+        checkins.share_mood(member, checkin, mood=4, word="tired", client_id=f"{client_id}-mood")
+        chat.send_message(member, checkin.room, body="Message number 1 from me", client_id=f"{client_id}-1")
+        checkins.advance(moderator, checkin, "closed")
+    with write_transaction():
+        old.closed_at = utcnow() - timedelta(days=31)
+
+    assert checkins.purge_transcripts() == 1
+
+    assert _messages_in(old.room_id) == 0 and _messages_in(recent.room_id) == 2
+    assert old.transcript_purged_at is not None
+    assert checkins.summary(old).average_start == 4.0  # the numbers stay
+    assert db.session.scalar(select(CheckInMood.word).where(CheckInMood.checkin_id == old.id)) is None
+    assert checkins.purge_transcripts() == 0
+
+
+def _messages_in(room_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(ChatMessage).where(ChatMessage.room_id == room_id)) or 0
+
+
+def test_the_purge_command_uses_the_configured_retention(app: Flask, moderator) -> None:
+    checkin = _schedule(moderator)
+    checkins.advance(moderator, checkin, "closed")
+    with write_transaction():
+        checkin.closed_at = utcnow() - timedelta(days=8)
+
+    kept = app.test_cli_runner().invoke(args=["chat", "purge"])
+    purged = app.test_cli_runner().invoke(args=["chat", "purge", "--days", "7"])
+
+    assert "deleted: 0" in kept.output and "deleted: 1" in purged.output
+
+
+def test_chat_pages_show_rooms_and_unread_counts(app: Flask, member_client, make_user) -> None:
+    other = make_user("river")
+    chat.send_message(other, _room(), body="Message number 1 from me", client_id="p1")
+
+    index = member_client.get("/chat/")
+    room = member_client.get("/chat/board-introductions")
+
+    assert index.status_code == 200 and b"1 unread" in index.data
+    assert room.status_code == 200 and b'data-chat-room="board-introductions"' in room.data
+    assert b"socket.io.min.js" in room.data
+    assert member_client.get("/chat/no-such-room").status_code == 404
+    assert member_client.get("/chat/check-ins/new").status_code == 403

@@ -496,7 +496,16 @@ def write_report(
     print(f"wrote {out}")
 
 
+def raise_open_file_limit() -> None:
+    # A thousand sockets on each side would pass the usual soft limit of 1024 descriptors.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+
 def main() -> None:
+    raise_open_file_limit()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--load", action="store_true")
     parser.add_argument("--url")

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +164,11 @@ def send_burst(sender: socketio.Client, messages: int, burst: int) -> float:
     first = time.time()
     for n in range(messages):
         number = burst * 1000 + n
+        # A fresh client id per send: a repeated one would be an idempotent replay, stored and sent once.
+        client_id = f"b-{uuid.uuid4().hex}"
         ack = sender.call(
             "send",
-            {"room": ROOM, "body": f"bench {number} {time.time():.6f}", "client_id": f"b-{number}"},
+            {"room": ROOM, "body": f"bench {number} {time.time():.6f}", "client_id": client_id},
             namespace="/chat",
             timeout=30,
         )

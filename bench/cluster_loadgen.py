@@ -37,6 +37,10 @@ class Receivers:
         self.last: float | None = None
         self.clients: list[socketio.Client] = []
         self.errors = 0
+        self.dropped: dict[str, int] = {}
+
+    def on_disconnect(self, reason: Any = "unknown") -> None:
+        self.dropped[str(reason)] = self.dropped.get(str(reason), 0) + 1
 
     def on_message(self, data: Any) -> None:
         now = time.time()
@@ -50,9 +54,10 @@ class Receivers:
     def connect(self, url: str, token: str, room: str) -> None:
         client = socketio.Client(reconnection=False)
         client.on("message", self.on_message, namespace="/chat")
+        client.on("disconnect", self.on_disconnect, namespace="/chat")
         try:
             client.connect(url, auth={"token": token}, namespaces=["/chat"], transports=["websocket"], wait_timeout=60)
-            ack = client.call("join", {"room": room, "after": None}, namespace="/chat", timeout=120)
+            ack = client.call("join", {"room": room, "after": None}, namespace="/chat", timeout=60)
             if not ack.get("ok"):
                 raise RuntimeError(ack)
             self.clients.append(client)
@@ -61,7 +66,7 @@ class Receivers:
             print(f"connect failed: {error!r}", file=sys.stderr, flush=True)
 
     def report(self) -> dict[str, Any]:
-        body = {"latencies": self.latencies, "first": self.first, "last": self.last}
+        body = {"latencies": self.latencies, "first": self.first, "last": self.last, "dropped": self.dropped}
         self.latencies, self.first, self.last = {}, None, None
         return body
 
@@ -76,6 +81,7 @@ def main() -> None:
         pool.spawn(receivers.connect, url, token, config["room"])
     pool.join()
     print(f"ready {len(receivers.clients)} {receivers.errors}", flush=True)
+    print(f"dropped while connecting: {receivers.dropped}", file=sys.stderr, flush=True)
     # A cooperative stdin: a plain blocking read would stall every client's greenlet while it waits.
     for line in FileObjectPosix(sys.stdin.fileno(), "r"):
         command = line.strip()

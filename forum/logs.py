@@ -29,7 +29,7 @@ WITHHELD_FIELDS = frozenset(
 )  # fmt: skip
 _PENDING = "forum_security_pending"
 _REQUEST_LINE_ADDRESS = re.compile(r"^\S+ - - \[")
-_QUERY_STRING = re.compile(r'("[A-Z]+ [^ ?"]*)\?[^ "]*')
+_QUERY_STRING = re.compile(r"^([A-Z]+ [^ ?]*)\?\S*")
 
 
 def configure_logging(app: Flask) -> None:
@@ -48,7 +48,8 @@ class _NoClientAddress(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str) and _REQUEST_LINE_ADDRESS.match(record.msg):
             record.msg = _REQUEST_LINE_ADDRESS.sub("client - - [", record.msg, count=1)
-            record.msg = _QUERY_STRING.sub(r"\1", record.msg)
+            if isinstance(record.args, tuple):
+                record.args = tuple(_QUERY_STRING.sub(r"\1", a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

@@ -455,11 +455,6 @@ def can_reveal_author(user: Any, post: Post | Thread) -> bool:
     return is_moderator(user) and post.is_anonymous and post.author_id is not None
 
 
-def can_mention(author: Any, target: Any) -> bool:
-    """No mentions between people who blocked each other, either way."""
-    return signed_in(target) is not None and not is_blocked_between(author, target)
-
-
 def ensure_can_block(user: Any, target: Any) -> User:
     member = ensure_signed_in(user)
     if not can_block(member, target):

@@ -161,17 +161,22 @@ def purge_deleted_text(connection: Connection) -> None:
 # --- understanding the query -----------------------------------------------------------------------
 
 # Looking for a way to hurt oneself, not for company: answered with support, never with posts.
+_HARM = (
+    r"(?:die|kill\s+(?:my|your)self|commit\s+suicide|end\s+(?:my|your)\s+life|end\s+it(?:\s+all)?"
+    r"|hang\s+(?:my|your)self|overdose|od|slit\s+(?:my|your)\s+\w+|cut\s+(?:deep|deeper|my\s+wrists?)|self[\s-]?harm)"
+)
 _METHOD_SEEKING = re.compile(
-    r"\b(?:lethal|fatal|deadly|overdose|od)\s+(?:dose|amount|dosage|quantity)"
-    r"|\bhow\s+(?:many|much)\b.*\b(?:pills|tablets|meds|paracetamol|tylenol|ibuprofen|insulin|to\s+(?:die|od|overdose))"
-    r"|\b(?:how|best|easiest|quickest|fastest|painless|quick|easy|surest)\b.*\b(?:to\s+die|kill\s+(?:my|your)self"
-    r"|suicide|end\s+(?:my|your|it)\s*(?:life|all)?|hang\s+(?:my|your)self|overdose|slit|cut\s+(?:deep|deeper|vein))"
-    r"|\bsuicide\s+(?:method|methods|techniques?|how|guide|instructions?)"
-    r"|\b(?:painless|peaceful|quick)\s+(?:death|suicide|way\s+out)"
-    r"|\b(?:tie|make)\s+a\s+noose|\bcut\s+(?:deeper|deep|vertical)",
+    r"\b(?:lethal|fatal|deadly|overdose|od)\s+(?:dose|doses|amount|dosage|quantity)"
+    r"|\b(?:is|are)\s+(?:lethal|fatal|deadly)\b"
+    r"|\bhow\s+(?:many|much)\b[^.?!]*\b(?:to\s+(?:die|od|overdose|kill)|lethal|fatal|deadly)\b"
+    r"|\b(?:how\s+(?:to|do\s+i|do\s+you|can\s+i|should\s+i|would\s+i)|(?:best|easiest|quickest|fastest|surest"
+    rf"|painless|quick|easy|simplest)\s+(?:way|ways|method|methods)\s+to)\s+{_HARM}\b"
+    r"|\bsuicide\s+(?:method|methods|techniques?|instructions?|guide)\b"
+    r"|\b(?:painless|peaceful|quick|easy)\s+(?:death|suicide|way\s+out|way\s+to\s+go)\b"
+    r"|\b(?:tie|make)\s+a\s+noose\b",
     re.IGNORECASE,
 )
-_METHOD_LABELS = {"plan", "emoji_means", "self_harm"}
+_METHOD_LABELS = {"plan", "emoji_means"}
 
 
 def seeks_self_harm_method(query: str, screening: Any | None = None) -> bool:

@@ -34,8 +34,8 @@ class DeleteAccountForm(FlaskForm):
     posts = RadioField(
         "What should happen to your posts?",
         choices=[
-            ("keep", "Keep them, shown as written by \u201ca former member\u201d"),
-            ("delete", "Delete them"),
+            ("keep", "Keep them, shown as written by \u201ca former member\u201d (your chat messages too)"),
+            ("delete", "Delete them (and your chat messages)"),
         ],
         validators=[DataRequired()],
     )
@@ -98,13 +98,18 @@ def _back(default: str) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _privacy_html() -> str:
-    return render_markdown(PRIVACY_FILE.read_text(encoding="utf-8"))
+def _privacy_page() -> tuple[str, str]:
+    """(title, sanitised HTML), rendered once per process: the first "# " line is the page's h1."""
+    title, _, rest = PRIVACY_FILE.read_text(encoding="utf-8").partition("\n")
+    html = render_markdown(rest)
+    # render_markdown shifts headings down for posts (## -> h4); on this page the sections are h2.
+    return title.lstrip("# ").strip(), html.replace("<h4>", "<h2>").replace("</h4>", "</h2>")
 
 
 @bp.get("/privacy")
 def privacy_page() -> object:
-    return render_template("me/privacy.html", body=Markup(_privacy_html()))  # noqa: S704  (sanitised)
+    title, html = _privacy_page()
+    return render_template("me/privacy.html", title=title, body=Markup(html))  # noqa: S704  (sanitised)
 
 
 @bp.get("/me/data")

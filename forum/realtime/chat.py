@@ -88,6 +88,10 @@ class Presence:
         with self._lock:
             return sorted(self._sid_rooms.pop(sid, set()))
 
+    def count(self, room: str) -> int:
+        with self._lock:
+            return len(self._rooms.get(room, {}))
+
     def people(self, room: str) -> list[dict[str, Any]]:
         here = {person["id"]: person["username"] for person in self._local_people(room)}
         for person in self._elsewhere(room):
@@ -203,7 +207,14 @@ def _disconnect(*_reason: Any) -> None:
             _announce_presence(room, user_id, "", "leave")
 
 
+# Above this many people, joins and leaves are not announced one by one: in a crowded room they are noise,
+# and announcing each of N arrivals to everyone costs N^2 deliveries. Joiners still get the full `present` list.
+PRESENCE_ANNOUNCE_MAX = 100
+
+
 def _announce_presence(target: str, user_id: int, username: str, action: str) -> None:
+    if presence.count(target) > PRESENCE_ANNOUNCE_MAX:
+        return
     key = target.removeprefix("chat:")
     payload = {"room": key, "user": {"id": user_id, "username": username}, "action": action}
     try:

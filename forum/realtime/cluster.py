@@ -54,7 +54,7 @@ class PresenceMirror:
         """The people other live processes have in `room`."""
         key = _PREFIX + room
         try:
-            parts = {field.decode(): value for field, value in self.redis.hgetall(key).items()}
+            parts = {_text(field): value for field, value in self.redis.hgetall(key).items()}
             others = [pid for pid in parts if pid != self.process_id]
             if not others:
                 return []
@@ -93,6 +93,10 @@ class PresenceMirror:
         while True:
             socketio.sleep(PROCESS_TTL / 3)
             self._beat()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 _mirror: PresenceMirror | None = None

@@ -148,7 +148,7 @@ def _add_participant(member: User, checkin: CheckIn) -> None:
     try:
         with write_transaction() as session:
             # Counted again under the write lock: two people racing for the last place can't both get it.
-            locked = session.get(CheckIn, checkin.id, with_for_update=True)
+            locked = session.get(CheckIn, checkin.id, with_for_update=True, populate_existing=True)
             assert locked is not None
             if participant_count(locked) >= locked.capacity:
                 from forum.services.chat_errors import RoomFull

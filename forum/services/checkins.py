@@ -154,7 +154,7 @@ def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
             f"A check-in in {checkin.state.replace('_', ' ')} can't move to {str(to_state).replace('_', ' ')}."
         )
     with write_transaction() as session:
-        locked = session.get(CheckIn, checkin.id, with_for_update=True)
+        locked = session.get(CheckIn, checkin.id, with_for_update=True, populate_existing=True)
         assert locked is not None
         if locked.state != checkin.state:
             raise Conflict("Someone else changed this check-in just now.")

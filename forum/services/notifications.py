@@ -61,9 +61,7 @@ def unread_count(user: Any) -> int:
     member = permissions.signed_in(user)
     if member is None:
         return 0
-    query = select(func.count(Notification.id)).where(
-        Notification.user_id == member.id, Notification.read_at.is_(None)
-    )
+    query = select(func.count(Notification.id)).where(Notification.user_id == member.id, Notification.read_at.is_(None))
     return int(db.session.scalar(query) or 0)
 
 
@@ -83,13 +81,10 @@ def recent(user: Any, *, limit: int = PAGE_SIZE, before_id: int | None = None) -
 
 def settings_for(user: Any) -> dict[str, bool]:
     member = permissions.ensure_signed_in(user)
-    chosen = dict(
-        db.session.execute(
-            select(NotificationSetting.kind, NotificationSetting.enabled).where(
-                NotificationSetting.user_id == member.id
-            )
-        ).all()
+    rows = db.session.execute(
+        select(NotificationSetting.kind, NotificationSetting.enabled).where(NotificationSetting.user_id == member.id)
     )
+    chosen: dict[str, bool] = {kind: bool(enabled) for kind, enabled in rows}
     return {kind: bool(chosen.get(kind, True)) for kind in NOTIFICATION_KINDS}
 
 
@@ -116,7 +111,8 @@ def mark_read(actor: Any, ids: Iterable[int] | None = None) -> int:
             if not wanted:
                 return 0
             statement = statement.where(Notification.id.in_(wanted))
-        changed = session.execute(statement.values(read_at=utcnow())).rowcount or 0
+        result: Any = session.execute(statement.values(read_at=utcnow()))
+        changed = result.rowcount or 0
         _push_counts_after_commit([member.id])
     return int(changed)
 
@@ -226,9 +222,7 @@ def _filter_recipients(session: Session, post: Post, candidates: dict[int, str])
     )
     # Blocks either way, and mutes by the recipient: they neither hear from nor about the writer.
     shielded = set(
-        session.scalars(
-            select(Block.blocked_id).where(Block.blocker_id == post.author_id, Block.kind == "block")
-        )
+        session.scalars(select(Block.blocked_id).where(Block.blocker_id == post.author_id, Block.kind == "block"))
     ) | set(session.scalars(select(Block.blocker_id).where(Block.blocked_id == post.author_id)))
     users = {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
     kept = {}
@@ -287,13 +281,12 @@ def push_unread_counts(user_ids: Iterable[int]) -> None:
     from forum.realtime.notifications import emit_unread
 
     ids = list(set(user_ids))
-    counts = dict(
-        db.session.execute(
-            select(Notification.user_id, func.count(Notification.id))
-            .where(Notification.user_id.in_(ids), Notification.read_at.is_(None))
-            .group_by(Notification.user_id)
-        ).all()
+    rows = db.session.execute(
+        select(Notification.user_id, func.count(Notification.id))
+        .where(Notification.user_id.in_(ids), Notification.read_at.is_(None))
+        .group_by(Notification.user_id)
     )
+    counts: dict[int, int] = {user_id: int(count) for user_id, count in rows}
     for user_id in ids:
         emit_unread(user_id, int(counts.get(user_id, 0)))
 

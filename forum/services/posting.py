@@ -127,7 +127,7 @@ def create_thread(
             session.add(thread)
             session.flush()
             post = _insert_post(session, author, thread, draft, key, anonymous=anonymous, reply_to_id=None)
-            locked_board = session.get(Board, board.id, with_for_update=True)
+            locked_board = session.get(Board, board.id, with_for_update=True, populate_existing=True)
             assert locked_board is not None
             locked_board.thread_count += 1
             _touch_board(locked_board, post)
@@ -150,22 +150,37 @@ def create_reply(
     author = permissions.ensure_can_reply(actor, thread)
     key = _clean_key(idempotency_key)
     _check_anonymity(author, thread.board, anonymous)
+    _check_reply_to(thread, reply_to_id)
     existing = _existing_post(author, key)
     if existing is not None:
         return existing
     draft = prepare(body, content_note)
     try:
         with write_transaction() as session:
-            locked = session.get(Thread, thread.id, with_for_update=True)
+            # populate_existing: reading thread.id may already have refreshed the row without the lock;
+            # the locked read must overwrite it, or concurrent replies lose counts and share numbers.
+            locked = session.get(Thread, thread.id, with_for_update=True, populate_existing=True)
             assert locked is not None
             post = _insert_post(session, author, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
-            board = session.get(Board, locked.board_id, with_for_update=True)
+            board = session.get(Board, locked.board_id, with_for_update=True, populate_existing=True)
             assert board is not None
             _touch_board(board, post)
             _after_post_committed(post.id)
     except IntegrityError as exc:
         return _replayed_or_raise(author, key, exc)
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
+
+
+def _check_reply_to(thread: Thread, reply_to_id: object) -> None:
+    # A dangling or foreign id would otherwise reach the foreign key and come back as a server error.
+    if reply_to_id is None:
+        return
+    message = "You can only reply to a post in this thread."
+    if not isinstance(reply_to_id, int) or isinstance(reply_to_id, bool) or not 0 < reply_to_id < 2**31:
+        raise invalid("reply_to_id", message)
+    target = db.session.get(Post, reply_to_id)
+    if target is None or target.thread_id != thread.id:
+        raise invalid("reply_to_id", message)
 
 
 def _check_anonymity(author: User, board: Board, anonymous: bool) -> None:

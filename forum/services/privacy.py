@@ -125,7 +125,10 @@ def scrub_free_space() -> None:
 
 def _export_posts(user: User) -> dict[str, Any]:
     rows = db.session.execute(
-        select(Post, Thread).join(Thread, Thread.id == Post.thread_id).where(Post.author_id == user.id).order_by(Post.id)
+        select(Post, Thread)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(Post.author_id == user.id)
+        .order_by(Post.id)
     ).all()
     posts = [
         {

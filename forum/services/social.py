@@ -73,15 +73,15 @@ def set_board_follow(actor: Any, board: Board, follow: bool) -> bool:
 def followed(user: Any) -> dict[str, list[Any]]:
     member = permissions.ensure_signed_in(user)
     watches = db.session.scalars(
-        select(ThreadWatch)
-        .where(ThreadWatch.user_id == member.id)
-        .order_by(ThreadWatch.id.desc())
+        select(ThreadWatch).where(ThreadWatch.user_id == member.id).order_by(ThreadWatch.id.desc())
     ).all()
     threads = {t.id: t for t in db.session.scalars(select(Thread).where(Thread.id.in_([w.thread_id for w in watches])))}
     boards = db.session.scalars(
         select(Board).join(BoardFollow, BoardFollow.board_id == Board.id).where(BoardFollow.user_id == member.id)
     ).all()
-    visible = [(threads[w.thread_id], w.level) for w in watches if permissions.can_view_thread(member, threads[w.thread_id])]
+    visible = [
+        (threads[w.thread_id], w.level) for w in watches if permissions.can_view_thread(member, threads[w.thread_id])
+    ]
     return {
         "threads": [t for t, level in visible if level == "follow"],
         "muted": [t for t, level in visible if level == "mute"],
@@ -178,7 +178,7 @@ def my_reactions(user: Any, post_ids: list[int]) -> set[tuple[int, str]]:
 
 
 def relation(user: Any, other: User) -> str | None:
-    """"block" or "mute" when this person blocked or muted the other, else None."""
+    """ "block" or "mute" when this person blocked or muted the other, else None."""
     member = permissions.signed_in(user)
     if member is None:
         return None

@@ -12,7 +12,9 @@ def board(slug: str = "grief-and-loss") -> Board:
     return posting.get_board(slug)
 
 
-def thread_by(author: User, title: str = "Missing my mum", body: str = "I keep finding her recipes.", **kw: Any) -> Thread:
+def thread_by(
+    author: User, title: str = "Missing my mum", body: str = "I keep finding her recipes.", **kw: Any
+) -> Thread:
     return posting.create_thread(author, board(kw.pop("slug", "grief-and-loss")), title=title, body=body, **kw).thread
 
 

@@ -65,7 +65,9 @@ def test_the_unread_badge_updates_without_a_reload(browser, live_server: LiveSer
     with live_server.app.app_context():
         sam = accounts.register("sam", "correct horse battery")
         wren = accounts.register("wren", "correct horse battery")
-        thread_id = posting.create_thread(sam, posting.get_board("grief-and-loss"), title="Hard days", body="x").thread.id
+        thread_id = posting.create_thread(
+            sam, posting.get_board("grief-and-loss"), title="Hard days", body="x"
+        ).thread.id
         wren_token = accounts.issue_token(wren)
 
     page = new_page(browser, live_server.url)

@@ -33,7 +33,9 @@ def test_a_reply_pushes_the_new_unread_count_to_the_thread_author(live_server: L
     with live_server.app.app_context():
         sam = accounts.register("sam", "correct horse battery")
         river = accounts.register("river", "correct horse battery")
-        thread_id = posting.create_thread(sam, posting.get_board("grief-and-loss"), title="Hard days", body="x").thread.id
+        thread_id = posting.create_thread(
+            sam, posting.get_board("grief-and-loss"), title="Hard days", body="x"
+        ).thread.id
         sam_token, river_token = accounts.issue_token(sam), accounts.issue_token(river)
     client, counts, changed = _listen(live_server.url, sam_token)
     try:
@@ -50,7 +52,10 @@ def test_a_reply_pushes_the_new_unread_count_to_the_thread_author(live_server: L
         assert counts[-1] == 1
         changed.clear()
         read = requests.post(
-            f"{live_server.url}/api/v1/notifications/read", json={}, headers={"Authorization": f"Bearer {sam_token}"}, timeout=10
+            f"{live_server.url}/api/v1/notifications/read",
+            json={},
+            headers={"Authorization": f"Bearer {sam_token}"},
+            timeout=10,
         )
         assert read.json() == {"unread": 0}
         assert changed.wait(10) and counts[-1] == 0

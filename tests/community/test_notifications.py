@@ -16,7 +16,9 @@ from tests.community.helpers import board, reply, thread_by
 
 
 def _kinds(user: User) -> list[str]:
-    rows = db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id))
+    rows = db.session.scalars(
+        select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
+    )
     return list(rows)
 
 
@@ -138,7 +140,9 @@ def test_a_moderator_message_and_a_check_in_become_notifications(app: Flask, mem
     from forum.models import ModeratorMessage
 
     with write_transaction() as session:
-        message = ModeratorMessage(recipient_id=member.id, sender_id=moderator.id, kind="reach_out", body_html="<p>Hi</p>")
+        message = ModeratorMessage(
+            recipient_id=member.id, sender_id=moderator.id, kind="reach_out", body_html="<p>Hi</p>"
+        )
         session.add(message)
     events.moderator_message_sent(message.id)
     events.check_in_starting(7, "Sunday check-in", [member.id], "/chat/7")
@@ -147,7 +151,9 @@ def test_a_moderator_message_and_a_check_in_become_notifications(app: Flask, mem
     assert "Sunday check-in" in check_in.body_html and check_in.url == "/chat/7"
 
 
-def test_the_notifications_page_lists_and_opens_them(app: Flask, member_client: Any, member: User, make_user: Any) -> None:
+def test_the_notifications_page_lists_and_opens_them(
+    app: Flask, member_client: Any, member: User, make_user: Any
+) -> None:
     other = make_user("river")
     thread = thread_by(member, title="Walking the dog")
     post = reply(other, thread, "I walk mine at dawn.")

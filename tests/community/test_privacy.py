@@ -159,4 +159,16 @@ def test_deleted_post_text_is_not_left_in_the_sqlite_file(app: Flask, member: Us
     wal = Path(str(path) + "-wal")
     leftovers = [p.name for p in (path, wal) if p.exists() and marker.encode() in p.read_bytes()]
     assert leftovers == []
-    assert db.session.execute(text("select count(*) from posts where body_md like :m"), {"m": f"%{marker}%"}).scalar() == 0
+    assert (
+        db.session.execute(text("select count(*) from posts where body_md like :m"), {"m": f"%{marker}%"}).scalar() == 0
+    )
+
+
+def test_the_privacy_page_is_rendered_from_its_markdown(app: Flask, client: Any) -> None:
+    page = client.get("/privacy")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert '<h1 id="privacy-title">Your privacy on Hearth</h1>' in body
+    assert "<h2>Anonymous posts</h2>" in body
+    assert "keyed hash" in body and "audit log" in body
+    assert "<script" not in body.split('<main id="main"')[1].split("</main>")[0]

@@ -69,7 +69,9 @@ def test_a_moderator_reveal_is_written_to_the_audit_log(app: Flask, member: User
     assert entry.created_at is not None
 
 
-def test_only_moderators_reveal_and_only_with_a_reason(app: Flask, member: User, moderator: User, make_user: Any) -> None:
+def test_only_moderators_reveal_and_only_with_a_reason(
+    app: Flask, member: User, moderator: User, make_user: Any
+) -> None:
     river = make_user("river")
     post = reply(member, thread_by(member), "anonymous words", anonymous=True)
     with pytest.raises(Forbidden):

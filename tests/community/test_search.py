@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import text
 
 from forum.extensions import db
 from forum.models import Block, User
-from forum.search import search
+from forum.search import search, seeks_self_harm_method
 from forum.services import posting
 from forum.services.transaction import write_transaction
 from tests.community.helpers import board, reply, thread_by
@@ -174,3 +175,34 @@ def test_private_journal_text_is_never_searchable(app: Flask, member: User) -> N
     journal.write_entry(member, body=entry_text)
     thread_by(member, title="Public words", body="nothing about islands")
     assert search(member, "zanzibar").hits == []
+
+
+METHOD_QUERIES = [
+    "how many pills to overdose",
+    "lethal dose paracetamol",
+    "how much paracetamol is lethal",
+    "painless way to die",
+    "easiest way to commit suicide",
+    "suicide methods",
+    "how do i cut deeper",
+    "how to tie a noose",
+]
+HELP_QUERIES = [
+    "surviving suicide loss",
+    "how do you cope after a suicide attempt",
+    "how many pills of sertraline do you take",
+    "my brother died of an overdose",
+    "how to stop self harm urges",
+    "suicide prevention",
+    "how to help a friend who wants to die",
+]
+
+
+@pytest.mark.parametrize("query", METHOD_QUERIES)
+def test_method_seeking_queries_are_recognised(query: str) -> None:
+    assert seeks_self_harm_method(query)
+
+
+@pytest.mark.parametrize("query", HELP_QUERIES)
+def test_queries_looking_for_help_or_company_still_find_posts(query: str) -> None:
+    assert not seeks_self_harm_method(query)

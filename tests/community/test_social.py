@@ -64,9 +64,7 @@ def test_follow_and_mute_a_thread_replace_each_other(app: Flask, member: User) -
     assert social.thread_watch_level(member, thread) is None
 
 
-def test_moderators_cannot_be_blocked_and_nobody_blocks_themself(
-    app: Flask, member: User, moderator: User
-) -> None:
+def test_moderators_cannot_be_blocked_and_nobody_blocks_themself(app: Flask, member: User, moderator: User) -> None:
     with pytest.raises(Forbidden):
         social.set_block(member, moderator, "block")
     with pytest.raises(Forbidden):
@@ -102,7 +100,8 @@ def test_the_blocked_person_no_longer_sees_the_blocker_and_is_not_told_why(
 
 
 def test_muting_hides_only_from_the_muter(app: Flask, client: Any, member: User, make_user: Any) -> None:
-    river, wren = make_user("river"), make_user("wren")
+    river = make_user("river")
+    make_user("wren")
     thread = thread_by(river, title="Loud thread", body="loud words")
     social.set_block(member, river, "mute")
     login(client, "sam")
@@ -111,7 +110,6 @@ def test_muting_hides_only_from_the_muter(app: Flask, client: Any, member: User,
     client.post("/logout")
     login(client, "wren")
     assert "loud words" in client.get(f"/t/{thread.id}").get_data(as_text=True)
-    assert wren.id
 
 
 def test_reaction_buttons_post_and_show_counts(app: Flask, member_client: Any, member: User, make_user: Any) -> None:
@@ -143,3 +141,17 @@ def test_a_redirect_back_stays_on_this_site(app: Flask, member_client: Any, memb
     thread = thread_by(member)
     response = member_client.post(f"/t/{thread.id}/watch", data={"level": "follow", "next": "https://evil.example/"})
     assert response.headers["Location"].endswith(f"/t/{thread.id}")
+
+
+def test_blocking_and_undoing_through_the_profile_page(
+    app: Flask, member_client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    assert member_client.post("/u/river/block", data={"kind": "block"}).status_code == 302
+    assert social.relation(member, river) == "block"
+    page = member_client.get("/me/following").get_data(as_text=True)
+    assert "river" in page and "blocked" in page
+    assert "You blocked river." in member_client.get("/u/river").get_data(as_text=True)
+    member_client.post("/u/river/block", data={"kind": ""})
+    assert social.relation(member, river) is None
+    assert member_client.post("/u/mod_maya/block", data={"kind": "block"}).status_code == 404

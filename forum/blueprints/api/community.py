@@ -121,6 +121,3 @@ def add_reaction(post_id: int, kind: str) -> Any:
 @_document_errors
 def remove_reaction(post_id: int, kind: str) -> Any:
     return _reaction(post_id, kind, False)
-
-
-

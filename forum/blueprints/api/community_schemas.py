@@ -25,7 +25,9 @@ class SearchHitOut(Schema):
     author = fields.String(required=True)
     title_html = fields.String(required=True, metadata={"description": "Escaped title; matches wrapped in <mark>."})
     snippet_html = fields.String(
-        allow_none=True, required=True, metadata={"description": "Escaped text; only <mark>. Null behind a content note."}
+        allow_none=True,
+        required=True,
+        metadata={"description": "Escaped text; only <mark>. Null behind a content note."},
     )
     content_note = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
@@ -69,7 +71,10 @@ class NotificationListQuery(Schema):
 
 class MarkRead(Schema):
     ids = fields.List(
-        fields.Integer(), load_default=None, allow_none=True, validate=validate.Length(max=500),
+        fields.Integer(),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
         metadata={"description": "Omit to mark every notification read."},
     )
 
@@ -79,4 +84,6 @@ class UnreadOut(Schema):
 
 
 class ReactionCounts(Schema):
-    counts = fields.Dict(keys=fields.String(validate=validate.OneOf(REACTION_KINDS)), values=fields.Integer(), required=True)
+    counts = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(REACTION_KINDS)), values=fields.Integer(), required=True
+    )

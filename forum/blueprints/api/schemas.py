@@ -67,7 +67,7 @@ class PostCreate(Schema):
     content_note = fields.String(load_default=None, allow_none=True)
     anonymous = fields.Boolean(load_default=False)
     idempotency_key = fields.String(load_default=None, allow_none=True)
-    reply_to_id = fields.Integer(load_default=None, allow_none=True)
+    reply_to_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class PostPatch(Schema):

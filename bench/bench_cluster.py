@@ -58,8 +58,15 @@ def postgres_schema(name: str) -> str:
 
 
 def drop_schema(name: str) -> None:
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    """Best effort: a cleanup that fails (a lock held by another session) must not lose the measurements."""
+    for attempt in range(3):
+        try:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            return
+        except psycopg.Error as error:
+            print(f"could not drop schema {name} (attempt {attempt + 1}): {error}", file=sys.stderr)
+            time.sleep(2)
 
 
 def prepare_chat(url: str) -> tuple[list[str], str]:
@@ -368,6 +375,7 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk (or pass --skip-pages)")
     workdir = Path(tempfile.mkdtemp(prefix="hearth-bench-cluster-"))
     sockets = run_sockets(args, workdir)
+    (workdir / "sockets.json").write_text(json.dumps(sockets))  # kept even if the page part fails
     pages = {} if args.skip_pages else run_pages(args, workdir)
     body = report(sockets, pages, args)
     path = write_result("cluster", "Scale-out: chat across processes on Redis, pages on PostgreSQL and SQLite", body)

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # long a closed check-in's transcript is kept before `flask chat purge` deletes it.
     "CHAT_HISTORY": 50,
     "CHAT_TRANSCRIPT_DAYS": 30,
+    # The Redis pub/sub channel Socket.IO processes share; deployments (and test servers) on one Redis keep apart.
+    "SOCKETIO_CHANNEL": "flask-socketio",
     "POSTS_PER_PAGE": 20,
     "THREADS_PER_PAGE": 25,
     "SEED_ON_START": True,

@@ -34,7 +34,7 @@ TERMS_MAX = 12
 SORTS = ("relevant", "newest")
 # Ranking needs a score per match; for a term in most posts that is most of the table. Rank the
 # newest matches this deep instead: what a person scrolling results would reach, at a bounded cost.
-RANK_WINDOW = 2000
+RANK_WINDOW = 1000
 
 # --- the index -------------------------------------------------------------------------------------
 

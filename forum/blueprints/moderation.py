@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum import ratelimits
 from forum.extensions import db, limiter
 from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, User
@@ -255,7 +256,7 @@ def check_in() -> object:
 
 @bp.post("/p/<int:post_id>/report")
 @login_required
-@limiter.limit("30/hour")
+@ratelimits.limited("report")
 def report(post_id: int) -> object:
     post = posting.get_post(post_id)
     try:

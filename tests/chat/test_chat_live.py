@@ -338,3 +338,38 @@ def test_sending_too_fast_is_refused_with_a_retry_after(live_database_url: str) 
     assert [a["ok"] for a in answers] == [True, True, True, False]
     assert answers[3]["error"]["code"] == "rate_limited" and answers[3]["error"]["retry_after"] >= 1
     assert replay["ok"] and replay["message"]["id"] == answers[0]["message"]["id"]  # a resend is never limited
+
+
+def test_through_a_redis_queue_blocks_still_hold_and_sign_out_still_disconnects(live_database_url: str) -> None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    server = LiveServer(live_database_url, env={"FORUM_REDIS_URL": url})
+    with server:
+        (a_id, a_token), (b_id, b_token) = make_member(server, "queue_a"), make_member(server, "queue_b")
+        block(server, a_id, b_id)
+        a, b = ChatClient(server, token=a_token).connect(), ChatClient(server, token=b_token).connect()
+        try:
+            a.join()
+            b.join()
+            from_a = a.send(calm(1), "q-1")["message"]["id"]
+            a.wait_for("message", lambda got: len(got) >= 1)
+            time.sleep(0.3)
+            assert b.ids() == [] and a.ids() == [from_a]
+
+            make_member(server, "queue_c")
+            http = browser_session(server, "queue_c")
+            c = ChatClient(server, cookies=cookie_header(http)).connect()
+            token = csrf_from(http, server.url + "/chat/")
+            started = time.monotonic()
+            http.post(server.url + "/logout", data={"csrf_token": token}, headers={"Referer": server.url + "/"})
+            while c.sio.connected and time.monotonic() - started < 3:
+                time.sleep(0.02)
+            assert not c.sio.connected and time.monotonic() - started < 1.0
+        finally:
+            a.close()
+            b.close()

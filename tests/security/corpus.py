@@ -103,6 +103,9 @@ class PageAudit(HTMLParser):
 
 def audit_html(html: str) -> list[str]:
     audit = PageAudit()
-    audit.feed(html)
-    audit.close()
+    try:
+        audit.feed(html)
+        audit.close()
+    except AssertionError as error:  # html.parser gives up on some malformed markup: never expected in our pages
+        audit.problems.append(f"markup the parser cannot read: {error}")
     return audit.problems

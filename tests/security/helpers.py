@@ -48,8 +48,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 
 def api_token(base_url: str, username: str, password: str = "correct horse battery") -> str:
-    response = requests.post(
-        base_url + "/api/v1/tokens", json={"username": username, "password": password}, timeout=10
-    )
+    response = requests.post(base_url + "/api/v1/tokens", json={"username": username, "password": password}, timeout=10)
     assert response.status_code == 201, response.text
     return str(response.json()["token"])

@@ -147,10 +147,20 @@ def block_person(role: str, state: str) -> str:
 
 
 def own_only(role: str, state: str) -> str:
-    """Private things (journal entries, homework): the owner, and nobody else, not even staff, sees they exist."""
+    """Private things (homework): the owner, and nobody else, not even staff, learns they exist."""
     if _gone(role):
-        return LOGIN if state == "own" or role == "anonymous" else HIDE
+        return LOGIN
     return OK if state == "own" else HIDE
+
+
+def foreign_private(role: str, state: str) -> str:
+    """Someone else's private thing behind a sign-in (a notification): 404 once signed in."""
+    return LOGIN if _gone(role) else HIDE
+
+
+def refuses_bad_credentials(role: str, state: str) -> str:
+    """Sign-in with a wrong password answers the same to everyone, signed in or not."""
+    return LOGIN
 
 
 def own_private_page(role: str, state: str) -> str:
@@ -163,10 +173,13 @@ class Route:
     policy: Policy
     target: str = "none"  # what the path parameters point at: none, post, thread, board, user, journal, ...
     body: dict[str, object] | None = None  # form or JSON fields that pass validation where that matters
+    variant: str = "a"  # "b": a second copy of the object, for a second route that destroys it
 
     @property
     def states(self) -> tuple[str, ...]:
-        return STATES if self.target in ("post", "thread") else ("own", "another") if self.target in PRIVATE else NO_STATE
+        return (
+            STATES if self.target in ("post", "thread") else ("own", "another") if self.target in PRIVATE else NO_STATE
+        )
 
 
 PRIVATE = ("journal", "homework")
@@ -185,7 +198,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/u/<username>"): Route(public, "user"),
     # accounts
     ("GET", "/login"): Route(public),
-    ("POST", "/login"): Route(public),
+    ("POST", "/login"): Route(refuses_bad_credentials, body={"username": "nobody", "password": "wrong password"}),
     ("GET", "/register"): Route(public),
     ("POST", "/register"): Route(public),
     ("POST", "/logout"): Route(signed_in),
@@ -221,11 +234,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/notifications/read"): Route(signed_in),
     ("GET", "/notifications/settings"): Route(signed_in),
     ("POST", "/notifications/settings"): Route(signed_in),
-    ("POST", "/notifications/<int:notification_id>/open"): Route(own_private_page, "notification"),
+    ("POST", "/notifications/<int:notification_id>/open"): Route(foreign_private, "notification"),
     # practice (private to each person)
     ("GET", "/me/practice"): Route(signed_in),
     ("GET", "/me/homework"): Route(signed_in),
-    ("POST", "/me/homework"): Route(signed_in, body={"text": "Call my sister."}),
+    ("POST", "/me/homework"): Route(signed_in, body={"guide": "{practice_guide}"}),
     ("POST", "/me/homework/<int:item_id>/done"): Route(own_only, "homework"),
     ("POST", "/me/homework/<int:item_id>/reopen"): Route(own_only, "homework"),
     ("POST", "/me/homework/<int:item_id>/delete"): Route(own_only, "homework"),
@@ -233,9 +246,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/me/journal/new"): Route(signed_in),
     ("POST", "/me/journal/new"): Route(signed_in, body={"body": "Dear diary."}),
     ("GET", "/me/journal/<int:entry_id>"): Route(own_private_page, "journal"),
-    ("GET", "/me/journal/<int:entry_id>/edit"): Route(own_only, "journal"),
-    ("POST", "/me/journal/<int:entry_id>/edit"): Route(own_only, "journal", {"body": "Edited entry."}),
-    ("POST", "/me/journal/<int:entry_id>/delete"): Route(own_only, "journal"),
+    ("GET", "/me/journal/<int:entry_id>/edit"): Route(own_private_page, "journal"),
+    ("POST", "/me/journal/<int:entry_id>/edit"): Route(own_private_page, "journal", {"body": "Edited entry."}),
+    ("POST", "/me/journal/<int:entry_id>/delete"): Route(own_private_page, "journal"),
     ("POST", "/me/journal/check-in"): Route(signed_in),
     ("GET", "/me/mood"): Route(signed_in),
     ("POST", "/me/mood"): Route(signed_in, body={"score": "5"}),
@@ -268,12 +281,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/threads/<int:thread_id>"): Route(view_thread, "thread"),
     ("POST", "/api/v1/threads/<int:thread_id>/posts"): Route(reply, "thread", {"body": "A reply."}),
     ("PATCH", "/api/v1/posts/<int:post_id>"): Route(edit_post, "post", {"body": "Edited."}),
-    ("DELETE", "/api/v1/posts/<int:post_id>"): Route(delete_post, "post"),
+    ("DELETE", "/api/v1/posts/<int:post_id>"): Route(delete_post, "post", variant="b"),
     ("POST", "/api/v1/posts/<int:post_id>/reports"): Route(report_post, "post", {"kind": "rules", "reason": "x"}),
     ("PUT", "/api/v1/posts/<int:post_id>/reactions/<kind>"): Route(react, "post"),
     ("DELETE", "/api/v1/posts/<int:post_id>/reactions/<kind>"): Route(react, "post"),
     ("POST", "/api/v1/users"): Route(public, body={"username": "fresh_person", "password": "a long enough one"}),
-    ("POST", "/api/v1/tokens"): Route(public, body={"username": "nobody", "password": "not a real password"}),
+    ("POST", "/api/v1/tokens"): Route(
+        refuses_bad_credentials, body={"username": "nobody", "password": "wrong password"}
+    ),
     ("DELETE", "/api/v1/tokens/current"): Route(signed_in),
     ("POST", "/api/v1/screen"): Route(signed_in, body={"text": "Hello there."}),
     ("POST", "/api/v1/check-ins"): Route(signed_in, body={}),
@@ -283,7 +298,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/moderation/queue"): Route(staff),
     ("GET", "/api/v1/moderation/items/<int:item_id>"): Route(staff, "item"),
     ("POST", "/api/v1/moderation/items/<int:item_id>/claim"): Route(staff, "item", {"version": 1}),
-    ("POST", "/api/v1/moderation/items/<int:item_id>/actions"): Route(staff, "item", {"action": "note", "note": "x"}),
+    ("POST", "/api/v1/moderation/items/<int:item_id>/actions"): Route(
+        staff, "item", {"action": "note", "note": "x", "version": 1}
+    ),
 }
 
 
@@ -308,7 +325,7 @@ EVENTS: dict[tuple[str, str], Policy] = {
     ("/chat", "leave"): socket_member,
     ("/chat", "send"): socket_writer,
     ("/chat", "edit"): socket_writer,
-    ("/chat", "delete"): socket_member,
+    ("/chat", "delete"): socket_writer,  # their own message; the silenced member here has none, so it is another's
     ("/chat", "typing"): socket_member,
     ("/chat", "read"): socket_member,
     ("/chat", "mood"): socket_member,

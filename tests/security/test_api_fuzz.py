@@ -51,7 +51,9 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None
     @settings(max_examples=EXAMPLES[mode], deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def run(case: Any) -> None:
         try:
-            case.call_and_validate(headers=headers, checks=NEGATIVE_CHECKS if mode is GenerationMode.NEGATIVE else CHECKS)
+            case.call_and_validate(
+                headers=headers, checks=NEGATIVE_CHECKS if mode is GenerationMode.NEGATIVE else CHECKS
+            )
         finally:
             # A real server starts each request with a fresh session; the test's app context must too.
             db.session.remove()

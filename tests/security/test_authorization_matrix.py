@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -37,7 +37,7 @@ NAMES = {
 }
 OWNER = "owen"  # the author of every "another", "hidden", "locked", "deleted" and "anonymous" object
 LAST = [("POST", "/me/delete"), ("DELETE", "/api/v1/tokens/current"), ("POST", "/logout")]
-DESTRUCTIVE = re.compile(r"/(delete|lock|pin|close|reopen|slow-mode|state)$")
+DESTRUCTIVE = re.compile(r"/(lock|pin|close|reopen|slow-mode|state)$")
 
 
 # --- the route map and the handlers against the table -----------------------------------------------------
@@ -82,35 +82,42 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     owner: User | None = None
     threads: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, state) -> thread id
-    posts: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, state) -> a reply's post id
+    posts: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (role, state, variant) -> a reply's id
     journal: dict[tuple[str, str], int] = field(default_factory=dict)
     homework: dict[tuple[str, str], int] = field(default_factory=dict)
     item_id: int = 0
     checkin_id: int = 0
+    checkin_room: str = ""
     room: str = ""
     guide: str = ""
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def _thread(author: User, *, board: str = "small-wins", anonymous: bool = False) -> tuple[int, int]:
+def _thread(author: User, *, board: str = "small-wins", anonymous: bool = False) -> tuple[int, list[int]]:
     outcome = posting.create_thread(
         author, posting.get_board(board), title="A thread in the matrix", body="Opening.", anonymous=anonymous
     )
-    reply = posting.create_reply(author, outcome.thread, body="A reply in the matrix.", anonymous=anonymous)
-    return outcome.thread.id, reply.post.id
+    replies = [
+        posting.create_reply(author, outcome.thread, body=f"Reply {n} in the matrix.", anonymous=anonymous).post.id
+        for n in range(2)
+    ]
+    return outcome.thread.id, replies
 
 
-def _put_in_state(thread_id: int, post_id: int, state: str) -> None:
+def _put_in_state(thread_id: int, post_ids: list[int], state: str) -> None:
     with write_transaction() as session:
-        thread, post = session.get(Thread, thread_id), session.get(Post, post_id)
-        assert thread is not None and post is not None
-        if state == "hidden":
-            thread.visibility = post.visibility = "hidden"
-        elif state == "locked":
-            thread.locked = True
-        elif state == "deleted":
-            thread.deleted_at = post.deleted_at = utcnow()
+        thread = session.get(Thread, thread_id)
+        posts = [session.get(Post, post_id) for post_id in post_ids]
+        assert thread is not None
+        for post in posts:
+            assert post is not None
+            if state == "hidden":
+                thread.visibility = post.visibility = "hidden"
+            elif state == "locked":
+                thread.locked = True
+            elif state == "deleted":
+                thread.deleted_at = post.deleted_at = utcnow()
 
 
 def _objects_for(world: World, role: str) -> None:
@@ -120,9 +127,12 @@ def _objects_for(world: World, role: str) -> None:
         author = world.users[role] if state == "own" else world.owner
         assert author is not None
         anonymous = state == "anonymous"
-        thread_id, post_id = _thread(author, board="grief-and-loss" if anonymous else "small-wins", anonymous=anonymous)
-        _put_in_state(thread_id, post_id, state)
-        world.threads[role, state], world.posts[role, state] = thread_id, post_id
+        thread_id, post_ids = _thread(
+            author, board="grief-and-loss" if anonymous else "small-wins", anonymous=anonymous
+        )
+        _put_in_state(thread_id, post_ids, state)
+        world.threads[role, state] = thread_id
+        world.posts[role, state, "a"], world.posts[role, state, "b"] = post_ids
 
 
 def _private_objects(world: World, role: str) -> None:
@@ -178,9 +188,10 @@ def _build(app: Flask) -> World:
     chat.ensure_board_rooms()
     world.room = chat.board_rooms()[0].key
     starts = utcnow() + timedelta(days=1)
-    world.checkin_id = checkins.schedule(
+    checkin = checkins.schedule(
         world.users["moderator"], title="Sunday check-in", area=None, starts_at=starts, length_minutes=60, capacity=8
-    ).id
+    )
+    world.checkin_id, world.checkin_room = checkin.id, checkin.room.key
     from forum.guides import all_guides
 
     world.guide = next(iter(all_guides()))
@@ -208,7 +219,7 @@ def _path(rule: str, route: matrix.Route, world: World, role: str, state: str) -
     if route.target == "guide":
         values["slug"] = world.guide
     if route.target in ("post", "thread"):
-        values["post_id"] = str(world.posts[role, state])
+        values["post_id"] = str(world.posts[role, state, route.variant])
         values["thread_id"] = str(world.threads[role, state])
     if route.target == "journal":
         values["entry_id"] = str(world.journal.get((role, state), world.journal["member", "another"]))
@@ -234,11 +245,14 @@ def _outcome(response: Any) -> str:
 def _ask(world: World, method: str, rule: str, route: matrix.Route, role: str, state: str) -> str:
     client = world.clients[role]
     path = _path(rule, route, world, role, state)
+    body = {
+        key: _practice_guide() if value == "{practice_guide}" else value for key, value in (route.body or {}).items()
+    }
     if path.startswith("/api/"):
         headers = bearer(world.tokens[role]) if role in world.tokens else {}
-        response = client.open(path, method=method, json=route.body or {}, headers=headers)
+        response = client.open(path, method=method, json=body, headers=headers)
     else:
-        response = client.open(path, method=method, data=route.body or {})
+        response = client.open(path, method=method, data=body)
     return _outcome(response)
 
 
@@ -246,8 +260,10 @@ def _ordered_rows() -> list[tuple[tuple[str, str], matrix.Route]]:
     def rank(item: tuple[tuple[str, str], matrix.Route]) -> tuple[int, str]:
         (method, rule), _route = item
         if (method, rule) in LAST:
-            return (3 + LAST.index((method, rule)), rule)
-        if method == "DELETE" or DESTRUCTIVE.search(rule):
+            return (4 + LAST.index((method, rule)), rule)
+        if (method == "DELETE" and "/reactions/" not in rule) or rule.endswith("/delete"):
+            return (3, rule)  # deleting goes after everything else that uses the same object
+        if DESTRUCTIVE.search(rule):
             return (2, rule)
         return (0 if method == "GET" else 1, rule)
 
@@ -287,10 +303,10 @@ def _event_payload(event: str, world: World, role: str, own_message: int | None,
         "read": {"room": room, "last_id": owners_message},
         "mood": {"room": room, "word": "tired"},
         "remove": {"room": room, "id": owners_message, "reason": "matrix"},
-        "mute": {"room": room, "user_id": world.owner.id if world.owner else 0, "minutes": 5},
+        "mute": {"room": room, "user_id": world.users["other"].id, "minutes": 5},  # after "other" had its turn
         "slow_mode": {"room": room, "seconds": 10},
         "close": {"room": room},
-        "advance": {"checkin_id": world.checkin_id},
+        "advance": {"room": world.checkin_room, "state": "open"},
     }[event]
 
 
@@ -306,12 +322,21 @@ def _ack_outcome(ack: Any) -> str:
 def test_every_socket_event_answers_every_role_as_the_matrix_says(app: Flask, world: World) -> None:
     from forum.services import chat
 
-    owners = chat.send_message(world.owner, chat.get_room(world.room), body="Owner's message.", client_id="owner-1")
     mismatches = []
-    order = sorted(matrix.EVENTS, key=lambda key: (key[1] in ("close", "advance", "slow_mode", "remove", "mute"), key))
+    # Send first (later events act on the message it made); deleting and room-wide staff actions last.
+    order = sorted(
+        matrix.EVENTS,
+        key=lambda key: (
+            key[1] != "send",
+            key[1] in ("delete", "close", "advance", "slow_mode", "remove", "mute"),
+            key,
+        ),
+    )
     for role in matrix.ROLES:
+        owners = chat.send_message(world.owner, chat.get_room(world.room), body="Owner's words.", client_id=f"o-{role}")
         sockets = {}
         for namespace in ("/chat", "/moderation", "/notifications"):
+            g.pop("_login_user", None)  # the test holds one app context open: no cached user from the last request
             sock = socketio.test_client(app, namespace=namespace, flask_test_client=world.clients[role])
             sockets[namespace] = sock
             got = OK if sock.is_connected(namespace) else LOGIN
@@ -329,7 +354,10 @@ def test_every_socket_event_answers_every_role_as_the_matrix_says(app: Flask, wo
                 got = LOGIN
             else:
                 ack = chat_sock.emit(
-                    event, _event_payload(event, world, role, own_message, owners.message.id), namespace="/chat", callback=True
+                    event,
+                    _event_payload(event, world, role, own_message, owners.message.id),
+                    namespace="/chat",
+                    callback=True,
                 )
                 got = _ack_outcome(ack)
                 if event == "send" and isinstance(ack, dict) and ack.get("ok"):
@@ -340,5 +368,7 @@ def test_every_socket_event_answers_every_role_as_the_matrix_says(app: Flask, wo
             if sock.is_connected(namespace):
                 sock.disconnect(namespace=namespace)
         if role in ("moderator", "admin"):
-            chat.reopen_room(world.users["moderator"], chat.get_room(world.room))  # the next role finds it open
+            # The next role finds the room as it was: open, without slow mode.
+            chat.reopen_room(world.users["moderator"], chat.get_room(world.room))
+            chat.set_slow_mode(world.users["moderator"], chat.get_room(world.room), 0)
     assert mismatches == [], "\n".join(mismatches)

@@ -54,7 +54,9 @@ def test_replying_to_a_post_that_does_not_exist_is_refused_not_a_crash(app: Flas
     other = posting.create_thread(member, posting.get_board("small-wins"), title="Another one", body="Hi.")
     for reply_to in (999_999, other.post.id, 2**40):
         response = client.post(
-            f"/api/v1/threads/{outcome.thread.id}/posts", json={"body": "Hi", "reply_to_id": reply_to}, headers=bearer(token)
+            f"/api/v1/threads/{outcome.thread.id}/posts",
+            json={"body": "Hi", "reply_to_id": reply_to},
+            headers=bearer(token),
         )
         assert response.status_code == 422, (reply_to, response.json)
     login(client, "sam")

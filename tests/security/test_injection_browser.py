@@ -53,9 +53,7 @@ def _viewer(browser: Any, base_url: str, name: str | None) -> Any:
     page.csp_violations = []
     page.on(
         "console",
-        lambda message: page.csp_violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: page.csp_violations.append(message.text) if "Content Security Policy" in message.text else None,
     )
     if name:
         login_in_browser(page, name, fields.PASSWORD)
@@ -63,7 +61,9 @@ def _viewer(browser: Any, base_url: str, name: str | None) -> Any:
 
 
 def _open(page: Any, target: fields.Page) -> list[str]:
-    page.goto(target.path, wait_until="load")
+    response = page.goto(target.path, wait_until="load")
+    if response is None or response.status != 200:
+        return [f"answered {response.status if response else 'nothing'}"]
     if target.wait_for:
         page.wait_for_selector(target.wait_for, timeout=15_000)
     page.wait_for_timeout(20)  # let any injected timer fire

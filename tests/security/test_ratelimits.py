@@ -86,7 +86,7 @@ def test_failed_logins_against_one_pseudonym_are_limited_across_addresses(
 ) -> None:
     limits_on(login={"per_address": "100/minute", "per_account": "4/hour"})
     for n in range(4):
-        assert _login(client, "sam", "guess number %d" % n, address=f"203.0.113.{n}").status_code == 401
+        assert _login(client, "sam", f"guess number {n}", address=f"203.0.113.{n}").status_code == 401
     _assert_limited_html(_login(client, "sam", PASSWORD, address="203.0.113.99"))
     # Other people's sign-in is untouched, and successes never count towards the limit.
     accounts.register("river", PASSWORD)
@@ -151,7 +151,8 @@ def test_forms_and_the_api_draw_from_the_same_posting_bucket(client: FlaskClient
 def test_new_accounts_are_stricter_on_their_first_day(
     app: Flask, client: FlaskClient, make_user: Any, limits_on: Any
 ) -> None:
-    newcomer, regular = make_user("newcomer"), make_user("regular")
+    make_user("newcomer")
+    regular = make_user("regular")
     _age(regular, days=2)
     newcomer_token, regular_token = _token(client, "newcomer"), _token(client, "regular")
     thread_id = _thread_id(client, regular_token)
@@ -184,3 +185,44 @@ def test_the_address_key_is_a_keyed_hash_that_changes_with_the_secret(app: Flask
     assert first.startswith("addr:") and "203" not in first
     app.config["RATELIMIT_ADDRESS_SECRET"] = "another deployment"
     assert ratelimits.address_key("203.0.113.77") != first
+
+
+def test_reports_are_limited_per_account_with_a_json_retry_after(
+    client: FlaskClient, make_user: Any, limits_on: Any
+) -> None:
+    from forum.services import posting
+
+    author, reporter = make_user("author"), make_user("reporter")
+    _age(reporter, days=30)
+    thread = posting.create_thread(author, posting.get_board("small-wins"), title="Posts to report", body="One.")
+    posts = [posting.create_reply(author, thread.thread, body=f"Reply {n}.").post.id for n in range(3)]
+    token = _token(client, "reporter")
+    limits_on(report={"per_account": "2/hour", "per_address": None})
+    answers = [
+        client.post(f"/api/v1/posts/{post_id}/reports", json={"kind": "rules", "reason": "spam"}, headers=bearer(token))
+        for post_id in posts
+    ]
+    assert [a.status_code for a in answers[:2]] == [201, 201]
+    _assert_limited_json(answers[2])
+
+
+def test_chat_messages_are_limited_per_account_across_sockets(app: Flask, make_user: Any, limits_on: Any) -> None:
+    from forum.extensions import socketio
+    from forum.services import chat
+
+    _age(make_user("chatty"), days=30)
+    chat.ensure_board_rooms()
+    room = chat.board_rooms()[0].key
+    limits_on(chat={"per_account": "3/minute", "per_address": None})
+    acks = []
+    for n in range(2):  # two sockets, as from a phone and a laptop: one bucket
+        web = app.test_client()
+        web.post("/login", data={"username": "chatty", "password": PASSWORD})
+        sock = socketio.test_client(app, namespace="/chat", flask_test_client=web)
+        sock.emit("join", {"room": room}, namespace="/chat", callback=True)
+        for m in range(2):
+            payload = {"room": room, "body": f"hello {n}.{m}", "client_id": f"c-{n}-{m}"}
+            acks.append(sock.emit("send", payload, namespace="/chat", callback=True))
+        sock.disconnect(namespace="/chat")
+    assert [ack["ok"] for ack in acks] == [True, True, True, False]
+    assert acks[3]["error"]["code"] == "rate_limited" and acks[3]["error"]["retry_after"] >= 1

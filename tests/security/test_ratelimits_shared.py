@@ -53,9 +53,7 @@ def two_servers(live_database_url: str, shared_redis: redis.Redis) -> Iterator[t
 
 
 def _try_token(server: LiveServer, password: str) -> requests.Response:
-    return requests.post(
-        server.url + "/api/v1/tokens", json={"username": "sam", "password": password}, timeout=10
-    )
+    return requests.post(server.url + "/api/v1/tokens", json={"username": "sam", "password": password}, timeout=10)
 
 
 def test_login_limit_holds_across_two_processes_sharing_redis(

@@ -8,7 +8,7 @@ from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from forum import permissions
+from forum import permissions, ratelimits
 from forum.extensions import limiter
 from forum.services import moderation_actions, posting, reports, review, screening
 
@@ -80,7 +80,7 @@ def act_on_item(body: dict[str, Any], item_id: int) -> Any:
 
 
 @blp.route("/posts/<int:post_id>/reports", methods=["POST"])
-@limiter.limit("30/hour", key_func=_member_key)
+@ratelimits.limited("report")
 @blp.arguments(ReportIn)
 @blp.response(201, ReportOut)
 @_document_errors

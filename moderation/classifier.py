@@ -31,10 +31,10 @@ log = logging.getLogger("moderation")
 CODE_VERSION = "4"  # bump when feature extraction or fusion logic changes
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCREEN_CLASSES = ("none", "concern", "crisis")
-# "no_area": everyday chatter and idioms with no IPT problem area in them, so the area head can say so
-# instead of naming the least unlikely area ("this commute is killing me" is not grief).
+# "no_area": everyday chatter, idioms and chat small talk with no IPT problem area in them, so the area head
+# can say so instead of naming the least unlikely area ("this commute is killing me" is not grief).
 AREA_CLASSES = ("grief", "role_transitions", "disputes", "deficits", "no_area")
-NO_AREA_KINDS = ("idiom",)
+NO_AREA_KINDS = ("idiom", "smalltalk")
 PARAMS: dict[str, Any] = {
     "char_ngrams": [3, 5],
     "word_bigrams": True,

@@ -165,7 +165,7 @@ RULES: tuple[Rule, ...] = (
     Rule("passive_ideation", r"\bhope (?:that )?i (?:don'?t|never|do not) wake up\b"),
     Rule(
         "passive_ideation",
-        r"\b(?:sleep|fall asleep|go to sleep|close my eyes) and (?:never|not) (?:wake|open them) (?:up|again)?",
+        r"\b(?:sleep|asleep|close my eyes)(?: tonight| forever)? and (?:never|not) (?:wake|waking|open them|opening them) ?(?:up|again)?",
     ),
     Rule("passive_ideation", r"\btired of (?:being alive|living|existing|life itself|being here|being me)\b"),
     Rule(
@@ -258,6 +258,9 @@ RULES: tuple[Rule, ...] = (
         r"\bthis (?:is|will be|'?ll be) my (?:last|final) (?:post|message|msg|update|time posting|words|goodbye|entry)\b",
     ),
     Rule("goodbye", r"\bmy (?:last|final) (?:post|message|msg) (?:here|ever|on here)\b"),
+    Rule(
+        "goodbye", r"\b(?:last|final) time (?:you'?ll|you will|anyone will|you'?re going to) (?:ever )?hear from me\b"
+    ),
     Rule(
         "goodbye",
         r"\b(?:goodbye|good bye|bye|farewell|so long),? (?:everyone|everybody|all|guys|friends|world|forever|hearth|y'?all|all of you|for good|cruel world|for the last time)\b",

@@ -18,10 +18,12 @@ from pathlib import Path
 
 from .fragments import (
     AREAS,
+    CHAT_SMALL_TALK,
     CONCERN,
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
     CRISIS,
+    CRISIS_GOODBYES,
     EVERYDAY_IDIOMS,
     EXTRA_CRISIS,
     HARD_NEGATIVES,
@@ -185,6 +187,26 @@ def training_only_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
     return rows
 
 
+def chat_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
+    """Chat small talk (none) and crisis goodbyes on the same words, for training only.
+
+    Chat lines are short, so they are given neutral context less often than posts.  Their own rng keeps
+    every earlier row, and the holdout files, byte-identical.
+    """
+    rng = random.Random(SEED + 2)
+    rows = []
+    for cores, label, kind, ctx, p_context in (
+        (CHAT_SMALL_TALK, "none", "smalltalk", (NEUTRAL_BEFORE, NEUTRAL_AFTER), 0.3),
+        (CRISIS_GOODBYES, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER), 0.6),
+    ):
+        before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
+        for core in cores:
+            for _ in range(n_per_fragment):
+                text = compose(core, before, after, rng) if rng.random() < p_context else core
+                rows.append({"text": voice(text, rng), "label": label, "kind": kind})
+    return rows
+
+
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for area, (openers, bodies, closers) in AREAS.items():
@@ -219,7 +241,7 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
 def build() -> dict[str, int]:
     rng = random.Random(SEED)
     train = screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng)
-    train = dedupe(train + training_only_rows())
+    train = dedupe(train + training_only_rows() + chat_rows())
     hold = dedupe(screening_rows({"crisis": 180, "concern": 90, "none": 110, "hard": 25}, 1, rng))
     hold, removed_s = drop_near_duplicates(hold, train)
     write(HERE / "screening_train.csv", train, ["text", "label", "kind"])

@@ -118,6 +118,19 @@ def data() -> object:
     return render_template("me/data.html", form=DeleteAccountForm())
 
 
+@bp.post("/me/training-consent")
+@login_required
+def training_consent() -> object:
+    member = privacy.set_training_opt_in(current_user, request.form.get("allowed") == "1")
+    flash(
+        "Thank you: reviewed posts of yours may help the safety check learn."
+        if member.training_opt_in
+        else "Your posts will not be used to train the safety check.",
+        "success",
+    )
+    return redirect(url_for("me.data"))
+
+
 @bp.post("/me/export")
 @login_required
 @limiter.limit("10/hour")

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     bio_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
     pronouns: Mapped[str] = mapped_column(String(40), default="", nullable=False)
     trusted: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # Off until the person says yes: only then may moderator decisions on their posts become training rows.
+    training_opt_in: Mapped[bool] = mapped_column(default=False, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 

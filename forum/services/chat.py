@@ -695,10 +695,8 @@ def _register_personal_data() -> None:
 
 
 def _erase_messages(session: Session, user: User, keep_posts: bool) -> None:
-    if keep_posts:
-        # Kept as "a former member": the conversation others had stays readable.
-        session.execute(update(ChatMessage).where(ChatMessage.author_id == user.id).values(author_id=None))
-        return
+    # Chat is deleted whatever happens to posts (the privacy promise): the rows stay as empty,
+    # deleted placeholders so message ids others' clients hold still line up after a reconnect.
     session.execute(
         update(ChatMessage)
         .where(ChatMessage.author_id == user.id)

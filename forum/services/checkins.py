@@ -21,7 +21,7 @@ from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.models import User, utcnow
 from forum.models.chat import CHECKIN_STATES, ChatMessage, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
-from forum.services import chat, screening
+from forum.services import chat, events, screening
 from forum.services.chat_errors import RoomNotOpen
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.transaction import after_commit, write_transaction
@@ -162,6 +162,7 @@ def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
         locked.state = str(to_state)
         if to_state == "open":
             locked.opened_at = now
+            _announce_opening(locked)
         if to_state == "closed":
             locked.closed_at = now
             locked.room.closed_at = now
@@ -169,6 +170,16 @@ def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
         target = chat.socket_room(locked.room)
         after_commit(lambda: _announce_state(payload, target))
     return checkin
+
+
+def _announce_opening(checkin: CheckIn) -> None:
+    """Tell everyone who signed up that the check-in has started (after the commit)."""
+    participant_ids = list(
+        db.session.scalars(select(CheckInParticipant.user_id).where(CheckInParticipant.checkin_id == checkin.id))
+    )
+    checkin_id, title = checkin.id, checkin.title
+    url = f"/chat/{checkin.room.key}"
+    after_commit(lambda: events.check_in_starting(checkin_id, title, participant_ids, url))
 
 
 def checkin_state(checkin: CheckIn) -> dict[str, Any]:

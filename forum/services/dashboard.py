@@ -152,7 +152,7 @@ def audit_entries(viewer: Any, *, item_id: int | None = None, limit: int = 200) 
 
 
 def feedback_rows() -> Iterator[tuple[str, str]]:
-    """(text, label) for each item's latest decision on a post that still exists and was not deleted.
+    """(text, label) for each item's latest decision on a post that still exists, whose author opted in.
 
     The text is what the screen read: the title and body for an opening post, the body for a reply.
     Deleted posts are left out: the person took their words back, and training on them would keep them.
@@ -173,10 +173,15 @@ def feedback_rows() -> Iterator[tuple[str, str]]:
     for decision in decisions:
         item = items[decision.item_id]
         post = posts.get(item.target_id) if item.target_type == "post" else None
-        if post is None or post.deleted_at is not None:
+        if post is None or post.deleted_at is not None or not _author_opted_in(post):
             continue
         text = f"{post.thread.title}\n\n{post.body_md}" if post.number == 1 else post.body_md
         yield text, decision.label
+
+
+def _author_opted_in(post: Post) -> bool:
+    # No member's writing trains the model without their yes (MODEL_CARD.md, the privacy page).
+    return post.author is not None and post.author.training_opt_in
 
 
 def label_counts(rows: list[tuple[str, str]]) -> Counter[str]:

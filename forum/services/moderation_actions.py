@@ -19,7 +19,7 @@ from forum.extensions import db
 from forum.models import ModeratorMessage, Post, ReviewDecision, ReviewItem, User, utcnow
 from forum.models.moderation import ACTIONS
 from forum.rendering import render_markdown
-from forum.services import accounts, review
+from forum.services import accounts, events, review
 from forum.services.errors import ValidationFailed, invalid
 from forum.services.transaction import after_commit, write_transaction
 from forum.services.validation import clean_text
@@ -234,6 +234,8 @@ def _send(ctx: ActionContext, recipient: User, kind: str, body: str) -> Moderato
     )
     ctx.session.add(message)
     ctx.session.flush()
+    message_id = message.id
+    after_commit(lambda: events.moderator_message_sent(message_id))
     return message
 
 

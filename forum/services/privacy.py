@@ -65,6 +65,14 @@ def _safe_filename(name: str) -> str:
 # --- deletion --------------------------------------------------------------------------------------
 
 
+def set_training_opt_in(actor: Any, allowed: bool) -> User:
+    """The person's choice whether reviewed posts of theirs may help retrain the screening model."""
+    member = permissions.ensure_signed_in(actor)
+    with write_transaction():
+        member.training_opt_in = bool(allowed)
+    return member
+
+
 def delete_account(actor: Any, *, password: object, posts: object) -> None:
     """Delete the account now. posts="keep" leaves them under "a former member"; "delete" removes them."""
     member = permissions.ensure_signed_in(actor)

@@ -16,7 +16,7 @@ from forum.extensions import db
 from forum.guides import all_guides
 from forum.highlighting import highlight
 from forum.models import ReviewItem, Thread, User, utcnow
-from forum.services import moderation_actions, review
+from forum.services import moderation_actions, privacy, review
 from tests.conftest import login
 
 from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
@@ -176,6 +176,7 @@ def test_after_a_calm_post_the_writer_sees_suggested_guides_once(client: FlaskCl
 
 
 def test_export_feedback_writes_text_and_label_rows(app: Flask, tmp_path: Path, member: User, moderator: User) -> None:
+    privacy.set_training_opt_in(member, True)
     safe = item_for(start_thread(member, CRISIS_TEXT, title="Lyrics I love"))
     protect = item_for(start_thread(member, CONCERN_TEXT, title="Heavy week"))
     moderation_actions.act(moderator, safe.id, action="mark_safe", version=safe.version)
@@ -191,3 +192,20 @@ def test_export_feedback_writes_text_and_label_rows(app: Flask, tmp_path: Path, 
         [[f"Lyrics I love\n\n{CRISIS_TEXT}", "none"], [f"Heavy week\n\n{CONCERN_TEXT}", "concern"]]
     )
     assert "Wrote 2 rows" in result.output
+
+
+def test_export_feedback_leaves_out_people_who_did_not_opt_in(
+    app: Flask, tmp_path: Path, member: User, moderator: User, make_user
+) -> None:
+    other = make_user("quiet_one")
+    privacy.set_training_opt_in(member, True)
+    mine = item_for(start_thread(member, CRISIS_TEXT, title="Lyrics I love"))
+    theirs = item_for(start_thread(other, CRISIS_TEXT, title="Not for training"))
+    moderation_actions.act(moderator, mine.id, action="mark_safe", version=mine.version)
+    moderation_actions.act(moderator, theirs.id, action="mark_safe", version=theirs.version)
+    out = tmp_path / "feedback.csv"
+    result = app.test_cli_runner().invoke(args=["moderation", "export-feedback", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "Lyrics I love" in text
+    assert "Not for training" not in text

@@ -150,3 +150,26 @@ def test_a_deleted_account_answers_like_an_unknown_one(app: Flask, member: User)
     with pytest.raises(NotAuthenticated) as unknown:
         accounts.authenticate("nobody_here", "correct horse battery")
     assert deleted.value.message == unknown.value.message
+
+
+def test_suspension_closes_open_sockets_and_their_events_are_refused(app: Flask, member: User) -> None:
+    from flask import g
+
+    from forum.extensions import socketio
+    from forum.services import chat
+
+    chat.ensure_board_rooms()
+    room = chat.board_rooms()[0].key
+    browser = app.test_client()
+    login(browser, "sam")
+    g.pop("_login_user", None)
+    sock = socketio.test_client(app, namespace="/chat", flask_test_client=browser)
+    assert sock.is_connected("/chat")
+    assert sock.emit("join", {"room": room}, namespace="/chat", callback=True)["ok"]
+
+    _suspend(member)
+
+    assert not sock.is_connected("/chat"), "the server closed the suspended person's socket"
+    g.pop("_login_user", None)
+    again = socketio.test_client(app, namespace="/chat", flask_test_client=browser)
+    assert not again.is_connected("/chat"), "the old cookie cannot open a new one"

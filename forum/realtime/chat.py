@@ -228,9 +228,15 @@ def _announce_presence(target: str, user_id: int, username: str, action: str) ->
 @_event
 def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
     room = _room(data)
-    entry = chat.enter_room(user, room, after=data.get("after"))
     target = chat.socket_room(room)
+    # Join before reading history: a message committed in between then arrives live (clients drop
+    # duplicates by id) instead of falling into the gap between the history read and the join.
     join_room(target)
+    try:
+        entry = chat.enter_room(user, room, after=data.get("after"))
+    except Exception:
+        leave_room(target)
+        raise
     if presence.add(target, user.id, user.username, request.sid):  # type: ignore[attr-defined]
         _announce_presence(target, user.id, user.username, "join")
     hidden = permissions.hidden_author_ids(user)

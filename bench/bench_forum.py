@@ -119,7 +119,8 @@ counter = 0
 request = function()
   counter = counter + 1
   local key = string.format("%s-%d-%d", tostring(math.random(1, 1e9)), counter, os.time())
-  local body = string.format('{"body": "Thinking of you today. Reply %d, small steps count.", "idempotency_key": "%s"}', counter, key)
+  local template = '{"body": "Thinking of you today. Reply %d, small steps count.", "idempotency_key": "%s"}'
+  local body = string.format(template, counter, key)
   return wrk.format(nil, nil, nil, body)
 end
 """

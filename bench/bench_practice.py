@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import median, write_result
 
-PASSWORD = "bench password 123"  # noqa: S105  (a throwaway account in a temporary database)
+PASSWORD = "bench password 123"
 
 
 def _app(url: str) -> object:

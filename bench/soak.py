@@ -34,7 +34,7 @@ import socketio  # noqa: E402
 
 from tests.support.live import LiveServer  # noqa: E402
 
-PASSWORD = "correct horse battery"  # noqa: S105  (the soak accounts live in a throwaway database)
+PASSWORD = "correct horse battery"
 RSS_GROWTH_TARGET = 0.10
 
 

@@ -10,9 +10,7 @@ from forum import limits
 
 
 class RegisterForm(FlaskForm):
-    username = StringField(
-        "Pseudonym", validators=[DataRequired(), Length(limits.USERNAME_MIN, limits.USERNAME_MAX)]
-    )
+    username = StringField("Pseudonym", validators=[DataRequired(), Length(limits.USERNAME_MIN, limits.USERNAME_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(limits.PASSWORD_MIN, limits.PASSWORD_MAX)])
     email = StringField("Email (optional)", validators=[Optional(), Length(max=limits.EMAIL_MAX)])
 
@@ -26,18 +24,14 @@ class LoginForm(FlaskForm):
 class ThreadForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(limits.TITLE_MIN, limits.TITLE_MAX)])
     body = TextAreaField("What would you like to say?", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
-    content_note = StringField(
-        "Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)]
-    )
+    content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
     anonymous = BooleanField("Post as \u201ca member\u201d")
     idempotency_key = HiddenField()
 
 
 class ReplyForm(FlaskForm):
     body = TextAreaField("Your reply", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
-    content_note = StringField(
-        "Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)]
-    )
+    content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
     anonymous = BooleanField("Reply as \u201ca member\u201d")
     idempotency_key = HiddenField()
     reply_to = HiddenField()
@@ -45,9 +39,7 @@ class ReplyForm(FlaskForm):
 
 class EditForm(FlaskForm):
     body = TextAreaField("Post", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
-    content_note = StringField(
-        "Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)]
-    )
+    content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
 
 
 class ActionForm(FlaskForm):

@@ -18,9 +18,7 @@ def _migrated_app(url: str):
 
 def _schema_differences(app) -> list:
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_object": include_in_migrations}
-        )
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_in_migrations})
         return compare_metadata(context, db.metadata)
 
 

@@ -64,7 +64,10 @@ def test_an_unknown_board_is_a_friendly_404_page(client: FlaskClient) -> None:
 
 def test_content_notes_collapse_the_post_until_opened(app: Flask, member: User, client: FlaskClient) -> None:
     outcome = posting.create_thread(
-        member, posting.get_board("grief-and-loss"), title="The anniversary", body="It was a year ago today.",
+        member,
+        posting.get_board("grief-and-loss"),
+        title="The anniversary",
+        body="It was a year ago today.",
         content_note="talks about a death in the family",
     )
     page = client.get(f"/t/{outcome.thread.id}").get_data(as_text=True)

@@ -48,7 +48,7 @@ def test_links_get_nofollow_ugc_noopener() -> None:
 
 
 def test_raw_html_and_script_urls_do_not_survive() -> None:
-    html = render_markdown('<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>')
+    html = render_markdown("<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>")
     assert "<script" not in html
     assert 'href="javascript' not in html
     assert "<img" not in html
@@ -69,9 +69,30 @@ def test_sanitising_twice_changes_nothing(text: str) -> None:
 @given(
     st.lists(
         st.sampled_from(
-            ["<script>", "</script>", "<img src=x onerror=alert(1)>", "javascript:", "[l](javascript:x)",
-             "<svg onload=alert(1)>", "\"", "'", "<", ">", "&", "data:text/html,", "`", "*", "[", "](", ")", "\n",
-             "<a href='vbscript:x'>", "<iframe src=//e>", "text", " "]
+            [
+                "<script>",
+                "</script>",
+                "<img src=x onerror=alert(1)>",
+                "javascript:",
+                "[l](javascript:x)",
+                "<svg onload=alert(1)>",
+                '"',
+                "'",
+                "<",
+                ">",
+                "&",
+                "data:text/html,",
+                "`",
+                "*",
+                "[",
+                "](",
+                ")",
+                "\n",
+                "<a href='vbscript:x'>",
+                "<iframe src=//e>",
+                "text",
+                " ",
+            ]
         ),
         max_size=30,
     ).map("".join)

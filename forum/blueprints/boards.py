@@ -23,9 +23,7 @@ def _page_arg() -> int:
 
 @bp.get("/")
 def home() -> object:
-    return render_template(
-        "home.html", boards=queries.boards(), latest=queries.latest_threads(current_user)
-    )
+    return render_template("home.html", boards=queries.boards(), latest=queries.latest_threads(current_user))
 
 
 @bp.get("/b/<slug>")
@@ -76,9 +74,7 @@ def thread(thread_id: int) -> object:
     quote_id = request.args.get("quote", type=int)
     if quote_id:
         _prefill_quote(form, quote_id, thread.id)
-    return render_template(
-        "thread.html", thread=thread, page=page, form=form, support=take_support()
-    )
+    return render_template("thread.html", thread=thread, page=page, form=form, support=take_support())
 
 
 def _prefill_quote(form: ReplyForm, post_id: int, thread_id: int) -> None:
@@ -180,5 +176,3 @@ def _post_url(post: object) -> str:
 @bp.get("/healthz")
 def healthz() -> object:
     return {"ok": True}
-
-

@@ -36,6 +36,7 @@ def _hasher() -> PasswordHasher:
 def _dummy_hash() -> str:
     return _hasher_for(current_app.config["ARGON2_PROFILE"])[1]
 
+
 _USERNAME_RE = re.compile(limits.USERNAME_PATTERN)
 _PHONE_RE = re.compile(r"^\+?[\d\-_]{7,}$")
 BAD_CREDENTIALS = "That username and password don't match an account."
@@ -46,9 +47,7 @@ def normalise_username(username: str) -> str:
 
 
 def validate_username(raw: object) -> str:
-    username = clean_single_line(
-        "username", raw, min_len=limits.USERNAME_MIN, max_len=limits.USERNAME_MAX
-    )
+    username = clean_single_line("username", raw, min_len=limits.USERNAME_MIN, max_len=limits.USERNAME_MAX)
     if "@" in username:
         raise invalid("username", "Please choose a pseudonym, not an email address.")
     if not _USERNAME_RE.match(username):
@@ -91,9 +90,7 @@ def register(username: object, password: object, *, email: object = None, role: 
         key = normalise_username(name)
         if session.scalar(select(User.id).where(User.username_key == key)) is not None:
             raise Conflict("That username is taken.", fields={"username": ["That username is taken."]})
-        user = User(
-            username=name, username_key=key, password_hash=_hasher().hash(secret), email=address, role=role
-        )
+        user = User(username=name, username_key=key, password_hash=_hasher().hash(secret), email=address, role=role)
         session.add(user)
     return user
 

@@ -1,9 +1,9 @@
 """Real server processes for tests that need a socket, a browser, or a crash.
 
-    with LiveServer(database_url) as server:
-        server.url                       # http://127.0.0.1:PORT
-        with server.app.app_context():   # an in-process app on the same database, to arrange and inspect
-            ...
+with LiveServer(database_url) as server:
+    server.url                       # http://127.0.0.1:PORT
+    with server.app.app_context():   # an in-process app on the same database, to arrange and inspect
+        ...
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ MODULES = (
 def attach(app: Flask) -> None:
     # Every documented error uses the shape the error handler really sends.
     type(api).ERROR_SCHEMA = schemas.ApiError
-    description = "Hearth's JSON API. Every error is {\"error\": {code, message, fields}}."
+    description = 'Hearth\'s JSON API. Every error is {"error": {code, message, fields}}.'
     api.init_app(app, spec_kwargs={"info": {"description": description}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name in MODULES:

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ import redis
 import socketio
 
 from bench.bench_forum import REPLY_SCRIPT, prepare_database, session_cookie, start_server, wrk
-from bench.common import median, write_result
+from bench.common import median, wait_for_health, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("FORUM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -108,15 +107,8 @@ def start_socket_server(database_url: str, port: int, redis_url: str | None, log
         env["FORUM_REDIS_URL"] = redis_url
     command = [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "deploy/gunicorn.conf.py"), "wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start: " + log.read_text()[-2000:])
+    wait_for_health(process, f"http://127.0.0.1:{port}/healthz", log)
+    return process
 
 
 def stop(process: subprocess.Popen[Any]) -> None:

@@ -16,12 +16,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import median, write_result
+from bench.common import median, wait_for_health, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 123"
@@ -63,15 +62,8 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[
         "--log-level", "warning", "wsgi:app",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start: " + log.read_text()[-2000:])
+    wait_for_health(process, f"http://127.0.0.1:{port}/healthz", log)
+    return process
 
 
 def session_cookie(port: int) -> str:

@@ -42,6 +42,22 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def wait_for_health(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0) -> None:
+    """Return once url answers; kill the process and raise with its log if it never does."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start: " + log.read_text()[-2000:])
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

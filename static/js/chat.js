@@ -8,6 +8,7 @@
   var TYPING_IDLE_MS = 4000;
   var TYPING_REPEAT_MS = 3000;
   var ACK_TIMEOUT_MS = 10000;
+  var SETTLE_MS = 10000;       // longer than any plausible reordering of live emits
 
   function $(root, selector) { return root.querySelector(selector); }
 
@@ -51,6 +52,8 @@
     this.presentList = $(root, "[data-chat-present]");
     this.typingLine = $(root, "[data-chat-typing]");
     this.lastId = null;
+    this.historyId = null;       // newest id known to have no gaps before it (see resumePoint)
+    this.liveArrivals = [];      // [{id, at}] of live messages not yet settled
     this.shown = {};
     this.pending = {};
     this.typers = {};
@@ -103,7 +106,7 @@
   Chat.prototype.join = function () {
     var self = this;
     this.say("Joining…");
-    this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.lastId }, function (err, ack) {
+    this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.resumePoint() }, function (err, ack) {
       if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
       if (!ack || !ack.ok) {
         self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
@@ -119,6 +122,25 @@
       self.resendPending();
       self.markRead();
     });
+  };
+
+  // Where to resume after a reconnect. Live messages can arrive slightly out of id order (sends are
+  // handled concurrently), so the newest id seen is not proof that every older one arrived: resume from
+  // the newest id that has been settled for SETTLE_MS, and let the id check in addMessage drop repeats.
+  Chat.prototype.resumePoint = function () {
+    var settledBefore = Date.now() - SETTLE_MS;
+    var point = this.historyId;
+    this.liveArrivals = this.liveArrivals.filter(function (arrival) {
+      if (arrival.at <= settledBefore) {
+        if (point === null || arrival.id > point) { point = arrival.id; }
+        return false;
+      }
+      return true;
+    });
+    var pendingLow = this.liveArrivals.reduce(function (low, arrival) { return Math.min(low, arrival.id); }, Infinity);
+    if (pendingLow !== Infinity && point !== null && point >= pendingLow) { point = pendingLow - 1; }
+    this.historyId = point;
+    return point;
   };
 
   Chat.prototype.onRoom = function (room) {
@@ -145,6 +167,11 @@
     this.shown[m.id] = item;
     this.insertInOrder(item, m.id);
     if (this.lastId === null || m.id > this.lastId) { this.lastId = m.id; }
+    if (live) {
+      this.liveArrivals.push({ id: m.id, at: Date.now() });
+    } else if (this.historyId === null || m.id > this.historyId) {
+      this.historyId = m.id;
+    }
     if (m.kind === "mood" && m.mood) { this.addMood({ author: m.author, phase: m.mood.phase, mood: m.mood.value, word: m.mood.word }); }
     if (live && m.author_id !== this.me) {
       this.announce(m.author + ": " + htmlToText(m.body_html));

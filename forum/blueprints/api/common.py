@@ -20,6 +20,18 @@ from forum.templating import author_name
 COMMON_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 
 
+def error_responses(blp: Any) -> Any:
+    """A decorator for blp's views that documents every common error with the shape forum.errors sends."""
+    from .schemas import ApiError
+
+    def document(view: Any) -> Any:
+        for status in COMMON_ERRORS:
+            view = blp.alt_response(status, schema=ApiError, description="Error")(view)
+        return view
+
+    return document
+
+
 def guard_request() -> None:
     """Before every API request: JSON bodies only, and CSRF when the caller uses the session cookie."""
     has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length != 0

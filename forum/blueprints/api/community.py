@@ -16,16 +16,12 @@ from forum.services import notifications, posting, social
 from forum.services.errors import NotFound, invalid
 
 from . import community_schemas as cs
-from . import schemas
-from .common import COMMON_ERRORS, actor
+from .common import actor, error_responses
 
 blp = Blueprint("api_community", __name__, url_prefix="/api/v1", description="Search, notifications and reactions")
 
 
-def _document_errors(view: Any) -> Any:
-    for status in COMMON_ERRORS:
-        view = blp.alt_response(status, schema=schemas.ApiError, description="Error")(view)
-    return view
+_document_errors = error_responses(blp)
 
 
 @blp.route("/search", methods=["GET"])

@@ -16,15 +16,12 @@ from forum.services import accounts, posting
 from forum.services.errors import NotAuthenticated
 
 from . import schemas
-from .common import COMMON_ERRORS, actor, post_dict, screening_dict, thread_dict, user_dict
+from .common import actor, error_responses, post_dict, screening_dict, thread_dict, user_dict
 
 blp = Blueprint("api_core", __name__, url_prefix="/api/v1", description="Accounts, boards, threads and posts")
 
 
-def _document_errors(view: Any) -> Any:
-    for status in COMMON_ERRORS:
-        view = blp.alt_response(status, schema=schemas.ApiError, description="Error")(view)
-    return view
+_document_errors = error_responses(blp)
 
 
 @blp.route("/users", methods=["POST"])

@@ -12,8 +12,7 @@ from forum import permissions, ratelimits
 from forum.extensions import limiter
 from forum.services import moderation_actions, posting, reports, review, screening
 
-from . import schemas
-from .common import COMMON_ERRORS, actor
+from .common import actor, error_responses
 from .moderation_schemas import (
     ActionIn,
     CheckInIn,
@@ -31,10 +30,7 @@ from .moderation_schemas import (
 blp = Blueprint("api_moderation", __name__, url_prefix="/api/v1", description="Review queue, reports and screening")
 
 
-def _document_errors(view: Any) -> Any:
-    for status in COMMON_ERRORS:
-        view = blp.alt_response(status, schema=schemas.ApiError, description="Error")(view)
-    return view
+_document_errors = error_responses(blp)
 
 
 def _member_key() -> str:

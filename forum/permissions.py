@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import and_, or_, select
 
 from forum.extensions import db
@@ -43,12 +44,30 @@ def hidden_author_ids(user: Any) -> set[int]:
     member = signed_in(user)
     if member is None:
         return set()
-    rows = db.session.execute(
-        select(Block.blocker_id, Block.blocked_id, Block.kind).where(
-            or_(Block.blocker_id == member.id, and_(Block.blocked_id == member.id, Block.kind == "block"))
+    cache = _request_cache()
+    key = f"hidden_authors:{member.id}"
+    if key not in cache:
+        rows = db.session.execute(
+            select(Block.blocker_id, Block.blocked_id, Block.kind).where(
+                or_(Block.blocker_id == member.id, and_(Block.blocked_id == member.id, Block.kind == "block"))
+            )
         )
-    )
-    return {blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows}
+        cache[key] = frozenset(blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows)
+    return set(cache[key])
+
+
+def _request_cache() -> dict[str, frozenset[int]]:
+    """Answers that cost a query, kept for one request or socket event (a page asks per post)."""
+    if not has_app_context():
+        return {}
+    cache: dict[str, frozenset[int]] = g.setdefault("_permission_cache", {})
+    return cache
+
+
+def forget_cached_relations() -> None:
+    """Called by the services that change blocks and mutes, so the same request sees the change."""
+    if has_app_context():
+        g.pop("_permission_cache", None)
 
 
 def is_blocked_between(a: Any, b: Any) -> bool:

@@ -71,11 +71,13 @@ class SharedContextClient(FlaskClient):
     """A test client for tests that hold the app context open around their requests.
 
     Flask reuses an already-pushed app context for requests, so Flask-Login's per-context cache of
-    the current user would leak from one request into the next; each request starts without it.
+    the current user (and the permission cache) would leak from one request into the next; each request
+    starts without them.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         g.pop("_login_user", None)
+        g.pop("_permission_cache", None)
         return super().open(*args, **kwargs)
 
 

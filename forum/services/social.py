@@ -199,6 +199,7 @@ def set_block(actor: Any, target: User, kind: str | None) -> str | None:
             session.add(Block(blocker_id=member.id, blocked_id=target.id, kind=kind))
         else:
             row.kind = kind
+    permissions.forget_cached_relations()
     return kind
 
 

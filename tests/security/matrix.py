@@ -224,6 +224,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/me/profile"): Route(signed_in, body={"bio": "Hi.", "pronouns": ""}),
     ("GET", "/me/data"): Route(signed_in),
     ("POST", "/me/export"): Route(signed_in),
+    ("POST", "/me/training-consent"): Route(signed_in),
     ("POST", "/me/delete"): Route(signed_in, body={"confirm": "no"}),
     ("GET", "/me/bookmarks"): Route(signed_in),
     ("GET", "/me/following"): Route(signed_in),

@@ -7,7 +7,7 @@ from datetime import UTC
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from forum import permissions
@@ -19,11 +19,11 @@ from .helpers import show_field_errors
 bp = Blueprint("chat", __name__, url_prefix="/chat")
 
 AREA_CHOICES = [
-    ("", "Any area"),
-    ("grief", "Grief and loss"),
-    ("role_transitions", "Role transitions"),
-    ("disputes", "Interpersonal disputes"),
-    ("deficits", "Loneliness and connection"),
+    SelectChoice("", "Any area"),
+    SelectChoice("grief", "Grief and loss"),
+    SelectChoice("role_transitions", "Role transitions"),
+    SelectChoice("disputes", "Interpersonal disputes"),
+    SelectChoice("deficits", "Loneliness and connection"),
 ]
 
 

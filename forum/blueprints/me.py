@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import PasswordField, RadioField
+from wtforms import PasswordField, RadioField, SelectChoice
 from wtforms.validators import DataRequired
 
 from forum import permissions
@@ -34,8 +34,8 @@ class DeleteAccountForm(FlaskForm):
     posts = RadioField(
         "What should happen to your posts?",
         choices=[
-            ("keep", "Keep them, shown as written by \u201ca former member\u201d (your chat messages too)"),
-            ("delete", "Delete them (and your chat messages)"),
+            SelectChoice("keep", "Keep them, shown as written by \u201ca former member\u201d"),
+            SelectChoice("delete", "Delete them"),
         ],
         validators=[DataRequired()],
     )

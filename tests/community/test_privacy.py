@@ -172,3 +172,15 @@ def test_the_privacy_page_is_rendered_from_its_markdown(app: Flask, client: Any)
     assert "<h2>Anonymous posts</h2>" in body
     assert "keyed hash" in body and "audit log" in body
     assert "<script" not in body.split('<main id="main"')[1].split("</main>")[0]
+
+
+def test_chat_messages_are_erased_even_when_posts_are_kept(app: Flask, member: User, make_user: Any) -> None:
+    from forum.models.chat import ChatMessage
+    from forum.services import chat
+
+    room = chat.board_rooms()[0]
+    sent = chat.send_message(member, room, body="something I said late at night", client_id="c-1").message
+    privacy.delete_account(member, password="correct horse battery", posts="keep")
+    db.session.expire_all()
+    stored = db.session.get(ChatMessage, sent.id)
+    assert stored is None or (stored.body_md == "" and stored.body_html == "" and stored.author_id is None)

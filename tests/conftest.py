@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from forum import create_app
-from forum.extensions import db
+from forum.extensions import db, limiter
 from forum.models import User
 from forum.seeding import seed_boards
 from tests.support import backends
@@ -98,7 +98,11 @@ def _session_app(database_url: str) -> Iterator[Flask]:
 def app(_session_app: Flask) -> Iterator[Flask]:
     """The session's app with an empty database (boards seeded) and default config restored."""
     saved = dict(_session_app.config)
+    # Flask-Limiter's switch and counters are process-wide, not per app: restore them for every test,
+    # or another test's app (limits on) and recycled user ids would leak 429s into this one.
+    limiter.enabled = bool(_session_app.config["RATELIMIT_ENABLED"])
     with _session_app.app_context():
+        limiter.reset()
         _empty_database()
         seed_boards()
         yield _session_app

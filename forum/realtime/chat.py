@@ -30,6 +30,7 @@ from flask import request
 from flask_socketio import SocketIO, join_room, leave_room, rooms
 
 from forum import permissions
+from forum.extensions import db
 from forum.models import User
 from forum.realtime import CHAT_NAMESPACE, deliver, user_room
 from forum.realtime.auth import socket_user, still_valid, token_still_valid
@@ -232,6 +233,9 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
     # Join before reading history: a message committed in between then arrives live (clients drop
     # duplicates by id) instead of falling into the gap between the history read and the join.
     join_room(target)
+    # End the event's read transaction: on SQLite it holds a snapshot from before the join, and a message
+    # committed in between would then be neither in that snapshot's history nor delivered live.
+    db.session.rollback()
     try:
         entry = chat.enter_room(user, room, after=data.get("after"))
     except Exception:

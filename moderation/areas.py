@@ -36,13 +36,21 @@ _AREA_GUIDES: dict[str, tuple[str, ...]] = {
     "deficits": ("social-activation", "social-support", "communication-skills"),
 }
 
-# Content cues that move a specific guide to the front.
-_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:relaps\w*|again after|came back|slipping back|back to square one)\b"), "relapse-prevention"),
-    (re.compile(r"\b(?:homework|worksheet|exercise|journal\w*|practice)\b"), "homework"),
-    (re.compile(r"\b(?:boundar\w*|overstep\w*|saying no|say no)\b"), "boundaries"),
-    (re.compile(r"\b(?:problem areas?|what is ipt|interpersonal therapy|ipt)\b"), "problem-areas"),
+# Content cues that move a specific guide to the front, in order of priority.
+_CUES: tuple[tuple[str, str], ...] = (
+    (r"relaps\w*|again after|came back|slipping back|back to square one", "relapse-prevention"),
+    (r"homework|worksheet|exercise|journal\w*|practice", "homework"),
+    (r"boundar\w*|overstep\w*|saying no|say no", "boundaries"),
+    (r"problem areas?|what is ipt|interpersonal therapy|ipt", "problem-areas"),
 )
+# One pass finds every cue, each a whole-word phrase (the text is read once, not once per cue); group gN is cue N.
+_CUE_SCAN = re.compile(r"\b(?:" + "|".join(f"(?P<g{i}>{pattern})" for i, (pattern, _) in enumerate(_CUES)) + r")\b")
+
+
+def _cue_slugs(norm_text: str) -> list[str]:
+    hit = {int(m.lastgroup[1:]) for m in _CUE_SCAN.finditer(norm_text) if m.lastgroup}
+    return [_CUES[i][1] for i in sorted(hit)]
+
 
 _AREA_KEYWORDS: dict[str, re.Pattern[str]] = {
     "grief": re.compile(
@@ -87,7 +95,7 @@ def route(level: str, area: str | None, norm_text: str) -> list[str]:
     slugs: list[str] = []
     if level == "crisis":
         slugs += ["safe-space", "relapse-prevention"]
-    slugs += [slug for pat, slug in _CUES if pat.search(norm_text)]
+    slugs += _cue_slugs(norm_text)
     if area in _AREA_GUIDES:
         slugs += list(_AREA_GUIDES[area])
     elif level == "concern":

@@ -294,16 +294,17 @@ class FastModel:
         return ids
 
     def feature_ids(self, norm_text: str) -> list[int]:
+        # The hottest loop of screen_many: cache hits are read inline, and the
+        # bigram lookups run through map() rather than a Python-level loop.
         toks = tokens(norm_text)
+        cached = self._word_cache.get
         ids: list[int] = []
         for tok in toks:
-            ids.extend(self._word_ids(tok))
+            word_ids = cached(tok)
+            ids.extend(self._word_ids(tok) if word_ids is None else word_ids)
         if self._bigrams and len(toks) > 1:
-            get = self.vocab.get
-            for a, b in pairwise(toks):
-                j = get("b " + a + " " + b)
-                if j is not None:
-                    ids.append(j)
+            keys = ["b " + a + " " + b for a, b in pairwise(toks)]
+            ids.extend(j for j in map(self.vocab.get, keys) if j is not None)
         return ids
 
     def logits(self, norm_text: str) -> np.ndarray:

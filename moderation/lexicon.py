@@ -40,7 +40,7 @@ class Rule:
     weight: float = 0.9
 
 
-_PILLS = r"(?:pills|meds|medication|medications|tablets|sleeping pills|painkillers|pain killers|oxy|xanax|tylenol|paracetamol|insulin|antidepressants)"
+_PILLS = r"(?:pills|meds|medication|medications|tablets|sleeping pills|painkillers|pain killers|oxy|xanax|tylenol|paracetamol|acetaminophen|ibuprofen|aspirin|advil|benadryl|insulin|antidepressants)"
 _TRAVEL = r"\b(?:work|school|class|stop|driver|late|ticket|fare|route|commute|station|morning|uni|college|office|downtown|home|missed|\d)\b"
 _FAREWELL_OK = (
     r"\b(?:see you|talk (?:to you )?(?:tomorrow|later|soon)|next (?:week|time)|good ?night|logging off|"
@@ -51,6 +51,11 @@ _ACCIDENT = (
     r"\b(?:cook\w*|oven|stove|pan|iron|kitchen|gym|accident\w*|shaving|slipped|fell|tripped|paper|chopping|"
     r"workout|running|football|hike|hiking|soccer|bike|curling iron|straightener|candle|baking|garden\w*|sun ?burn\w*)\b"
 )
+_DEATH_OUTCOME = (
+    r"\b(?:die|dying|dead|death|kill|killed|fatal|lethal|od|overdose|not wake up|never wake up|end it|stop breathing)\b"
+)
+_DOSING = r"\b(?:headache|migraine|cramps|fever|cold|flu|prescribed|doctor|pharmacist|dosage|per day|a day|daily|normal dose|safe to|instructions|label)\b"
+_FICTION = r"\b(?:movie|film|show|series|game|character|scene|episode|book|novel|nosebleed|period|vampire|zombie)\b"
 _EVENTS = r"\b(?:wedding|party|meeting|appointment|exam|interview|holiday|vacation|trip|dinner|birthday|move|launch|surgery|court|hearing)\b"
 
 RULES: tuple[Rule, ...] = (
@@ -200,6 +205,27 @@ RULES: tuple[Rule, ...] = (
         rf"\b(?:took|taken|swallowed|take|taking|downed|down|swallow) (?:all|a bunch of|a handful of|a whole|the whole|too many|every one of|all of|loads of|\d{{2,}}|twenty|thirty|forty|fifty|a hundred|the rest of) (?:of )?(?:my |the |these |those |his |her )?(?:{_PILLS}|bottle)\b",
     ),
     Rule("plan", rf"\benough {_PILLS} (?:to|for)\b"),
+    # means-seeking questions: how much of a drug, how long, how high
+    Rule(
+        "plan",
+        rf"\bhow (?:many|much) (?:\w+ ){{0,3}}?{_PILLS}\b",
+        needs_self=True,
+        requires=_DEATH_OUTCOME + r"|\b(?:would|does|will) it take\b|\bit would take\b",
+        benign=_DOSING,
+    ),
+    Rule(
+        "plan",
+        r"\b(?:does|would|will) it take (?:for (?:me|someone|a person|you) )?to (?:die|bleed out|stop breathing)\b",
+        needs_self=True,
+    ),
+    Rule("plan", r"\bbleed(?:ing)? (?:out|to death)\b", needs_self=True, benign=_FICTION),
+    Rule(
+        "plan",
+        r"\bhow (?:high|tall|far up) (?:does|do|would|should|must|is) (?:a |the |you |it )?(?:\w+ )?(?:bridge|building|roof|fall|drop|jump|floor|storey|story|balcony|cliff)\b",
+        needs_self=True,
+        requires=_DEATH_OUTCOME + r"|\b(?:need to be|have to be|high enough|enough|sure|guarantee\w*)\b",
+        benign=r"\b(?:ship|boat|truck|lorry|bus|clearance|code|regulation|permit|architect\w*|planning|kite|drone)\b",
+    ),
     Rule("plan", r"\boverdos\w*", needs_self=True, benign=r"\b(?:caffeine|coffee|sugar|chocolate|netflix|tv)\b"),
     Rule("plan", r"\bnoose\b", needs_self=True),
     Rule(

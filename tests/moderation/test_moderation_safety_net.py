@@ -21,6 +21,11 @@ CRISIS_FORMS = [
     "i wrote my note last night",
     "i've picked a date, it's happening on friday and then it's over",
     "took all of my pills an hour ago",
+    # means-seeking questions
+    "how many tylenol does it take to die",
+    "how much paracetamol would it take",
+    "how long does it take to bleed out",
+    "how high does a bridge need to be",
     # goodbyes
     "this is my last post",
     "goodbye everyone, thank you for everything",
@@ -92,6 +97,9 @@ BELOW_CRISIS = [
     "i need to catch the bus at 8 for work",
     "bye everyone, see you tomorrow",
     "my feet are killing me after that shift",
+    "how many paracetamol can i take a day for my headache",
+    "how high does a bridge need to be for a ship to pass under",
+    "the vampire made him bleed out in the last episode",
 ]
 
 

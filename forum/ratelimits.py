@@ -11,8 +11,6 @@ buckets (and the logs) can tell two requests from one address apart from others 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +25,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from forum.hashing import keyed_hash
 from forum.logs import security_event
 from forum.services.errors import RateLimited
 
@@ -115,23 +114,16 @@ def _enabled() -> bool:
 # --- keys -----------------------------------------------------------------------------------------
 
 
-def _keyed_hash(purpose: bytes, value: str) -> str:
-    base = current_app.config.get("RATELIMIT_ADDRESS_SECRET") or current_app.config["SECRET_KEY"]
-    # A key of its own, derived per purpose: the session-signing key is never used directly.
-    key = hmac.new(str(base).encode(), b"hearth:" + purpose, hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def address_key(remote_addr: str | None = None) -> str:
     """The client address as a keyed hash: stable per server secret, useless to whoever reads the store."""
     if remote_addr is None and has_request_context():
         remote_addr = request.remote_addr
-    return "addr:" + _keyed_hash(b"address", remote_addr or "unknown")
+    return "addr:" + keyed_hash(b"address", remote_addr or "unknown")
 
 
 def _name_key(username: object) -> str:
     # Hashed too: people sometimes type a password into the pseudonym field.
-    return "name:" + _keyed_hash(b"login-name", str(username or "").casefold())
+    return "name:" + keyed_hash(b"login-name", str(username or "").casefold())
 
 
 def _account_id(user: Any) -> int | None:

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per domain. Models never commit: services own transactions."""
 
-from forum.models.accounts import ROLES, ApiToken, User
+from forum.models.accounts import ROLES, ApiToken, RetiredName, User
 from forum.models.base import utcnow
 from forum.models.chat import ChatMessage, ChatMute, ChatReadMark, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
 from forum.models.community import Block, BoardFollow, Bookmark, Reaction, ThreadWatch
@@ -43,6 +43,7 @@ __all__ = [
     "PostRevision",
     "Reaction",
     "RelapsePlan",
+    "RetiredName",
     "ReviewDecision",
     "ReviewEvent",
     "ReviewItem",

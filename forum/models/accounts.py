@@ -83,3 +83,16 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class RetiredName(db.Model):  # type: ignore[name-defined,misc]
+    """The pseudonym of a deleted account, as a keyed hash, so nobody else can take it.
+
+    Quotes, mentions and replies still carry the old name; a newcomer wearing it would be taken
+    for the person who left. Only the hash is kept: the name cannot be listed from the database.
+    """
+
+    __tablename__ = "retired_names"
+
+    name_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    retired_at: Mapped[datetime] = created_at_column()

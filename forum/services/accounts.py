@@ -11,10 +11,12 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from forum import limits
 from forum.extensions import db
-from forum.models import ROLES, ApiToken, User, utcnow
+from forum.hashing import keyed_hash
+from forum.models import ROLES, ApiToken, RetiredName, User, utcnow
 from forum.services.errors import Conflict, NotAuthenticated, ValidationFailed, invalid
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line
@@ -88,11 +90,19 @@ def register(username: object, password: object, *, email: object = None, role: 
         raise invalid("role", f"Role must be one of {', '.join(ROLES)}.")
     with write_transaction() as session:
         key = normalise_username(name)
-        if session.scalar(select(User.id).where(User.username_key == key)) is not None:
+        if session.scalar(select(User.id).where(User.username_key == key)) is not None or _is_retired(session, key):
             raise Conflict("That username is taken.", fields={"username": ["That username is taken."]})
         user = User(username=name, username_key=key, password_hash=_hasher().hash(secret), email=address, role=role)
         session.add(user)
     return user
+
+
+def retired_name_hash(username: str) -> str:
+    return keyed_hash(b"retired-name", normalise_username(username))
+
+
+def _is_retired(session: Session, username_key: str) -> bool:
+    return session.get(RetiredName, retired_name_hash(username_key)) is not None
 
 
 def find_user(username: str) -> User | None:

@@ -19,7 +19,17 @@ from sqlalchemy.orm import Session
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import ApiToken, Post, PostRevision, ReviewItem, ScreeningRecord, Thread, User, utcnow
+from forum.models import (
+    ApiToken,
+    Post,
+    PostRevision,
+    RetiredName,
+    ReviewItem,
+    ScreeningRecord,
+    Thread,
+    User,
+    utcnow,
+)
 from forum.services import accounts, personal_data
 from forum.services.errors import NotAuthenticated, invalid
 from forum.services.transaction import after_commit, write_transaction
@@ -90,6 +100,7 @@ def delete_account(actor: Any, *, password: object, posts: object) -> None:
         # Tokens and the account row; sessions are signed cookies bound to this row, so they die with it.
         session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
         session.execute(delete(User).where(User.id == user_id))
+        session.add(RetiredName(name_hash=accounts.retired_name_hash(user.username)))
         session.expunge(user)
         after_commit(lambda: _after_deletion(user_id))
 

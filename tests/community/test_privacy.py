@@ -14,10 +14,20 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from forum.extensions import db
-from forum.models import ApiToken, JournalEntry, Notification, Post, PostRevision, Reaction, Thread, User
+from forum.models import (
+    ApiToken,
+    JournalEntry,
+    Notification,
+    Post,
+    PostRevision,
+    Reaction,
+    RetiredName,
+    Thread,
+    User,
+)
 from forum.search import search
 from forum.services import accounts, posting, privacy, social
-from forum.services.errors import NotAuthenticated, ValidationFailed
+from forum.services.errors import Conflict, NotAuthenticated, ValidationFailed
 from forum.services.practice import journal
 from tests.community.helpers import reply, thread_by
 from tests.conftest import api_token, bearer, login
@@ -113,6 +123,26 @@ def test_after_deletion_the_person_cannot_sign_in_or_use_a_token(app: Flask, cli
     assert login(client, "sam").status_code == 401
     assert client.get("/api/v1/notifications", headers=bearer(token)).status_code == 401
     assert db.session.scalar(select(func.count(ApiToken.id))) == 0
+
+
+@pytest.mark.parametrize("posts", ["keep", "delete"])
+def test_a_deleted_pseudonym_cannot_be_registered_again_in_any_case(app: Flask, member: User, posts: str) -> None:
+    privacy.delete_account(member, password="correct horse battery", posts=posts)
+    for name in ("sam", "SAM"):
+        with pytest.raises(Conflict) as taken:
+            accounts.register(name, "a new person's password")
+        assert "username" in taken.value.fields
+    assert db.session.scalar(select(func.count(User.id)).where(User.username_key == "sam")) == 0
+    stored = db.session.scalars(select(RetiredName.name_hash)).all()
+    assert stored and all("sam" not in value for value in stored)  # only a keyed hash is kept
+    assert accounts.register("sam_new", "a new person's password").username == "sam_new"
+
+
+def test_the_api_refuses_a_deleted_pseudonym_with_409(app: Flask, client: Any, member: User) -> None:
+    privacy.delete_account(member, password="correct horse battery", posts="keep")
+    response = client.post("/api/v1/users", json={"username": "Sam", "password": "a new person's password"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["fields"]["username"]
 
 
 def test_deletion_needs_the_password_and_a_choice(app: Flask, member: User) -> None:

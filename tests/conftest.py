@@ -102,7 +102,8 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     # or another test's app (limits on) and recycled user ids would leak 429s into this one.
     limiter.enabled = bool(_session_app.config["RATELIMIT_ENABLED"])
     with _session_app.app_context():
-        limiter.reset()
+        if limiter.initialized:  # its store exists only once some app has turned limits on
+            limiter.reset()
         _empty_database()
         seed_boards()
         yield _session_app

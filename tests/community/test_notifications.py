@@ -8,8 +8,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Notification, User
-from forum.services import events, notifications, social
+from forum.models import Notification, ReviewItem, User
+from forum.services import events, moderation_actions, notifications, social
 from forum.services.notifications import mentioned_names
 from forum.services.transaction import write_transaction
 from tests.community.helpers import board, reply, thread_by
@@ -104,6 +104,18 @@ def test_a_held_post_notifies_nobody(app: Flask, member: User, make_user: Any) -
     thread = thread_by(member)
     reply(other, thread, "I have the pills saved up and I'm going to kill myself tonight. @sam")
     assert _kinds(member) == []
+
+
+def test_a_held_post_notifies_once_a_moderator_releases_it(app: Flask, member: User, make_user: Any) -> None:
+    app.config["CRISIS_POLICY"] = "hold"
+    other = make_user("river")
+    moderator = make_user("mod_ash", role="moderator")
+    thread = thread_by(member)
+    held = reply(other, thread, "I have the pills saved up and I'm going to kill myself tonight. @sam")
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_id == held.id))
+    assert item is not None and _kinds(member) == []
+    moderation_actions.act(moderator, item.id, action="mark_safe", version=item.version)
+    assert _kinds(member) == ["mention"]
 
 
 def test_switching_a_kind_off_stops_it(app: Flask, member: User, make_user: Any) -> None:

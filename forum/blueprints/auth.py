@@ -11,7 +11,7 @@ from forum import auth, ratelimits
 from forum.forms import LoginForm, RegisterForm
 from forum.logs import security_event
 from forum.services import accounts
-from forum.services.errors import NotAuthenticated, ServiceError
+from forum.services.errors import NotAuthenticated, ServiceError, Suspended
 
 from .helpers import show_field_errors
 
@@ -42,6 +42,9 @@ def login() -> object:
         ratelimits.enforce_login_attempt(form.username.data)
         try:
             user = accounts.authenticate(form.username.data, form.password.data)
+        except Suspended as error:
+            security_event("login_failed", outcome=error.code)
+            return _suspended_page(error)
         except NotAuthenticated as error:
             ratelimits.record_failed_login(form.username.data)
             security_event("login_failed", outcome=error.code)
@@ -69,3 +72,9 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("boards.home")
     return target
+
+
+def _suspended_page(error: Suspended) -> tuple[str, int]:
+    """Why and until when, with the people to reach meanwhile: a suspension must not cut anyone off from help."""
+    notice = accounts.suspension_notice(error)
+    return render_template("auth/suspended.html", message=error.message, notice=notice), 403

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from forum import limits
 from forum.extensions import db
 from forum.hashing import keyed_hash
-from forum.models import ROLES, ApiToken, RetiredName, User, utcnow
-from forum.services.errors import Conflict, NotAuthenticated, ValidationFailed, invalid
+from forum.models import ROLES, ApiToken, ModeratorMessage, RetiredName, User, utcnow
+from forum.services.errors import Conflict, NotAuthenticated, Suspended, ValidationFailed, invalid
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line
 
@@ -120,11 +120,31 @@ def authenticate(username: object, password: object) -> User:
     if not _verify(user.password_hash, password):
         raise NotAuthenticated(BAD_CREDENTIALS)
     if user.is_suspended:
-        raise NotAuthenticated("This account is suspended.", suspended_until=user.suspended_until.isoformat())  # type: ignore[union-attr]
+        until = user.suspended_until
+        assert until is not None
+        raise Suspended(
+            f"This account is suspended until {until:%d %B %Y, %H:%M} UTC.",
+            suspended_until=until.isoformat(),
+            notice_id=_latest_suspension_notice(user),
+        )
     if _hasher().check_needs_rehash(user.password_hash):
         with write_transaction():
             user.password_hash = _hasher().hash(password)
     return user
+
+
+def _latest_suspension_notice(user: User) -> int | None:
+    """The moderators' message that says why, shown only after the right password."""
+    return db.session.scalar(
+        select(ModeratorMessage.id)
+        .where(ModeratorMessage.recipient_id == user.id, ModeratorMessage.kind == "suspended")
+        .order_by(ModeratorMessage.id.desc())
+        .limit(1)
+    )
+
+
+def suspension_notice(error: Suspended) -> ModeratorMessage | None:
+    return db.session.get(ModeratorMessage, error.notice_id) if error.notice_id is not None else None
 
 
 def _verify(password_hash: str, password: str) -> bool:

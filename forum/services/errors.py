@@ -31,6 +31,16 @@ class NotAuthenticated(ServiceError):
     code = "not_authenticated"
 
 
+class Suspended(NotAuthenticated):
+    """The right password for a suspended account: the person may read why, and until when."""
+
+    code = "suspended"
+
+    def __init__(self, message: str, *, suspended_until: str, notice_id: int | None) -> None:
+        super().__init__(message, suspended_until=suspended_until)
+        self.notice_id = notice_id  # the moderators' message saying why; for the sign-in page, not the API
+
+
 class Forbidden(ServiceError):
     status = 403
     code = "forbidden"

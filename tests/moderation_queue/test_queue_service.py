@@ -161,6 +161,24 @@ def test_suspend_ends_every_session_and_token(app: Flask, client, member: User, 
         accounts.authenticate("sam", "correct horse battery")
 
 
+def test_a_suspended_person_signing_in_reads_why_until_when_and_who_to_reach(
+    app: Flask, member: User, moderator: User
+) -> None:
+    post = start_thread(member, CONCERN_TEXT)
+    _act(moderator, item_for(post), "suspend", note="Repeated <b>threats</b> to another member", hours=48)
+    browser = app.test_client()
+    wrong = browser.post("/login", data={"username": "sam", "password": "not the password"})
+    assert wrong.status_code == 401 and b"threats" not in wrong.data  # the reason is for the person only
+
+    page = browser.post("/login", data={"username": "sam", "password": "correct horse battery"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "suspended until" in html and "Repeated" in html and "threats" in html
+    assert "<b>threats</b>" not in html  # the moderator's note was sanitised when it was written
+    assert "People you can reach right now" in html
+    assert browser.get("/notifications/settings").status_code == 302  # still not signed in: sent to the login page
+
+
 def test_only_admins_can_restrict_a_moderator(app: Flask, moderator: User, make_user, admin: User) -> None:
     other = make_user("mod_omar", role="moderator")
     item = review.request_check_in(other)

@@ -18,7 +18,10 @@ class HomeworkItem(db.Model):  # type: ignore[name-defined,misc]
     """One guide's practice that the person added to their week."""
 
     __tablename__ = "homework_items"
-    __table_args__ = (Index("ix_homework_items_user_due", "user_id", "due_on"),)
+    __table_args__ = (
+        Index("ix_homework_items_user_due", "user_id", "due_on"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_homework_items_user_idempotency"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
@@ -31,6 +34,8 @@ class HomeworkItem(db.Model):  # type: ignore[name-defined,misc]
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reflection_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
     reflection_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # Made by the form: the same practice may be added twice on purpose, but not by one double click.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -38,7 +43,10 @@ class JournalEntry(db.Model):  # type: ignore[name-defined,misc]
     """A private journal entry. Its screening lives here, never in the shared screenings table."""
 
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_journal_entries_user_created", "user_id", "created_at"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_journal_entries_user_idempotency"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
@@ -49,6 +57,8 @@ class JournalEntry(db.Model):  # type: ignore[name-defined,misc]
     # "none" | "concern" | "crisis" | "unknown", and the model that said so.
     screen_level: Mapped[str] = mapped_column(String(16), default="none", nullable=False)
     model_version: Mapped[str | None] = mapped_column(String(64))
+    # Made by the form, so a double submit or a retry after a lost answer saves the entry once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

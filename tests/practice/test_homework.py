@@ -26,6 +26,14 @@ def test_adding_a_practice_copies_the_guide_and_defaults_to_a_week(app: Flask, m
     assert item.done_on is None
 
 
+def test_a_double_submit_with_one_key_adds_one_item_but_a_second_add_is_allowed(app: Flask, member: User) -> None:
+    first = homework.add_practice(member, "boundaries", idempotency_key="click-1")
+    assert homework.add_practice(member, "boundaries", idempotency_key="click-1").id == first.id
+    second = homework.add_practice(member, "boundaries", idempotency_key="click-2")
+    assert second.id != first.id  # practising the same thing twice in a week is a choice, not a mistake
+    assert db.session.scalar(select(func.count()).select_from(HomeworkItem)) == 2
+
+
 def test_an_unknown_guide_is_not_found(app: Flask, member: User) -> None:
     with pytest.raises(NotFound):
         homework.add_practice(member, "no-such-guide")

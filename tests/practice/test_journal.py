@@ -39,6 +39,21 @@ def test_bad_bodies_are_refused_and_nothing_is_written(app: Flask, member: User,
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 0
 
 
+def test_a_resubmit_with_the_same_key_returns_the_first_entry_and_its_support(app: Flask, member: User) -> None:
+    first = journal.write_entry(member, body=CRISIS_TEXT, idempotency_key="k-1")
+    again = journal.write_entry(member, body=CRISIS_TEXT, idempotency_key="k-1")
+    assert again.entry.id == first.entry.id
+    assert again.screen.level == first.screen.level == "crisis"  # the replay shows the same support panel
+    journal.write_entry(member, body=CRISIS_TEXT, idempotency_key="k-2")
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
+
+
+def test_one_persons_key_does_not_replay_anothers_entry(app: Flask, member: User, other: User) -> None:
+    mine = _write(member, idempotency_key="same-key")
+    theirs = _write(other, idempotency_key="same-key")
+    assert mine.id != theirs.id and theirs.user_id == other.id
+
+
 def test_writing_needs_a_signed_in_person(app: Flask) -> None:
     with pytest.raises(NotAuthenticated):
         journal.write_entry(AnonymousUserMixin(), body="hello")

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forum import permissions
@@ -19,7 +20,7 @@ from forum.services import personal_data
 from forum.services.errors import NotFound, invalid
 from forum.services.practice.days import parse_day, person_today, week_of
 from forum.services.transaction import write_transaction
-from forum.services.validation import clean_text
+from forum.services.validation import clean_idempotency_key, clean_text
 
 REFLECTION_MAX = 2000
 # A practice is meant for this week; further out than this, it is a plan, not homework.
@@ -41,8 +42,14 @@ class WeekSummary:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def add_practice(actor: Any, guide_slug: object, *, due_on: object = None, local_today: object = None) -> HomeworkItem:
+def add_practice(
+    actor: Any, guide_slug: object, *, due_on: object = None, local_today: object = None, idempotency_key: object = None
+) -> HomeworkItem:
     member = permissions.ensure_signed_in(actor)
+    key = clean_idempotency_key(idempotency_key)
+    existing = _existing_item(member, key)
+    if existing is not None:
+        return existing
     guide = get_guide(guide_slug) if isinstance(guide_slug, str) else None
     if guide is None or not guide.practice:
         raise NotFound("There is no guide practice with that name.")
@@ -52,12 +59,32 @@ def add_practice(actor: Any, guide_slug: object, *, due_on: object = None, local
         raise invalid("due_on", "Choose today or a day ahead.")
     if due > today + timedelta(days=MAX_DAYS_AHEAD):
         raise invalid("due_on", f"Choose a day within the next {MAX_DAYS_AHEAD} days.")
-    with write_transaction() as session:
-        item = HomeworkItem(
-            user_id=member.id, guide_slug=guide.slug, guide_title=guide.title, practice=guide.practice, due_on=due
-        )
-        session.add(item)
+    try:
+        with write_transaction() as session:
+            item = HomeworkItem(
+                user_id=member.id,
+                guide_slug=guide.slug,
+                guide_title=guide.title,
+                practice=guide.practice,
+                due_on=due,
+                idempotency_key=key,
+            )
+            session.add(item)
+    except IntegrityError:
+        # Two submits with one key raced past the lookup; the unique constraint let one through.
+        replayed = _existing_item(member, key)
+        if replayed is None:
+            raise
+        return replayed
     return item
+
+
+def _existing_item(member: User, key: str | None) -> HomeworkItem | None:
+    if key is None:
+        return None
+    return db.session.scalar(
+        select(HomeworkItem).where(HomeworkItem.user_id == member.id, HomeworkItem.idempotency_key == key)
+    )
 
 
 def complete(actor: Any, item: HomeworkItem, *, reflection: object = "", local_today: object = None) -> HomeworkItem:

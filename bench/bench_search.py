@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.bench_search [--posts 200000] [--runs 5] [--backend sqlite|postgresql]
 
 Builds a synthetic forum with a fixed seed (Zipf-distributed pseudo-words, so a few words are in most
-posts and most words in a handful), inserting through the real triggers, then times:
+posts and most words in a handful), inserting through the real triggers (on PostgreSQL the GIN index is
+built in bulk after the inserts, by install_search as for a migrated database), then times:
 
 - selective queries: rare words and pairs of mid-frequency words, ranked (the default order);
 - a common term ranked by relevance (a word in roughly a third of all posts);
@@ -13,6 +14,12 @@ posts and most words in a handful), inserting through the real triggers, then ti
 Each query is timed twice: the whole search() call a page makes (permission filters, the safety check on
 the query, loading the posts, building snippets) and the index query alone. Every figure is the median
 over --runs runs of that run's percentile. PostgreSQL uses its own schema (bench_search), dropped after.
+
+--keep keeps the built database (a SQLite file under the temporary directory, a PostgreSQL schema named
+for the post count) and reuses it as it is on the next run with the same --posts: the build is most
+of a run. Delete the file or drop the schema after changing the search objects. A kept run skips the
+deletion scrub, which would merge the kept FTS index.
+--no-record prints the results without rewriting bench/results/.
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ def zipf_weights(n: int) -> list[float]:
 def build(app: Any, posts: int, rng: random.Random, words: list[str]) -> float:
     from forum.extensions import db
     from forum.models import Board, Post, Thread, User
+    from forum.search import install_search
 
     weights = zipf_weights(len(words))
     started = time.perf_counter()
@@ -100,6 +108,11 @@ def build(app: Any, posts: int, rng: random.Random, words: list[str]) -> float:
         for start in range(0, threads, 5000):
             db.session.execute(insert(Thread), thread_rows[start : start + 5000])
         thread_ids = list(db.session.scalars(select(Thread.id).order_by(Thread.id)))
+        postgres = db.engine.dialect.name == "postgresql"
+        if postgres:
+            # The trigger still fills each post's tsvector; the GIN index is built once at the end by
+            # install_search, as for a migrated database, instead of updated post by post.
+            db.session.execute(text("DROP INDEX search_posts_vector_gin"))
         db.session.commit()
         batch: list[dict[str, Any]] = []
         moment = now
@@ -126,6 +139,9 @@ def build(app: Any, posts: int, rng: random.Random, words: list[str]) -> float:
         if batch:
             db.session.execute(insert(Post), batch)
             db.session.commit()
+        if postgres:
+            with db.engine.begin() as connection:
+                install_search(connection)
         db.session.execute(text("ANALYZE"))
         db.session.commit()
     return time.perf_counter() - started
@@ -184,8 +200,10 @@ def measure(app: Any, words: list[str], runs: int) -> dict[str, Any]:
     with app.app_context():
         viewer = db.session.scalar(select(User).order_by(User.id).limit(1))
         muted = list(db.session.scalars(select(User.id).order_by(User.id.desc()).limit(2)))
+        already = set(db.session.scalars(select(Block.blocked_id).where(Block.blocker_id == viewer.id)))
         for other in muted:
-            db.session.add(Block(blocker_id=viewer.id, blocked_id=other, kind="mute"))
+            if other not in already:  # a kept database has them from its first run
+                db.session.add(Block(blocker_id=viewer.id, blocked_id=other, kind="mute"))
         db.session.commit()
 
         def full(query: str, sort: str = "relevant") -> Any:
@@ -248,24 +266,28 @@ def purge_time(app: Any) -> float:
 # --- backends --------------------------------------------------------------------------------------
 
 
-def sqlite_app(directory: Path) -> Any:
+KEEP_DIR = Path(tempfile.gettempdir()) / "hearth-bench-search"
+
+
+def sqlite_app(path: Path) -> Any:
     from forum import create_app
 
-    return create_app(_config(f"sqlite:///{directory / 'bench.db'}"))
+    return create_app(_config(f"sqlite:///{path}"))
 
 
-def postgres_app() -> Any:
+def postgres_app(schema: str, fresh: bool) -> Any:
     from forum import create_app
 
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{SCHEMA}"')
-    return create_app(_config(f"{POSTGRES}?options=-csearch_path%3D{SCHEMA}"))
+        if fresh:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    return create_app(_config(f"{POSTGRES}?options=-csearch_path%3D{schema}"))
 
 
-def drop_postgres_schema() -> None:
+def drop_postgres_schema(schema: str) -> None:
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _config(url: str) -> dict[str, Any]:
@@ -288,19 +310,42 @@ def prepare(app: Any) -> None:
         seed_boards()
 
 
-def run_backend(name: str, posts: int, runs: int) -> dict[str, Any]:
+def already_built(app: Any, posts: int) -> bool:
+    """True when a kept database holds this many posts."""
+    from sqlalchemy.exc import DBAPIError
+
+    from forum.extensions import db
+
+    with app.app_context():
+        try:
+            return db.session.execute(text("SELECT count(*) FROM posts")).scalar() == posts
+        except DBAPIError:
+            db.session.rollback()
+            return False
+
+
+def run_backend(name: str, posts: int, runs: int, keep: bool) -> dict[str, Any]:
     rng = random.Random(SEED)
     words = make_vocabulary(rng)
     with tempfile.TemporaryDirectory() as tmp:
-        app = sqlite_app(Path(tmp)) if name == "sqlite" else postgres_app()
+        if keep:
+            KEEP_DIR.mkdir(exist_ok=True)
+        path = KEEP_DIR / f"sqlite-{posts}.db" if keep else Path(tmp) / "bench.db"
+        schema = f"{SCHEMA}_{posts}" if keep else SCHEMA
+        app = sqlite_app(path) if name == "sqlite" else postgres_app(schema, fresh=not keep)
         try:
-            prepare(app)
-            print(f"[{name}] inserting {posts:,} posts through the index triggers...", flush=True)
-            build_seconds = build(app, posts, rng, words)
-            print(f"[{name}] built in {build_seconds:.1f}s; measuring {runs} runs...", flush=True)
+            if keep and already_built(app, posts):
+                print(f"[{name}] reusing the kept database of {posts:,} posts", flush=True)
+                build_seconds = float("nan")
+            else:
+                prepare(app)
+                print(f"[{name}] inserting {posts:,} posts through the index triggers...", flush=True)
+                build_seconds = build(app, posts, rng, words)
+                print(f"[{name}] built in {build_seconds:.1f}s", flush=True)
+            print(f"[{name}] measuring {runs} runs...", flush=True)
             result = measure(app, words, runs)
             result["build seconds (insert + index)"] = build_seconds
-            if name == "sqlite":
+            if name == "sqlite" and not keep:  # the scrub merges the index: a kept one would change
                 result["deletion scrub seconds (FTS optimize + WAL truncate)"] = purge_time(app)
             return result
         finally:
@@ -309,8 +354,8 @@ def run_backend(name: str, posts: int, runs: int) -> dict[str, Any]:
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
-            if name == "postgresql":
-                drop_postgres_schema()
+            if name == "postgresql" and not keep:
+                drop_postgres_schema(schema)
 
 
 def report(results: dict[str, dict[str, Any]], posts: int, runs: int) -> str:
@@ -354,11 +399,15 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
+    parser.add_argument("--keep", action="store_true", help="keep the built database and reuse a kept one")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave bench/results/ alone")
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]
-    results = {name: run_backend(name, args.posts, args.runs) for name in backends}
+    results = {name: run_backend(name, args.posts, args.runs, args.keep) for name in backends}
     body = report(results, args.posts, args.runs)
     print(body)
+    if args.no_record:
+        return 0
     path = write_result("search", "Search benchmark", body)
     print(f"written to {path}")
     return 0

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import DDL, bindparam, event, select, text
+from sqlalchemy import ARRAY, DDL, Integer, Select, any_, bindparam, event, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Table
 
@@ -100,6 +100,9 @@ _PG_CREATE = (
     "DROP TRIGGER IF EXISTS search_thread_title ON threads",
     """CREATE TRIGGER search_thread_title AFTER UPDATE OF title ON threads
        FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title) EXECUTE FUNCTION search_thread_title()""",
+)
+# Created after the column is filled: one bulk build instead of an index update per existing post.
+_PG_INDEXES = (
     # fastupdate off: each post updates the index as it is written, so no pending list makes reads slower
     # until the next vacuum; a forum writes little and reads a lot.
     "CREATE INDEX IF NOT EXISTS search_posts_vector_gin ON posts USING gin (search_vector) WITH (fastupdate = off)",
@@ -124,6 +127,8 @@ def install_search(connection: Connection) -> None:
         for statement in _PG_CREATE:
             connection.exec_driver_sql(statement)
         connection.exec_driver_sql("UPDATE posts SET body_md = body_md WHERE search_vector IS NULL")
+        for statement in _PG_INDEXES:
+            connection.exec_driver_sql(statement)
 
 
 def uninstall_search(connection: Connection) -> None:
@@ -139,7 +144,7 @@ def _attach_ddl(table: Table) -> None:
         event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
     for statement in _SQLITE_DROP:
         event.listen(table, "before_drop", DDL(statement).execute_if(dialect="sqlite"))
-    for statement in _PG_CREATE:
+    for statement in (*_PG_CREATE, *_PG_INDEXES):
         event.listen(table, "after_create", DDL(statement.replace("%", "%%")).execute_if(dialect="postgresql"))
     for statement in _PG_DROP:
         event.listen(table, "before_drop", DDL(statement).execute_if(dialect="postgresql"))
@@ -414,37 +419,61 @@ class FoundPost:
     thread: FoundThread
 
 
+_POSTS, _THREADS, _BOARDS, _USERS = (model.__table__ for model in (Post, Thread, Board, User))
+# In the order _found_post takes them.
+_FOUND_COLUMNS = (
+    _POSTS.c.id, _POSTS.c.thread_id, _POSTS.c.number, _POSTS.c.author_id, _POSTS.c.is_anonymous,
+    _POSTS.c.content_note, _POSTS.c.body_html, _POSTS.c.created_at, _THREADS.c.title, _BOARDS.c.slug,
+    _BOARDS.c.title, _USERS.c.username,
+)  # fmt: skip
+
+
+def _found_posts_statement(dialect: str) -> Select[Any]:
+    """What a result shows of its posts, by id. Table columns, not ORM attributes: SQLAlchemy's Core path."""
+    if dialect == "postgresql":
+        # One array parameter gives one SQL text for any number of ids, so psycopg keeps it prepared
+        # and the server reuses its plan instead of planning a four-table join for every page.
+        wanted = _POSTS.c.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+    else:
+        wanted = _POSTS.c.id.in_(bindparam("ids", expanding=True))
+    return (
+        select(*_FOUND_COLUMNS)
+        .join(_THREADS, _THREADS.c.id == _POSTS.c.thread_id)
+        .join(_BOARDS, _BOARDS.c.id == _THREADS.c.board_id)
+        .outerjoin(_USERS, _USERS.c.id == _POSTS.c.author_id)
+        .where(wanted)
+    )
+
+
+# Built once: building it per page, with the ids as literal values, cost more than running it on SQLite.
+_FOUND_POSTS = {dialect: _found_posts_statement(dialect) for dialect in ("sqlite", "postgresql")}
+
+
 def _load_posts(ids: list[int]) -> list[FoundPost]:
     if not ids:
         return []
-    columns = (
-        Post.id, Post.thread_id, Post.number, Post.author_id, Post.is_anonymous, Post.content_note,
-        Post.body_html, Post.created_at, Thread.title, Board.slug, Board.title, User.username,
-    )  # fmt: skip
-    rows = db.session.execute(
-        select(*columns)
-        .join(Thread, Thread.id == Post.thread_id)
-        .join(Board, Board.id == Thread.board_id)
-        .outerjoin(User, User.id == Post.author_id)
-        .where(Post.id.in_(ids))
-    )
-    by_id = {}
-    for row in rows:
-        (post_id, thread_id, number, author_id, anonymous, note, body, created, title, slug, board_title, name) = row
-        author = FoundAuthor(author_id, name) if author_id is not None and name is not None else None
-        by_id[post_id] = FoundPost(
-            id=post_id,
-            thread_id=thread_id,
-            number=number,
-            author_id=author_id,
-            author=author,
-            is_anonymous=anonymous,
-            content_note=note,
-            body_html=body,
-            created_at=created,
-            thread=FoundThread(thread_id, title, FoundBoard(slug, board_title)),
-        )
+    statement = _FOUND_POSTS[db.session.get_bind().dialect.name]
+    by_id = {row[0]: _found_post(*row) for row in db.session.execute(statement, {"ids": ids})}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _found_post(
+    post_id: int, thread_id: int, number: int, author_id: int | None, anonymous: bool, note: str | None,
+    body: str, created: datetime, title: str, slug: str, board_title: str, name: str | None,
+) -> FoundPost:  # fmt: skip
+    author = FoundAuthor(author_id, name) if author_id is not None and name is not None else None
+    return FoundPost(
+        id=post_id,
+        thread_id=thread_id,
+        number=number,
+        author_id=author_id,
+        author=author,
+        is_anonymous=anonymous,
+        content_note=note,
+        body_html=body,
+        created_at=created,
+        thread=FoundThread(thread_id, title, FoundBoard(slug, board_title)),
+    )
 
 
 # --- snippets --------------------------------------------------------------------------------------

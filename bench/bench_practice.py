@@ -9,40 +9,20 @@ Usage: python -m bench.bench_practice [--runs 5] [--requests 200]
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-from bench.common import median, write_result
+from bench.common import in_process_app, median, per_request_ms, write_result
 
 PASSWORD = "bench password 123"
 
 
-def _app(url: str) -> object:
-    from forum import create_app
-
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "ARGON2_PROFILE": "CHEAPEST",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-
-
-def _arrange(app: object) -> None:
+def _arrange() -> None:
     from forum.extensions import db
     from forum.models import MoodEntry
-    from forum.seeding import seed_boards
     from forum.services import accounts
     from forum.services.practice.days import utc_today
 
-    db.create_all()
-    seed_boards()
     person = accounts.register("bench_person", PASSWORD)
     today = utc_today()
     for n in range(90):
@@ -51,66 +31,56 @@ def _arrange(app: object) -> None:
     db.session.commit()
 
 
-def _per_request_ms(action: Callable[[], object], count: int) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        action()
-    return (time.perf_counter() - started) * 1000 / count
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        app = _app(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        with app.app_context():  # type: ignore[attr-defined]
-            _arrange(app)
-            client = app.test_client()  # type: ignore[attr-defined]
-            client.post("/login", data={"username": "bench_person", "password": PASSWORD})
+    with in_process_app() as app, app.app_context():
+        _arrange()
+        client = app.test_client()
+        client.post("/login", data={"username": "bench_person", "password": PASSWORD})
 
-            def get(path: str) -> Callable[[], object]:
-                def fetch() -> object:
-                    response = client.get(path)
-                    assert response.status_code == 200, (path, response.status_code)
-                    return response
+        def get(path: str) -> Callable[[], object]:
+            def fetch() -> object:
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                return response
 
-                return fetch
+            return fetch
 
-            cases: dict[str, Callable[[], object]] = {
-                "GET /guides/ (baseline)": get("/guides/"),
-                "GET /me/practice (baseline)": get("/me/practice"),
-                "GET /me/mood, 90 days logged": get("/me/mood"),
-                "POST /me/mood (replace today)": lambda: client.post("/me/mood", data={"mood": "6"}),
-                "POST /me/journal/new (screened)": lambda: client.post(
-                    "/me/journal/new", data={"body": "Called my sister after the argument. It went better."}
-                ),
-            }
-            for action in cases.values():  # warm caches, the guide loader and the screening model
-                action()
-            results = {
-                name: [_per_request_ms(action, args.requests) for _ in range(args.runs)]
-                for name, action in cases.items()
-            }
-            from forum import charts
-            from forum.services.accounts import find_user
-            from forum.services.practice import mood
-            from forum.services.practice.days import utc_today
+        cases: dict[str, Callable[[], object]] = {
+            "GET /guides/ (baseline)": get("/guides/"),
+            "GET /me/practice (baseline)": get("/me/practice"),
+            "GET /me/mood, 90 days logged": get("/me/mood"),
+            "POST /me/mood (replace today)": lambda: client.post("/me/mood", data={"mood": "6"}),
+            "POST /me/journal/new (screened)": lambda: client.post(
+                "/me/journal/new", data={"body": "Called my sister after the argument. It went better."}
+            ),
+        }
+        for action in cases.values():  # warm caches, the guide loader and the screening model
+            action()
+        results = {
+            name: [per_request_ms(action, args.requests) for _ in range(args.runs)] for name, action in cases.items()
+        }
+        from forum import charts
+        from forum.services.accounts import find_user
+        from forum.services.practice import mood
+        from forum.services.practice.days import utc_today
 
-            user = find_user("bench_person")
-            assert user is not None
-            entries, summary = mood.window(user, 90, utc_today())
-            points = [charts.DayPoint(e.day, e.mood, marked="saw_someone" in e.tags) for e in entries]
+        user = find_user("bench_person")
+        assert user is not None
+        entries, summary = mood.window(user, 90, utc_today())
+        points = [charts.DayPoint(e.day, e.mood, marked="saw_someone" in e.tags) for e in entries]
 
-            def draw() -> object:
-                return charts.daily_line_chart(
-                    "c", title="t", desc=summary.text, start=summary.start, end=summary.end, points=points
-                )
+        def draw() -> object:
+            return charts.daily_line_chart(
+                "c", title="t", desc=summary.text, start=summary.start, end=summary.end, points=points
+            )
 
-            results["charts.daily_line_chart, 90 points (no HTTP)"] = [
-                _per_request_ms(draw, args.requests) for _ in range(args.runs)
-            ]
+        results["charts.daily_line_chart, 90 points (no HTTP)"] = [
+            per_request_ms(draw, args.requests) for _ in range(args.runs)
+        ]
     rows = "\n".join(
         f"| {name} | {median(values):.2f} | {min(values):.2f} | {max(values):.2f} |" for name, values in results.items()
     )

@@ -9,41 +9,21 @@ Usage: python -m bench.bench_triage [--runs 5] [--requests 20]
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
+from functools import partial
 
-from bench.common import median, write_result
+from bench.common import in_process_app, median, per_request_ms, write_result
 
 PASSWORD = "bench password 123"
 ITEMS = 2000
 DECISIONS = 600
 
 
-def _app(url: str) -> object:
-    from forum import create_app
-
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "ARGON2_PROFILE": "CHEAPEST",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-
-
 def _arrange() -> None:
     from forum.extensions import db
     from forum.models import ReviewDecision, ReviewItem, ScreeningRecord, utcnow
-    from forum.seeding import seed_boards
     from forum.services import accounts
 
-    db.create_all()
-    seed_boards()
     person = accounts.register("bench_person", PASSWORD)
     accounts.register("bench_mod", PASSWORD, role="moderator")
     now = utcnow()
@@ -90,23 +70,15 @@ def _arrange() -> None:
     db.session.commit()
 
 
-def _time(get: Callable[[], object], requests: int) -> float:
-    started = time.perf_counter()
-    for _ in range(requests):
-        get()
-    return (time.perf_counter() - started) / requests * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        app = _app(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        with app.app_context():  # type: ignore[attr-defined]
+    with in_process_app() as app:
+        with app.app_context():
             _arrange()
-        client = app.test_client()  # type: ignore[attr-defined]
+        client = app.test_client()
         client.post("/login", data={"username": "bench_mod", "password": PASSWORD})
         targets = {
             "guide index (baseline)": "/guides/",
@@ -119,7 +91,7 @@ def main() -> None:
             for name, path in targets.items():
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
-                results[name].append(_time(lambda path=path: client.get(path), args.requests))
+                results[name].append(per_request_ms(partial(client.get, path), args.requests))
     lines = ["| page | median ms per request | runs |", "|---|---|---|"]
     for name, values in results.items():
         lines.append(f"| {name} | {median(values):.1f} | {len(values)} |")

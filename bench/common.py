@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: the machine's description, medians, and writing a result file."""
+"""Shared by the benchmarks: the machine's description, an in-process app, timing, medians, writing a result file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -44,7 +52,6 @@ def _git_commit() -> str:
 
 def wait_for_health(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0) -> None:
     """Return once url answers; kill the process and raise with its log if it never does."""
-    import time
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -56,6 +63,40 @@ def wait_for_health(process: subprocess.Popen[bytes], url: str, log: Path, timeo
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start: " + log.read_text()[-2000:])
+
+
+@contextmanager
+def in_process_app() -> Iterator[Flask]:
+    """The forum on a throwaway SQLite file with its tables and boards, for driving with the Flask test client.
+
+    Cheapest password hashing, no CSRF and no rate limits: these benchmarks time pages, not those.
+    """
+    from forum import create_app
+    from forum.extensions import db
+    from forum.seeding import seed_boards
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",
+                "SECRET_KEY": "bench",
+                "ARGON2_PROFILE": "CHEAPEST",
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+            }
+        )
+        with app.app_context():
+            db.create_all()
+            seed_boards()
+        yield app
+
+
+def per_request_ms(action: Callable[[], object], count: int) -> float:
+    """Milliseconds per call of `action`, averaged over `count` calls in a row."""
+    started = time.perf_counter()
+    for _ in range(count):
+        action()
+    return (time.perf_counter() - started) * 1000 / count
 
 
 def median(values: list[float]) -> float:

@@ -6,7 +6,8 @@ can_*(user, obj) answers; ensure_*(user, obj) raises the service error an adapte
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import g, has_app_context
 from sqlalchemy import and_, or_, select
@@ -14,7 +15,9 @@ from sqlalchemy import and_, or_, select
 from forum.extensions import db
 from forum.models import Block, Board, Post, Thread, User
 from forum.models.practice import HomeworkItem, JournalEntry, RelapsePlan
-from forum.services.errors import Forbidden, NotAuthenticated, NotFound
+from forum.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
+
+T = TypeVar("T")
 
 
 def signed_in(user: Any) -> User | None:
@@ -171,6 +174,20 @@ def can_use_anonymity(user: Any, board: Board) -> bool:
 # --- guards -----------------------------------------------------------------------------------
 
 
+def _guard(member: User, allowed: bool, refusal: type[ServiceError], message: str) -> User:
+    """`member` when allowed; otherwise the refusal, built only then (most calls are allowed)."""
+    if not allowed:
+        raise refusal(message)
+    return member
+
+
+def _found(user: Any, obj: T | None, can: Callable[[Any, T], bool], message: str) -> T:
+    """`obj` when it exists and `user` may see it; otherwise 404, so a refusal can't reveal that it exists."""
+    if obj is None or not can(user, obj):
+        raise NotFound(message)
+    return obj
+
+
 def ensure_signed_in(user: Any) -> User:
     member = signed_in(user)
     if member is None:
@@ -179,16 +196,12 @@ def ensure_signed_in(user: Any) -> User:
 
 
 def ensure_can_view_thread(user: Any, thread: Thread | None) -> Thread:
-    if thread is None or not can_view_thread(user, thread):
-        raise NotFound("That thread doesn't exist or was removed.")
-    return thread
+    return _found(user, thread, can_view_thread, "That thread doesn't exist or was removed.")
 
 
 def ensure_can_create_thread(user: Any, board: Board) -> User:
     member = ensure_signed_in(user)
-    if not can_create_thread(member, board):
-        raise Forbidden("You can't start threads right now.")
-    return member
+    return _guard(member, can_create_thread(member, board), Forbidden, "You can't start threads right now.")
 
 
 def ensure_can_reply(user: Any, thread: Thread) -> User:
@@ -203,30 +216,22 @@ def ensure_can_reply(user: Any, thread: Thread) -> User:
 
 def ensure_can_edit_post(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
-    if not can_edit_post(member, post):
-        raise Forbidden("You can only edit your own posts.")
-    return member
+    return _guard(member, can_edit_post(member, post), Forbidden, "You can only edit your own posts.")
 
 
 def ensure_can_delete_post(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
-    if not can_delete_post(member, post):
-        raise Forbidden("You can only delete your own posts.")
-    return member
+    return _guard(member, can_delete_post(member, post), Forbidden, "You can only delete your own posts.")
 
 
 def ensure_moderator(user: Any) -> User:
     member = ensure_signed_in(user)
-    if not member.is_moderator:
-        raise Forbidden("Only moderators can do that.")
-    return member
+    return _guard(member, member.is_moderator, Forbidden, "Only moderators can do that.")
 
 
 def ensure_admin(user: Any) -> User:
     member = ensure_signed_in(user)
-    if not member.is_admin:
-        raise Forbidden("Only admins can do that.")
-    return member
+    return _guard(member, member.is_admin, Forbidden, "Only admins can do that.")
 
 
 TEMPLATE_HELPERS = {
@@ -275,21 +280,15 @@ def can_read_relapse_plan(user: Any, plan: RelapsePlan) -> bool:
 
 
 def ensure_can_read_journal(user: Any, entry: JournalEntry | None) -> JournalEntry:
-    if entry is None or not can_read_journal(user, entry):
-        raise NotFound("That journal entry doesn't exist.")
-    return entry
+    return _found(user, entry, can_read_journal, "That journal entry doesn't exist.")
 
 
 def ensure_can_edit_journal(user: Any, entry: JournalEntry | None) -> JournalEntry:
-    if entry is None or not can_edit_journal(user, entry):
-        raise NotFound("That journal entry doesn't exist.")
-    return entry
+    return _found(user, entry, can_edit_journal, "That journal entry doesn't exist.")
 
 
 def ensure_can_manage_homework(user: Any, item: HomeworkItem | None) -> HomeworkItem:
-    if item is None or not can_manage_homework(user, item):
-        raise NotFound("That practice isn't on your list.")
-    return item
+    return _found(user, item, can_manage_homework, "That practice isn't on your list.")
 
 
 # --- moderation triage: the review queue, reports, actions on people ----------------------------
@@ -315,9 +314,12 @@ def can_restrict_user(user: Any, target: User | None) -> bool:
 
 def ensure_can_restrict_user(user: Any, target: User | None) -> User:
     member = ensure_moderator(user)
-    if not can_restrict_user(member, target):
-        raise Forbidden("Only an admin can restrict a moderator or admin, and nobody can restrict themself.")
-    return member
+    return _guard(
+        member,
+        can_restrict_user(member, target),
+        Forbidden,
+        "Only an admin can restrict a moderator or admin, and nobody can restrict themself.",
+    )
 
 
 def can_report_post(user: Any, post: Post) -> bool:
@@ -331,9 +333,7 @@ def ensure_can_report_post(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
     if member.id == post.author_id:
         raise Forbidden("You can't report your own post. If you'd like a moderator to check in, use the support panel.")
-    if not can_report_post(member, post):
-        raise NotFound("That post doesn't exist.")
-    return member
+    return _guard(member, can_report_post(member, post), NotFound, "That post doesn't exist.")
 
 
 TEMPLATE_HELPERS["can_see_queue"] = can_see_queue
@@ -361,16 +361,14 @@ def can_moderate_chat(user: Any) -> bool:
 
 def ensure_can_host_checkin(user: Any) -> User:
     member = ensure_signed_in(user)
-    if not can_host_checkin(member):
-        raise Forbidden("Only moderators and trusted members can host a check-in.")
-    return member
+    return _guard(
+        member, can_host_checkin(member), Forbidden, "Only moderators and trusted members can host a check-in."
+    )
 
 
 def ensure_can_manage_checkin(user: Any, checkin: Any) -> User:
     member = ensure_signed_in(user)
-    if not can_manage_checkin(member, checkin):
-        raise Forbidden("Only the host or a moderator can do that.")
-    return member
+    return _guard(member, can_manage_checkin(member, checkin), Forbidden, "Only the host or a moderator can do that.")
 
 
 def ensure_can_enter_chat_room(user: Any, checkin: Any, *, is_participant: bool, participants: int) -> User:
@@ -420,23 +418,22 @@ def can_remove_chat_message(user: Any, message: Any) -> bool:
 
 def ensure_can_edit_chat_message(user: Any, message: Any) -> User:
     member = ensure_signed_in(user)
-    if not can_edit_chat_message(member, message):
-        raise Forbidden("You can only edit your own messages in an open room.")
-    return member
+    return _guard(
+        member,
+        can_edit_chat_message(member, message),
+        Forbidden,
+        "You can only edit your own messages in an open room.",
+    )
 
 
 def ensure_can_delete_chat_message(user: Any, message: Any) -> User:
     member = ensure_signed_in(user)
-    if not can_delete_chat_message(member, message):
-        raise Forbidden("You can only delete your own messages.")
-    return member
+    return _guard(member, can_delete_chat_message(member, message), Forbidden, "You can only delete your own messages.")
 
 
 def ensure_can_remove_chat_message(user: Any, message: Any) -> User:
     member = ensure_moderator(user)
-    if not can_remove_chat_message(member, message):
-        raise Forbidden("That message was already removed.")
-    return member
+    return _guard(member, can_remove_chat_message(member, message), Forbidden, "That message was already removed.")
 
 
 TEMPLATE_HELPERS["can_host_checkin"] = can_host_checkin
@@ -485,9 +482,7 @@ def ensure_can_block(user: Any, target: Any) -> User:
 
 def ensure_can_react(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
-    if not can_react(member, post):
-        raise Forbidden("You can't react to that post.")
-    return member
+    return _guard(member, can_react(member, post), Forbidden, "You can't react to that post.")
 
 
 def ensure_can_follow(user: Any, thread: Thread) -> User:
@@ -498,16 +493,17 @@ def ensure_can_follow(user: Any, thread: Thread) -> User:
 
 def ensure_can_bookmark(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
-    if not can_bookmark(member, post):
-        raise NotFound("That post doesn't exist or was removed.")
-    return member
+    return _guard(member, can_bookmark(member, post), NotFound, "That post doesn't exist or was removed.")
 
 
 def ensure_can_reveal_author(user: Any, post: Post) -> User:
     member = ensure_moderator(user)
-    if not can_reveal_author(member, post):
-        raise Forbidden("Only anonymous posts by a current member have an author to reveal.")
-    return member
+    return _guard(
+        member,
+        can_reveal_author(member, post),
+        Forbidden,
+        "Only anonymous posts by a current member have an author to reveal.",
+    )
 
 
 TEMPLATE_HELPERS["can_block"] = can_block

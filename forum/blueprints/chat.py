@@ -12,9 +12,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from forum import permissions
 from forum.services import chat, checkins
-from forum.services.errors import ServiceError
 
-from .helpers import show_field_errors
+from .helpers import invalid_input
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
 
@@ -66,7 +65,7 @@ def new_checkin() -> object:
     form = CheckInForm()
     if form.validate_on_submit():
         assert form.starts_at.data is not None
-        try:
+        with invalid_input(form) as caught:
             checkin = checkins.schedule(
                 current_user,
                 title=form.title.data,
@@ -75,11 +74,7 @@ def new_checkin() -> object:
                 length_minutes=form.length_minutes.data,
                 capacity=form.capacity.data,
             )
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             flash("The check-in is scheduled.", "success")
             return redirect(url_for("chat.room", key=checkin.room.key))
     status = 422 if request.method == "POST" else 200

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from flask import session
@@ -22,6 +25,30 @@ def show_field_errors(form: FlaskForm, error: ServiceError) -> None:
             form.form_errors.append(" ".join(messages))
     if not error.fields:
         form.form_errors.append(error.message)
+
+
+@dataclass
+class Caught:
+    """What `invalid_input` caught: the service's validation error, or None when the call went through."""
+
+    error: ServiceError | None = None
+
+
+@contextmanager
+def invalid_input(form: FlaskForm | None = None) -> Iterator[Caught]:
+    """Catch a service's 422 so the view can answer with the form again; every other error propagates.
+
+    With a form, the error's messages go onto its fields. Check `caught.error is None` before using the result.
+    """
+    caught = Caught()
+    try:
+        yield caught
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        caught.error = error
+        if form is not None:
+            show_field_errors(form, error)
 
 
 def remember_support(result: ScreenResult) -> None:

@@ -20,7 +20,9 @@ from forum.extensions import db, limiter
 from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, User
 from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
-from forum.services.errors import Conflict, RateLimited, ServiceError
+from forum.services.errors import Conflict, RateLimited
+
+from .helpers import invalid_input
 
 bp = Blueprint("moderation", __name__)
 
@@ -132,21 +134,20 @@ def claim(item_id: int) -> object:
 def act(item_id: int) -> object:
     action = request.form.get("action", "")
     try:
-        moderation_actions.act(
-            current_user,
-            item_id,
-            action=action,
-            note=request.form.get("note", ""),
-            version=_form_version(),
-            hours=request.form.get("hours") or None,
-        )
+        with invalid_input() as caught:
+            moderation_actions.act(
+                current_user,
+                item_id,
+                action=action,
+                note=request.form.get("note", ""),
+                version=_form_version(),
+                hours=request.form.get("hours") or None,
+            )
     except Conflict as error:
         return _after_conflict(item_id, error)
-    except ServiceError as error:
-        if error.status != 422:
-            raise
+    if caught.error is not None:
         db.session.rollback()
-        return _item_page(review.get_item(current_user, item_id), error=error.message, status=422)
+        return _item_page(review.get_item(current_user, item_id), error=caught.error.message, status=422)
     flash(f"Done: {ACTION_LABELS.get(action, action)}.", "success")
     return redirect(url_for("moderation.item", item_id=item_id))
 
@@ -260,17 +261,17 @@ def check_in() -> object:
 def report(post_id: int) -> object:
     post = posting.get_post(post_id)
     try:
-        reports.report_post(
-            current_user, post, kind=request.form.get("kind", ""), reason=request.form.get("reason", "")
-        )
+        with invalid_input() as caught:
+            reports.report_post(
+                current_user, post, kind=request.form.get("kind", ""), reason=request.form.get("reason", "")
+            )
     except RateLimited as error:
         flash(error.message, "info")
-    except ServiceError as error:
-        if error.status != 422:
-            raise
-        flash(error.message, "error")
     else:
-        flash("Thank you. The moderators will look at it. Your report is private.", "success")
+        if caught.error is not None:
+            flash(caught.error.message, "error")
+        else:
+            flash("Thank you. The moderators will look at it. Your report is private.", "success")
     return redirect(url_for("boards.thread", thread_id=post.thread_id, _anchor=f"p{post.id}"))
 
 

@@ -25,7 +25,7 @@ from forum.services.practice import homework, journal, mood, plan
 from forum.services.practice.days import person_today, utc_today
 from forum.support import resources_for
 
-from .helpers import remember_support, show_field_errors, take_support
+from .helpers import invalid_input, remember_support, take_support
 
 bp = Blueprint("practice", __name__, url_prefix="/me")
 
@@ -145,14 +145,12 @@ def homework_add() -> object:
     form = HomeworkAddForm()
     if not form.validate_on_submit():
         raise NotFound("There is no guide practice with that name.")
-    try:
+    with invalid_input() as caught:
         item = homework.add_practice(
             current_user, form.guide.data, due_on=form.due_on.data, local_today=form.local_today.data
         )
-    except ServiceError as error:
-        if error.status != 422:
-            raise
-        flash(error.message, "error")
+    if caught.error is not None:
+        flash(caught.error.message, "error")
         return redirect(url_for("guides.guide", slug=form.guide.data))
     flash(f"\u201c{item.practice}\u201d is on your list, due {item.due_on:%A %d %B}.", "success")
     return redirect(url_for("practice.homework_list"))
@@ -164,12 +162,10 @@ def homework_done(item_id: int) -> object:
     item = permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id))
     form = HomeworkDoneForm()
     if form.validate_on_submit():
-        try:
+        with invalid_input() as caught:
             homework.complete(current_user, item, reflection=form.reflection.data, local_today=form.local_today.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            flash(error.message, "error")
+        if caught.error is not None:
+            flash(caught.error.message, "error")
         else:
             flash("Checked off. Well done for trying it.", "success")
     else:
@@ -214,15 +210,11 @@ def journal_new() -> object:
     form = JournalForm()
     guide = get_guide(request.values.get("guide", "")) if request.values.get("guide") else None
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             outcome = journal.write_entry(
                 current_user, title=form.title.data, body=form.body.data, guide_slug=form.guide.data or None
             )
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             remember_support(outcome.screen)
             return redirect(url_for("practice.journal_entry", entry_id=outcome.entry.id))
     elif request.method == "GET" and guide is not None:
@@ -254,13 +246,9 @@ def journal_edit(entry_id: int) -> object:
     entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
     form = JournalForm()
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             outcome = journal.edit_entry(current_user, entry, title=form.title.data, body=form.body.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             remember_support(outcome.screen)
             flash("Saved.", "success")
             return redirect(url_for("practice.journal_entry", entry_id=entry.id))
@@ -303,7 +291,7 @@ def mood_log() -> object:
     status = 200
     if form.validate_on_submit():
         tags = [name for name in mood.TAGS if getattr(form, name).data]
-        try:
+        with invalid_input(form) as caught:
             logged = mood.log_mood(
                 current_user,
                 mood=request.form.get("mood"),
@@ -311,10 +299,7 @@ def mood_log() -> object:
                 day=form.day.data or None,
                 local_today=form.local_today.data or None,
             )
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
+        if caught.error is not None:
             status = 422
         else:
             flash(_logged_message(logged), "success")
@@ -371,13 +356,9 @@ def relapse_plan() -> object:
     mine = plan.get_plan(current_user)
     suggestion = plan.crisis_lines_suggestion(resources_for(current_app.config["SUPPORT_REGION"]))
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             plan.save_plan(current_user, **{name: getattr(form, name).data for name in plan.FIELDS})
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             flash("Your plan is saved. It will show up next to the support panel if you ever need it.", "success")
             return redirect(url_for("practice.relapse_plan"))
     elif request.method == "GET":

@@ -10,9 +10,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from forum import limits, permissions
 from forum.services import posting, profiles, social
-from forum.services.errors import ServiceError
 
-from .helpers import show_field_errors
+from .helpers import invalid_input
 
 bp = Blueprint("profiles", __name__)
 
@@ -70,13 +69,9 @@ def edit() -> object:
         form.pronouns.data = current_user.pronouns
         form.bio.data = current_user.bio
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             profiles.update_profile(current_user, bio=form.bio.data, pronouns=form.pronouns.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             flash("Your profile is saved.", "success")
             return redirect(url_for("profiles.profile", username=current_user.username))
     status = 422 if request.method == "POST" else 200
@@ -91,11 +86,7 @@ def reveal(post_id: int) -> object:
     form = RevealForm()
     author = None
     if form.validate_on_submit():
-        try:
+        with invalid_input(form):
             author = profiles.reveal_author(current_user, post, reason=form.reason.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
     status = 422 if request.method == "POST" and author is None else 200
     return render_template("profiles/reveal.html", post=post, form=form, author=author), status

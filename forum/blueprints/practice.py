@@ -25,7 +25,7 @@ from forum.services.practice import homework, journal, mood, plan
 from forum.services.practice.days import person_today, utc_today
 from forum.support import resources_for
 
-from .helpers import invalid_input, remember_support, take_support
+from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
 
 bp = Blueprint("practice", __name__, url_prefix="/me")
 
@@ -34,6 +34,8 @@ bp = Blueprint("practice", __name__, url_prefix="/me")
 def _install_template_globals(state: BlueprintSetupState) -> None:
     # A global, not a context processor: _macros.html is imported without context; globals still reach it.
     state.app.jinja_env.globals["relapse_plan_panel"] = relapse_plan_panel
+    # The guide page's "add to my week" form is written by hand in a partial; each render gets a new key.
+    state.app.jinja_env.globals["fresh_idempotency_key"] = fresh_idempotency_key
 
 
 def relapse_plan_panel() -> Markup:
@@ -66,6 +68,7 @@ def _unprocessable(template: str, **context: Any) -> tuple[str, int]:
 
 class HomeworkAddForm(FlaskForm):
     guide = HiddenField(validators=[DataRequired()])
+    idempotency_key = HiddenField()
     due_on = StringField("Do it by", render_kw={"type": "date"}, validators=[Optional()])
     local_today = HiddenField(render_kw={"data-local-today": ""})
 
@@ -81,6 +84,7 @@ class JournalForm(FlaskForm):
     title = StringField("Title (optional)", validators=[Optional(), Length(max=journal.TITLE_MAX)])
     body = TextAreaField("Your entry", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     guide = HiddenField()
+    idempotency_key = HiddenField()
 
 
 class CheckInForm(FlaskForm):
@@ -147,7 +151,11 @@ def homework_add() -> object:
         raise NotFound("There is no guide practice with that name.")
     with invalid_input() as caught:
         item = homework.add_practice(
-            current_user, form.guide.data, due_on=form.due_on.data, local_today=form.local_today.data
+            current_user,
+            form.guide.data,
+            due_on=form.due_on.data,
+            local_today=form.local_today.data,
+            idempotency_key=form.idempotency_key.data,
         )
     if caught.error is not None:
         flash(caught.error.message, "error")
@@ -212,7 +220,11 @@ def journal_new() -> object:
     if form.validate_on_submit():
         with invalid_input(form) as caught:
             outcome = journal.write_entry(
-                current_user, title=form.title.data, body=form.body.data, guide_slug=form.guide.data or None
+                current_user,
+                title=form.title.data,
+                body=form.body.data,
+                guide_slug=form.guide.data or None,
+                idempotency_key=form.idempotency_key.data,
             )
         if caught.error is None:
             remember_support(outcome.screen)
@@ -220,6 +232,8 @@ def journal_new() -> object:
     elif request.method == "GET" and guide is not None:
         form.guide.data = guide.slug
         form.body.data = journal.prompt_starter(guide)
+    # A form sent back with an error keeps its key: fixing it and sending again is still one entry.
+    form.idempotency_key.data = form.idempotency_key.data or fresh_idempotency_key()
     if request.method == "POST":
         return _unprocessable("practice/journal_form.html", form=form, guide=guide, entry=None)
     return render_template("practice/journal_form.html", form=form, guide=guide, entry=None)

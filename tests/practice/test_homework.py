@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -110,6 +111,15 @@ def test_the_guide_page_offers_the_button_and_adds_the_practice(member_client, m
     assert db.session.scalar(select(func.count()).select_from(HomeworkItem)) == 1
     listing = member_client.get("/me/homework").get_data(as_text=True)
     assert str(escape(get_guide("boundaries").practice)) in listing
+
+
+def test_the_guide_pages_form_carries_a_key_so_a_double_click_adds_once(member_client, member: User) -> None:
+    html = member_client.get("/guides/boundaries").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert key is not None
+    for _ in range(2):
+        member_client.post("/me/homework", data={"guide": "boundaries", "idempotency_key": key.group(1)})
+    assert db.session.scalar(select(func.count()).select_from(HomeworkItem)) == 1
 
 
 def test_anonymous_visitors_are_asked_to_sign_in_on_the_guide_page(client, app: Flask) -> None:

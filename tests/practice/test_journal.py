@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask_login import AnonymousUserMixin
@@ -119,6 +121,18 @@ def test_writing_through_the_form_redirects_to_the_entry(member_client, app: Fla
     entry = db.session.scalar(select(JournalEntry))
     assert response.headers["Location"].endswith(f"/me/journal/{entry.id}")
     assert "<em>quiet</em>" in member_client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_forms_key_survives_an_error_and_a_resend_saves_one_entry(member_client) -> None:
+    first = member_client.get("/me/journal/new").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', first)
+    assert key is not None
+    refused = member_client.post("/me/journal/new", data={"body": "", "idempotency_key": key.group(1)})
+    assert refused.status_code == 422 and key.group(1) in refused.get_data(as_text=True)
+    for _ in range(2):
+        sent = member_client.post("/me/journal/new", data={"body": "Better now.", "idempotency_key": key.group(1)})
+        assert sent.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 1
 
 
 def test_an_empty_entry_through_the_form_gets_422_and_a_field_error(member_client) -> None:

@@ -138,7 +138,15 @@ def can_create_thread(user: Any, board: Board) -> bool:
 def can_reply(user: Any, thread: Thread) -> bool:
     if not _can_write(user) or not can_view_thread(user, thread):
         return False
-    return not thread.locked or is_moderator(user)
+    if is_moderator(user):
+        return True
+    return not thread.locked and not _blocked_from_thread(user, thread)
+
+
+def _blocked_from_thread(user: Any, thread: Thread) -> bool:
+    """A block either way keeps each out of the other's threads. An anonymous thread stays open: refusing
+    would tell a blocked person who wrote it."""
+    return not thread.is_anonymous and thread.author is not None and is_blocked_between(user, thread.author)
 
 
 def can_edit_post(user: Any, post: Post) -> bool:
@@ -210,6 +218,8 @@ def ensure_can_reply(user: Any, thread: Thread) -> User:
     if not can_reply(member, thread):
         if thread.locked:
             raise Forbidden("This thread is locked.")
+        if _blocked_from_thread(member, thread):
+            raise Forbidden("You can't reply in this thread.")
         raise Forbidden("You can't reply right now.")
     return member
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Board, Post, ReviewItem, ScreeningRecord, Thread, User
-from forum.services import posting
+from forum.services import posting, social
 from forum.services.errors import Forbidden, NotAuthenticated, ValidationFailed
 
 CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
@@ -152,3 +152,28 @@ def test_the_hold_policy_shows_a_crisis_post_only_to_its_author_and_moderators(a
 def test_a_calm_post_needs_no_review(app: Flask, member: User) -> None:
     posting.create_thread(member, _board(), title="Small win today", body="I went for a walk with a friend.")
     assert _count(ReviewItem) == 0
+
+
+def test_a_block_either_way_keeps_each_out_of_the_others_threads(app: Flask, member: User, make_user) -> None:
+    blocker_thread = posting.create_thread(member, _board(), title="My week so far", body="Some days are long.").thread
+    blocked = make_user("river")
+    blocked_thread = posting.create_thread(blocked, _board(), title="Their week", body="Quiet one.").thread
+    social.set_block(member, blocked, "block")
+    with pytest.raises(Forbidden):
+        posting.create_reply(blocked, blocker_thread, body="Hello there.")
+    with pytest.raises(Forbidden):
+        posting.create_reply(member, blocked_thread, body="Hello there.")
+    assert _count(Post) == 2
+
+
+def test_an_anonymous_thread_stays_open_to_a_blocked_person_and_a_mute_blocks_nothing(
+    app: Flask, member: User, make_user
+) -> None:
+    anonymous = posting.create_thread(member, _board(), title="Hard to say", body="Words.", anonymous=True).thread
+    named = posting.create_thread(member, _board(), title="My week so far", body="Some days are long.").thread
+    blocked, muted = make_user("river"), make_user("ash")
+    social.set_block(member, blocked, "block")
+    social.set_block(member, muted, "mute")
+    # Refusing here would tell the blocked person who wrote the anonymous thread.
+    assert posting.create_reply(blocked, anonymous, body="Thinking of you.").created
+    assert posting.create_reply(muted, named, body="Thinking of you.").created

@@ -77,6 +77,8 @@ def reply(role: str, state: str) -> str:
         return HIDE
     if role == "silenced" or (state == "locked" and not _staff(role)):
         return DENY
+    if role == "blocked" and state == "another":  # the thread's author blocked this person
+        return DENY
     return OK
 
 

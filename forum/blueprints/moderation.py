@@ -56,23 +56,27 @@ def viewer_is_signed_in() -> bool:
 @bp.get("/moderation/")
 @login_required
 def queue() -> object:
-    items = review.queue(current_user)
-    return render_template("moderation/queue.html", items=items, rows=_rows(items))
+    page = review.queue(current_user, page=_page_number())
+    return render_template("moderation/queue.html", page=page, rows=_rows(page.items))
 
 
 @bp.get("/moderation/queue/list")
 @login_required
 def queue_list() -> object:
     """The queue's list alone, fetched by moderation.js when the socket says something changed."""
-    items = review.queue(current_user)
-    return render_template("moderation/_queue_list.html", rows=_rows(items))
+    page = review.queue(current_user, page=_page_number())
+    return render_template("moderation/_queue_list.html", page=page, rows=_rows(page.items))
 
 
 @bp.get("/moderation/resolved")
 @login_required
 def resolved() -> object:
-    items = review.queue(current_user, status="resolved", limit=100)
-    return render_template("moderation/resolved.html", rows=_rows(items))
+    page = review.queue(current_user, status="resolved", page=_page_number())
+    return render_template("moderation/resolved.html", page=page, rows=_rows(page.items))
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
 
 
 def _rows(items: list[ReviewItem]) -> list[dict[str, Any]]:

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions
 from forum.extensions import db
 from forum.models import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
+from forum.queries import Page
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import after_commit, write_transaction
@@ -128,23 +129,33 @@ def _alert(payload: dict[str, Any]) -> None:
 _URGENT_FIRST = case((ReviewItem.priority == "urgent", 0), else_=1)
 
 
-def queue(viewer: Any, *, status: str = "open", limit: int = 200) -> list[ReviewItem]:
-    """Urgent first, then whoever has waited longest."""
+QUEUE_PAGE_SIZE = 50
+
+
+def queue(viewer: Any, *, status: str = "open", page: int = 1, per_page: int = QUEUE_PAGE_SIZE) -> Page:
+    """Open items urgent first, then whoever has waited longest; resolved items newest first. One page of them."""
     permissions.ensure_can_see_queue(viewer)
     if status not in ("open", "resolved"):
         raise invalid("status", "Status must be open or resolved.")
+    total = db.session.scalar(select(func.count(ReviewItem.id)).where(ReviewItem.status == status)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    order = (
+        (_URGENT_FIRST, ReviewItem.waiting_since, ReviewItem.id)
+        if status == "open"
+        else (ReviewItem.resolved_at.desc(), ReviewItem.id.desc())
+    )
     query = (
         select(ReviewItem)
         .where(ReviewItem.status == status)
         .options(
             joinedload(ReviewItem.subject_user), joinedload(ReviewItem.claimed_by), joinedload(ReviewItem.screening)
         )
-        .order_by(_URGENT_FIRST, ReviewItem.waiting_since, ReviewItem.id)
-        .limit(limit)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     )
-    if status == "resolved":
-        query = query.order_by(None).order_by(ReviewItem.resolved_at.desc(), ReviewItem.id.desc())
-    return list(db.session.scalars(query))
+    return Page(items=list(db.session.scalars(query)), page=page, pages=pages, total=total)
 
 
 def get_item(viewer: Any, item_id: int) -> ReviewItem:

@@ -12,6 +12,7 @@ from forum.extensions import db
 from forum.models import AuditLog, ModeratorMessage, Post, ReviewDecision, ReviewEvent, ReviewItem, Thread, User, utcnow
 from forum.services import accounts, moderation_actions, posting, reports, review
 from forum.services.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
+from tests.conftest import api_token, bearer
 
 from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
 
@@ -39,14 +40,36 @@ def test_the_queue_puts_urgent_first_then_the_longest_waiting(app: Flask, member
     older_crisis.waiting_since = utcnow() - timedelta(hours=2)
     old_concern.waiting_since = utcnow() - timedelta(days=1)
     db.session.commit()
-    order = [item.id for item in review.queue(moderator)]
+    order = [item.id for item in review.queue(moderator).items]
     assert order == [older_crisis.id, newer_crisis.id, old_concern.id]
+
+
+def test_the_queue_pages_urgent_items_first_and_never_loses_one_between_pages(
+    app: Flask, member: User, moderator: User
+) -> None:
+    items = [item_for(start_thread(member, CONCERN_TEXT)) for _ in range(5)]
+    for waited, item in enumerate(items):
+        item.waiting_since = utcnow() - timedelta(minutes=10 - waited)
+    db.session.commit()
+    pages = [review.queue(moderator, page=n, per_page=2) for n in (1, 2, 3)]
+    assert [page.pages for page in pages] == [3, 3, 3] and pages[0].total == 5
+    assert [item.id for page in pages for item in page.items] == [item.id for item in items]
+    assert review.queue(moderator, page=99, per_page=2).page == 3  # past the end: the last page
+
+
+def test_the_api_queue_says_which_page_and_how_many(app: Flask, client, member: User, moderator: User) -> None:
+    for _ in range(3):
+        start_thread(member, CONCERN_TEXT)
+    token = api_token(client, moderator.username)
+    body = client.get("/api/v1/moderation/queue?page=1", headers=bearer(token)).get_json()
+    assert (body["page"], body["pages"], body["total"], len(body["items"])) == (1, 1, 3, 3)
+    assert client.get("/api/v1/moderation/queue?page=0", headers=bearer(token)).status_code == 422
 
 
 def test_a_check_in_request_is_an_urgent_item_about_the_person(app: Flask, member: User, moderator: User) -> None:
     item = review.request_check_in(member, note="rough night", source="post")
     assert (item.target_type, item.target_id, item.priority) == ("user", member.id, "urgent")
-    assert item in review.queue(moderator)
+    assert item in review.queue(moderator).items
 
 
 # --- claims and versions ------------------------------------------------------------------------

@@ -43,8 +43,13 @@ def _member_key() -> str:
 @blp.response(200, QueueOut)
 @_document_errors
 def get_queue(args: dict[str, Any]) -> Any:
-    items = review.queue(actor(), status=args["status"])
-    return {"items": [review.item_state(item) for item in items]}
+    page = review.queue(actor(), status=args["status"], page=args["page"])
+    return {
+        "items": [review.item_state(item) for item in page.items],
+        "page": page.page,
+        "pages": page.pages,
+        "total": page.total,
+    }
 
 
 @blp.route("/moderation/items/<int:item_id>", methods=["GET"])

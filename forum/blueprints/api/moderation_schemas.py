@@ -39,10 +39,14 @@ class ItemOut(Schema):
 
 class QueueQuery(Schema):
     status = fields.String(load_default="open", validate=validate.OneOf(("open", "resolved")))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
 
 
 class QueueOut(Schema):
     items = fields.List(fields.Nested(ItemOut), required=True)
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    total = fields.Integer(required=True)
 
 
 class ClaimIn(Schema):

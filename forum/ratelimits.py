@@ -52,6 +52,13 @@ DEFAULT_RULES: dict[str, Rule] = {
     "post": Rule(per_address="60/minute;600/hour", per_account="20/minute;300/hour", first_day="5/minute;40/hour"),
     "chat": Rule(per_address="120/minute", per_account="30/minute;600/hour", first_day="10/minute;120/hour"),
     "report": Rule(per_address="30/hour", per_account="20/hour", first_day="5/hour"),
+    "search": Rule(per_address="60/minute", per_account="60/minute"),
+    "react": Rule(per_address="240/minute", per_account="120/minute"),
+    # Generous: asking for a moderator is help-seeking; the limit only stops a script flooding the queue.
+    "check_in_request": Rule(per_address="30/hour", per_account="10/hour"),
+    "screen_draft": Rule(per_address="240/minute", per_account="120/minute"),
+    "export": Rule(per_address="30/hour", per_account="10/hour"),
+    "delete_account": Rule(per_address="30/hour", per_account="10/hour"),
 }
 
 

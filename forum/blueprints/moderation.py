@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from forum import ratelimits
-from forum.extensions import db, limiter
+from forum.extensions import db
 from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, User
 from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
@@ -245,7 +245,7 @@ def mark_read() -> object:
 
 @bp.post("/support/check-in")
 @login_required
-@limiter.limit("10/hour")
+@ratelimits.limited("check_in_request")
 def check_in() -> object:
     source = request.form.get("source", "support_panel")
     if source not in ("post", "draft", "journal", "chat", "support_panel"):

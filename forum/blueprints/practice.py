@@ -17,8 +17,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from forum import charts, limits, permissions
-from forum.extensions import limiter
+from forum import charts, limits, permissions, ratelimits
 from forum.guides import get_guide
 from forum.services.errors import NotFound, ServiceError
 from forum.services.practice import homework, journal, mood, plan
@@ -283,7 +282,7 @@ def journal_delete(entry_id: int) -> object:
 
 @bp.post("/journal/check-in")
 @login_required
-@limiter.limit("10/hour")
+@ratelimits.limited("check_in_request")
 def journal_check_in() -> object:
     form = CheckInForm()
     if form.validate_on_submit():

@@ -6,8 +6,8 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from forum import queries
-from forum.extensions import db, limiter
+from forum import queries, ratelimits
+from forum.extensions import db
 from forum.models import User
 from forum.search import SORTS, search
 from forum.services import posting
@@ -17,7 +17,7 @@ bp = Blueprint("search", __name__)
 
 
 @bp.get("/search")
-@limiter.limit("60/minute")
+@ratelimits.limited("search", methods=("GET",))
 def search_page() -> object:
     query = request.args.get("q", "", type=str)
     sort = request.args.get("sort", "relevant", type=str)

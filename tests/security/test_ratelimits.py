@@ -226,3 +226,24 @@ def test_chat_messages_are_limited_per_account_across_sockets(app: Flask, make_u
         sock.disconnect(namespace="/chat")
     assert [ack["ok"] for ack in acks] == [True, True, True, False]
     assert acks[3]["error"]["code"] == "rate_limited" and acks[3]["error"]["retry_after"] >= 1
+
+
+def test_search_is_limited_on_the_page_and_the_api_alike(client: FlaskClient, limits_on: Any) -> None:
+    limits_on(search={"per_address": "2/minute"})
+    assert client.get("/search?q=walk").status_code == 200
+    assert client.get("/api/v1/search?q=walk").status_code == 200
+    _assert_limited_html(client.get("/search?q=walk"))
+    _assert_limited_json(client.get("/api/v1/search?q=walk"))
+
+
+def test_check_in_requests_and_draft_screening_are_limited_per_account(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    token = _token(client, "sam")
+    limits_on(check_in_request={"per_account": "1/hour"}, screen_draft={"per_account": "1/minute"})
+    ask = {"note": "rough night", "source": "support_panel"}
+    assert client.post("/api/v1/check-ins", json=ask, headers=bearer(token)).status_code == 201
+    _assert_limited_json(client.post("/api/v1/check-ins", json=ask, headers=bearer(token), **_from("203.0.113.7")))
+    draft = {"text": "a quiet day"}
+    assert client.post("/api/v1/screen", json=draft, headers=bearer(token)).status_code == 200
+    _assert_limited_json(client.post("/api/v1/screen", json=draft, headers=bearer(token)))

@@ -8,7 +8,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from forum.extensions import db, limiter
+from forum import ratelimits
+from forum.extensions import db
 from forum.models import User
 from forum.models.community import REACTION_KINDS
 from forum.search import search
@@ -25,7 +26,7 @@ _document_errors = error_responses(blp)
 
 
 @blp.route("/search", methods=["GET"])
-@limiter.limit("60/minute")
+@ratelimits.limited("search", methods=("GET",))
 @blp.arguments(cs.SearchQuery, location="query")
 @blp.response(200, cs.SearchOut)
 @_document_errors
@@ -105,7 +106,7 @@ def _reaction(post_id: int, kind: str, on: bool) -> dict[str, Any]:
 
 
 @blp.route("/posts/<int:post_id>/reactions/<kind>", methods=["PUT"])
-@limiter.limit("120/minute")
+@ratelimits.limited("react", methods=("PUT",))
 @blp.response(200, cs.ReactionCounts)
 @_document_errors
 def add_reaction(post_id: int, kind: str) -> Any:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-from flask_login import current_user
 from flask_smorest import Blueprint
 
-from forum import permissions, ratelimits
-from forum.extensions import limiter
+from forum import ratelimits
 from forum.services import moderation_actions, posting, reports, review, screening
 
 from .common import actor, error_responses
@@ -31,11 +28,6 @@ blp = Blueprint("api_moderation", __name__, url_prefix="/api/v1", description="R
 
 
 _document_errors = error_responses(blp)
-
-
-def _member_key() -> str:
-    member = permissions.signed_in(current_user)
-    return f"user:{member.id}" if member else f"addr:{request.remote_addr}"
 
 
 @blp.route("/moderation/queue", methods=["GET"])
@@ -92,7 +84,7 @@ def report_post(body: dict[str, Any], post_id: int) -> Any:
 
 
 @blp.route("/check-ins", methods=["POST"])
-@limiter.limit("10/hour", key_func=_member_key)
+@ratelimits.limited("check_in_request")
 @blp.arguments(CheckInIn)
 @blp.response(201, CheckInOut)
 @_document_errors
@@ -103,7 +95,7 @@ def request_check_in(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/screen", methods=["POST"])
-@limiter.limit("120/minute", key_func=_member_key)
+@ratelimits.limited("screen_draft")
 @blp.arguments(ScreenIn)
 @blp.response(200, ScreenOut)
 @_document_errors

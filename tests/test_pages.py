@@ -134,3 +134,19 @@ def test_login_redirects_only_to_local_paths(client: FlaskClient, member: User) 
     )
     assert response.headers["Location"] == "/"
     assert login(client, "sam").status_code == 302
+
+
+def test_a_board_page_links_each_thread_and_the_guides_its_screening_suggested(
+    app: Flask, member: User, client: FlaskClient
+) -> None:
+    board = posting.get_board("grief-and-loss")
+    first = posting.create_thread(member, board, title="Missing my dad", body="I miss my dad since he died.").thread
+    second = posting.create_thread(member, board, title="A quiet week", body="The grief comes in waves.").thread
+    page = client.get("/b/grief-and-loss").get_data(as_text=True)
+    assert f'<a href="/t/{first.id}">Missing my dad</a>' in page
+    assert f'<a href="/t/{second.id}">A quiet week</a>' in page
+    links = re.findall(r'<span class="thread-guides meta">Guides: (.*?)</span>', page)
+    assert len(links) == 2
+    for row in links:
+        guides = re.findall(r'<a href="/guides/([a-z0-9-]+)">[^<]+</a>', row)
+        assert guides and all(client.get(f"/guides/{slug}").status_code == 200 for slug in guides)

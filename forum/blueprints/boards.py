@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forum import permissions, queries, ratelimits
+from forum import permissions, post_views, queries, ratelimits
 from forum.forms import EditForm, ReplyForm, ThreadForm
+from forum.models import Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
-from forum.services.errors import ServiceError
 from forum.templating import author_name
 
-from .helpers import fresh_idempotency_key, remember_support, show_field_errors, take_support
+from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
 
 bp = Blueprint("boards", __name__)
 
@@ -41,7 +41,7 @@ def new_thread(slug: str) -> object:
     permissions.ensure_can_create_thread(current_user, board)
     form = ThreadForm()
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             outcome = posting.create_thread(
                 current_user,
                 board,
@@ -51,11 +51,7 @@ def new_thread(slug: str) -> object:
                 anonymous=bool(form.anonymous.data),
                 idempotency_key=form.idempotency_key.data,
             )
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             remember_support(outcome.screen)
             return redirect(url_for("boards.thread", thread_id=outcome.thread.id))
     if not form.idempotency_key.data:
@@ -74,7 +70,13 @@ def thread(thread_id: int) -> object:
     quote_id = request.args.get("quote", type=int)
     if quote_id:
         _prefill_quote(form, quote_id, thread.id)
-    return render_template("thread.html", thread=thread, page=page, form=form, support=take_support())
+    return _thread_page(thread, page, form, support=take_support())
+
+
+def _thread_page(thread: Thread, page: queries.Page, form: ReplyForm, *, support: object) -> str:
+    # The real user, not the proxy: the view asks a dozen questions about them per post.
+    view = post_views.thread_view(current_user._get_current_object(), thread, page)
+    return render_template("thread.html", thread=thread, page=page, view=view, form=form, support=support)
 
 
 def _prefill_quote(form: ReplyForm, post_id: int, thread_id: int) -> None:
@@ -91,7 +93,7 @@ def reply(thread_id: int) -> object:
     thread = posting.get_thread(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             outcome = posting.create_reply(
                 current_user,
                 thread,
@@ -101,17 +103,13 @@ def reply(thread_id: int) -> object:
                 idempotency_key=form.idempotency_key.data,
                 reply_to_id=_int_or_none(form.reply_to.data),
             )
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             remember_support(outcome.screen)
             page = queries.page_of_post(outcome.post, current_app.config["POSTS_PER_PAGE"])
             return redirect(url_for("boards.thread", thread_id=thread.id, page=page, _anchor=f"p{outcome.post.id}"))
     permissions.ensure_can_view_thread(current_user, thread)
-    page = queries.thread_posts(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
-    return render_template("thread.html", thread=thread, page=page, form=form, support=None), 422
+    last_page = queries.thread_posts(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
+    return _thread_page(thread, last_page, form, support=None), 422
 
 
 def _int_or_none(value: object) -> int | None:
@@ -128,13 +126,9 @@ def edit(post_id: int) -> object:
         form.body.data = post.body_md
         form.content_note.data = post.content_note or ""
     if form.validate_on_submit():
-        try:
+        with invalid_input(form) as caught:
             outcome = posting.edit_post(current_user, post, body=form.body.data, content_note=form.content_note.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             remember_support(outcome.screen)
             flash("Your post was updated.", "success")
             return redirect(_post_url(post))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, session
+from flask import Blueprint, abort, g, render_template, request, session, url_for
 from sqlalchemy import select
 
 from forum.extensions import db
@@ -48,6 +48,15 @@ def guide(slug: str) -> object:
 @bp.app_template_global()
 def guides_for_board(board: Board) -> list[Guide]:
     return guides_for_area(board.area)
+
+
+@bp.app_template_global()
+def guide_url(slug: str) -> str:
+    """A board page links the same few guides from many rows: build each link once per request."""
+    urls: dict[str, str] = g.setdefault("guide_urls", {})
+    if slug not in urls:
+        urls[slug] = url_for("guides.guide", slug=slug)
+    return urls[slug]
 
 
 @bp.app_template_global()

@@ -15,16 +15,13 @@ from markupsafe import Markup
 from wtforms import PasswordField, RadioField, SelectChoice
 from wtforms.validators import DataRequired
 
-from forum import permissions
 from forum.extensions import limiter
 from forum.logs import security_event
-from forum.models.community import REACTION_KINDS, REACTION_LABELS
 from forum.rendering import render_markdown
 from forum.services import notifications as _notifications  # noqa: F401  (subscribes to post events)
 from forum.services import posting, privacy, social
-from forum.services.errors import ServiceError
 
-from .helpers import show_field_errors
+from .helpers import invalid_input
 
 bp = Blueprint("me", __name__)
 PRIVACY_FILE = Path(__file__).resolve().parent.parent / "content" / "privacy.md"
@@ -43,37 +40,6 @@ class DeleteAccountForm(FlaskForm):
 
 
 # --- template helpers for thread pages ---------------------------------------------------------------
-
-
-@bp.app_template_global()
-def hidden_authors() -> set[int]:
-    return permissions.hidden_author_ids(current_user)
-
-
-@bp.app_template_global()
-def hidden_reason(post: Any) -> str:
-    """Why a post is not shown. Only the person who chose the block or mute is told it was them."""
-    member = permissions.signed_in(current_user)
-    if member is not None and post.author is not None:
-        kind = social.relation(member, post.author)
-        if kind == "block":
-            return "Hidden because you blocked this person."
-        if kind == "mute":
-            return "Hidden because you muted this person."
-    return "This post isn't shown to you."
-
-
-@bp.app_template_global()
-def post_social(posts: list[Any]) -> dict[str, Any]:
-    """Reactions, bookmarks and the viewer's own choices for a page of posts, in a few queries."""
-    ids = [post.id for post in posts]
-    return {
-        "counts": social.reaction_counts(ids),
-        "mine": social.my_reactions(current_user, ids),
-        "bookmarked": social.bookmarked_ids(current_user, ids),
-        "kinds": REACTION_KINDS,
-        "labels": REACTION_LABELS,
-    }
 
 
 @bp.app_template_global()
@@ -151,13 +117,9 @@ def delete_account() -> object:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         user_id = current_user.id
-        try:
+        with invalid_input(form) as caught:
             privacy.delete_account(current_user, password=form.password.data, posts=form.posts.data)
-        except ServiceError as error:
-            if error.status != 422:
-                raise
-            show_field_errors(form, error)
-        else:
+        if caught.error is None:
             logout_user()
             from flask import session
 
@@ -224,5 +186,16 @@ def bookmark(post_id: int) -> object:
 @limiter.limit("120/minute")
 def react(post_id: int) -> object:
     post = posting.get_post(post_id)
-    social.set_reaction(current_user, post, request.form.get("kind", ""), request.form.get("on") == "1")
+    kind, on = _reaction_choice()
+    social.set_reaction(current_user, post, kind, on)
     return _back(_post_anchor(post))
+
+
+def _reaction_choice() -> tuple[str, bool]:
+    """(kind, on). The thread page's one form per post sends the pressed button as `reaction=kind:1|0`;
+    a form with a single kind sends `kind` and `on`."""
+    pressed = request.form.get("reaction")
+    if pressed is not None:
+        kind, _, on = pressed.partition(":")
+        return kind, on == "1"
+    return request.form.get("kind", ""), request.form.get("on") == "1"

@@ -121,13 +121,16 @@ def create_thread(
     if existing is not None:
         return existing
     draft = prepare(body, content_note, screen_also=clean_title)
+    # Plain ids, read before the transaction: its fresh snapshot expires the objects, and reading an
+    # attribute inside would cost a SELECT while the write lock is held.
+    board_id, author_id = board.id, author.id
     try:
         with write_transaction() as session:
-            thread = Thread(board_id=board.id, author_id=author.id, title=clean_title, is_anonymous=anonymous)
+            thread = Thread(board_id=board_id, author_id=author_id, title=clean_title, is_anonymous=anonymous)
             session.add(thread)
             session.flush()
-            post = _insert_post(session, author, thread, draft, key, anonymous=anonymous, reply_to_id=None)
-            locked_board = session.get(Board, board.id, with_for_update=True, populate_existing=True)
+            post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
+            locked_board = session.get(Board, board_id, with_for_update=True, populate_existing=True)
             assert locked_board is not None
             locked_board.thread_count += 1
             _touch_board(locked_board, post)
@@ -155,13 +158,16 @@ def create_reply(
     if existing is not None:
         return existing
     draft = prepare(body, content_note)
+    # Plain ids, read before the transaction: its fresh snapshot expires the objects, and reading an
+    # attribute inside would cost a SELECT while the write lock is held.
+    thread_id, author_id = thread.id, author.id
     try:
         with write_transaction() as session:
-            # populate_existing: reading thread.id may already have refreshed the row without the lock;
+            # populate_existing: the thread may still be in the session from before the lock;
             # the locked read must overwrite it, or concurrent replies lose counts and share numbers.
-            locked = session.get(Thread, thread.id, with_for_update=True, populate_existing=True)
+            locked = session.get(Thread, thread_id, with_for_update=True, populate_existing=True)
             assert locked is not None
-            post = _insert_post(session, author, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
+            post = _insert_post(session, author_id, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
             board = session.get(Board, locked.board_id, with_for_update=True, populate_existing=True)
             assert board is not None
             _touch_board(board, post)
@@ -190,7 +196,7 @@ def _check_anonymity(author: User, board: Board, anonymous: bool) -> None:
 
 def _insert_post(
     session: Session,
-    author: User,
+    author_id: int,
     thread: Thread,
     draft: Draft,
     key: str | None,
@@ -204,7 +210,7 @@ def _insert_post(
     visibility = _visibility_for(draft.screen)
     post = Post(
         thread_id=thread.id,
-        author_id=author.id,
+        author_id=author_id,
         number=thread.post_count,
         body_md=draft.body_md,
         body_html=draft.body_html,

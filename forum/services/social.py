@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions
@@ -151,27 +151,32 @@ def set_reaction(actor: Any, post: Post, kind: str, on: bool) -> dict[str, int]:
 
 def reaction_counts(post_ids: list[int]) -> dict[int, dict[str, int]]:
     """Counts per kind for each post, in one query. Never summed: there is no score here."""
+    return reactions_on(None, post_ids)[0]
+
+
+def reactions_on(user: Any, post_ids: list[int]) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
+    """Counts per kind for each post, and which (post, kind) pairs are the viewer's own, in one query."""
     if not post_ids:
-        return {}
+        return {}, set()
+    member = permissions.signed_in(user)
+    viewer_id = member.id if member is not None else -1  # -1: nobody's reaction is an anonymous viewer's
     rows = db.session.execute(
-        select(Reaction.post_id, Reaction.kind, func.count(Reaction.id))
+        select(
+            Reaction.post_id,
+            Reaction.kind,
+            func.count(Reaction.id),
+            func.max(case((Reaction.user_id == viewer_id, 1), else_=0)),
+        )
         .where(Reaction.post_id.in_(post_ids))
         .group_by(Reaction.post_id, Reaction.kind)
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for post_id, kind, count in rows:
+    mine: set[tuple[int, str]] = set()
+    for post_id, kind, count, is_mine in rows:
         counts[post_id][kind] = int(count)
-    return dict(counts)
-
-
-def my_reactions(user: Any, post_ids: list[int]) -> set[tuple[int, str]]:
-    member = permissions.signed_in(user)
-    if member is None or not post_ids:
-        return set()
-    rows = db.session.execute(
-        select(Reaction.post_id, Reaction.kind).where(Reaction.user_id == member.id, Reaction.post_id.in_(post_ids))
-    )
-    return {(post_id, kind) for post_id, kind in rows}
+        if is_mine:
+            mine.add((post_id, kind))
+    return dict(counts), mine
 
 
 # --- blocking and muting people ------------------------------------------------------------------

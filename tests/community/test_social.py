@@ -155,3 +155,107 @@ def test_blocking_and_undoing_through_the_profile_page(
     member_client.post("/u/river/block", data={"kind": ""})
     assert social.relation(member, river) is None
     assert member_client.post("/u/mod_maya/block", data={"kind": "block"}).status_code == 404
+
+
+def _post_html(page: str, post_id: int) -> str:
+    """The <li> of one post on a thread page."""
+    start = page.index(f'id="p{post_id}"')
+    return page[start : page.index("</li>", start)]
+
+
+def test_one_reaction_form_per_post_turns_each_kind_on_and_off(
+    app: Flask, member_client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(river)
+    post = reply(river, thread, "A long week.")
+    html = _post_html(member_client.get(f"/t/{thread.id}").get_data(as_text=True), post.id)
+    assert html.count(f'action="/p/{post.id}/react"') == 1
+    assert 'name="reaction" value="hug:1"' in html and 'aria-pressed="false" data-kind="hug"' in html
+
+    assert member_client.post(f"/p/{post.id}/react", data={"reaction": "hug:1"}).status_code == 302
+    html = _post_html(member_client.get(f"/t/{thread.id}").get_data(as_text=True), post.id)
+    assert 'value="hug:0" class="reaction mine" aria-pressed="true" data-kind="hug">Hug' in html
+    assert social.reaction_counts([post.id]) == {post.id: {"hug": 1}}
+
+    member_client.post(f"/p/{post.id}/react", data={"reaction": "hug:0"})
+    assert social.reaction_counts([post.id]) == {}
+
+
+def test_each_viewer_sees_only_their_own_controls_on_a_thread_page(
+    app: Flask, client: Any, member: User, moderator: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(river)
+    mine = reply(member, thread, "My own words.")
+    theirs = reply(river, thread, "River's words.", anonymous=False)
+    social.set_reaction(river, theirs, "hug", True)
+    edit, delete, report = "/p/{}/edit", 'action="/p/{}/delete"', 'action="/p/{}/report"'
+
+    login(client, "sam")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    own, other = _post_html(page, mine.id), _post_html(page, theirs.id)
+    assert edit.format(mine.id) in own and delete.format(mine.id) in own and report.format(mine.id) not in own
+    assert edit.format(theirs.id) not in other and delete.format(theirs.id) not in other
+    assert report.format(theirs.id) in other
+    assert 'value="hug:1" class="reaction" aria-pressed="false"' in other  # river's reaction is not sam's
+    client.post("/logout")
+
+    login(client, "river")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert edit.format(mine.id) not in _post_html(page, mine.id)
+    assert 'class="reaction mine" aria-pressed="true" data-kind="hug"' in _post_html(page, theirs.id)
+    client.post("/logout")
+
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "/edit" not in page and "/delete" not in page and "/report" not in page and "/react" not in page
+    assert 'class="reaction" data-kind="hug">Hug <span class="reaction-count">1</span>' in page
+
+    login(client, moderator.username)
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert delete.format(theirs.id) in _post_html(page, theirs.id)
+    assert edit.format(theirs.id) not in _post_html(page, theirs.id)
+
+
+def test_a_blocked_authors_post_is_replaced_and_carries_no_controls(
+    app: Flask, member_client: Any, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    thread = thread_by(member)
+    post = reply(river, thread, "Words sam should not see.")
+    social.set_block(river, member, "block")
+    html = _post_html(member_client.get(f"/t/{thread.id}").get_data(as_text=True), post.id)
+    assert "This post isn&#39;t shown to you." in html
+    assert "Words sam should not see." not in html and "<form" not in html and "river" not in html
+
+
+HELD_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
+
+
+def test_anonymous_and_held_posts_show_each_viewer_only_what_is_theirs(
+    app: Flask, client: Any, member: User, moderator: User, make_user: Any
+) -> None:
+    app.config["CRISIS_POLICY"] = "hold"
+    make_user("river")
+    thread = thread_by(moderator)
+    hidden_name = reply(member, thread, "Said without my name.", anonymous=True)
+    held = reply(member, thread, HELD_TEXT)
+    assert held.visibility == "held"
+
+    login(client, "river")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert ">sam<" not in _post_html(page, hidden_name.id) and "a member" in _post_html(page, hidden_name.id)
+    assert "pills" not in page and "This post is not shown." in _post_html(page, held.id)
+    assert "Reveal author" not in page and "risk-" not in page
+    client.post("/logout")
+
+    login(client, "sam")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert '<a href="/u/sam">sam</a>' in _post_html(page, hidden_name.id)
+    assert "pills" in _post_html(page, held.id) and "Only you and the moderators" in page
+    client.post("/logout")
+
+    login(client, moderator.username)
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "Reveal author" in _post_html(page, hidden_name.id) and ">sam<" not in _post_html(page, hidden_name.id)
+    assert "pills" in _post_html(page, held.id) and "risk-crisis" in _post_html(page, held.id)

@@ -38,7 +38,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 def _bind_extensions(app: Flask) -> None:
     from forum import auth, ratelimits
     from forum.database import configure_engine, include_in_migrations, sqlite_engine_options
-    from forum.extensions import csrf, db, limiter, migrate
+    from forum.extensions import csrf, db, migrate
 
     options = {**sqlite_engine_options(app), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
@@ -55,8 +55,6 @@ def _bind_extensions(app: Flask) -> None:
         include_object=include_in_migrations,
     )
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    limiter.init_app(app)
     ratelimits.init_app(app)
     auth.init_app(app)
 

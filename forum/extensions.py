@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -11,8 +10,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from forum.ratelimits import address_key
 
 # Named constraints: Alembic's batch mode on SQLite can only alter constraints it can name.
 NAMING_CONVENTION = {
@@ -43,6 +40,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
-# Keyed by a hash of the address, never the address itself; forum.ratelimits holds the project's rules.
-limiter = Limiter(key_func=address_key, default_limits=[])
 api = ForumApi()

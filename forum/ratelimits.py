@@ -1,9 +1,9 @@
 """Rate limits per address and per account: one table of rules, enforced alike for pages, the API and Socket.IO.
 
-Built on `limits` (the library under Flask-Limiter) with a store per app, because Flask-Limiter's
-extension object keeps its on/off switch and storage process-wide and only guards HTTP views; chat
-events need the same limits. The store is RATELIMIT_STORAGE_URI (REDIS_URL when set), so every
-process behind a load balancer counts against the same buckets.
+Built on `limits` (the library under Flask-Limiter) with a store per app. Flask-Limiter itself is not
+used: its extension object keeps its on/off switch and storage process-wide and only guards HTTP views,
+and chat events need the same limits as pages and the API. The store is RATELIMIT_STORAGE_URI (REDIS_URL
+when set), so every process behind a load balancer counts against the same buckets.
 
 Addresses are never stored: the key is an HMAC-SHA256 of the address under a server secret, so the
 buckets (and the logs) can tell two requests from one address apart from others without keeping it.

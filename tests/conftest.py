@@ -17,8 +17,8 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from forum import create_app
-from forum.extensions import db, limiter
+from forum import create_app, ratelimits
+from forum.extensions import db
 from forum.models import User
 from forum.seeding import seed_boards
 from tests.support import backends
@@ -98,12 +98,9 @@ def _session_app(database_url: str) -> Iterator[Flask]:
 def app(_session_app: Flask) -> Iterator[Flask]:
     """The session's app with an empty database (boards seeded) and default config restored."""
     saved = dict(_session_app.config)
-    # Flask-Limiter's switch and counters are process-wide, not per app: restore them for every test,
-    # or another test's app (limits on) and recycled user ids would leak 429s into this one.
-    limiter.enabled = bool(_session_app.config["RATELIMIT_ENABLED"])
     with _session_app.app_context():
-        if limiter.initialized:  # its store exists only once some app has turned limits on
-            limiter.reset()
+        # Fresh counters: a test that turned limits on must not leave 429s for recycled user ids.
+        ratelimits.buckets().storage.reset()
         _empty_database()
         seed_boards()
         yield _session_app

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from wtforms import PasswordField, RadioField, SelectChoice
 from wtforms.validators import DataRequired
 
-from forum.extensions import limiter
+from forum import ratelimits
 from forum.logs import security_event
 from forum.rendering import render_markdown
 from forum.services import notifications as _notifications  # noqa: F401  (subscribes to post events)
@@ -99,7 +99,7 @@ def training_consent() -> object:
 
 @bp.post("/me/export")
 @login_required
-@limiter.limit("10/hour")
+@ratelimits.limited("export")
 def export() -> object:
     filename, payload = privacy.export_zip(current_user)
     security_event("data_exported", user_id=current_user.id)
@@ -112,7 +112,7 @@ def export() -> object:
 
 @bp.post("/me/delete")
 @login_required
-@limiter.limit("10/hour")
+@ratelimits.limited("delete_account")
 def delete_account() -> object:
     form = DeleteAccountForm()
     if form.validate_on_submit():
@@ -183,7 +183,7 @@ def bookmark(post_id: int) -> object:
 
 @bp.post("/p/<int:post_id>/react")
 @login_required
-@limiter.limit("120/minute")
+@ratelimits.limited("react")
 def react(post_id: int) -> object:
     post = posting.get_post(post_id)
     kind, on = _reaction_choice()

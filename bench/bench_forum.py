@@ -57,9 +57,11 @@ def _post_text(n: int) -> str:
 
 
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    # The deployment's own settings (deploy/gunicorn.conf.py: gevent, keep-alive, the fairness hook), with
+    # two workers on one port as the issue asks; production runs one worker per port for Socket.IO.
     command = [
-        str(ROOT / ".venv/bin/gunicorn"), "-k", "gevent", "-w", "2", "-b", f"127.0.0.1:{port}",
-        "--log-level", "warning", "wsgi:app",
+        str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "-w", "2",
+        "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_for_health(process, f"http://127.0.0.1:{port}/healthz", log)
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> str:
 def report(results: dict[str, list[dict]], args: argparse.Namespace, locked: bool) -> str:
     baseline = median([r["rps"] for r in results["baseline /healthz"]])
     lines = [
-        f"gunicorn -k gevent -w 2, SQLite (WAL, synchronous=FULL); wrk -t2 -c{args.connections} -d{args.seconds}s; "
+        "gunicorn -c deploy/gunicorn.conf.py -w 2 (gevent), SQLite (WAL, synchronous=FULL); "
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s; "
         f"{args.runs} runs, medians. Rate limits off for the run.",
         "",
         "| path | req/s (median) | p50 ms | p99 ms (median) | non-2xx/3xx | vs baseline |",

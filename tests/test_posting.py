@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -177,3 +181,22 @@ def test_an_anonymous_thread_stays_open_to_a_blocked_person_and_a_mute_blocks_no
     # Refusing here would tell the blocked person who wrote the anonymous thread.
     assert posting.create_reply(blocked, anonymous, body="Thinking of you.").created
     assert posting.create_reply(muted, named, body="Thinking of you.").created
+
+
+def test_a_sqlite_writer_waits_its_turn_for_the_write_lock_then_saves(app: Flask, member: User) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("the write lock being waited for is SQLite's")
+    thread = posting.create_thread(member, _board(), title="Waiting our turn", body="First.").thread
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write, in progress
+    released = threading.Timer(0.3, holder.execute, args=("COMMIT",))
+    released.start()
+    started = time.monotonic()
+    try:
+        outcome = posting.create_reply(member, thread, body="Saved once the lock is free.")
+    finally:
+        released.join()
+        holder.close()
+    assert outcome.created and 0.25 < time.monotonic() - started < 5
+    assert _count(Post) == 2

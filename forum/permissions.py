@@ -143,6 +143,11 @@ def can_reply(user: Any, thread: Thread) -> bool:
     return not thread.locked and not _blocked_from_thread(user, thread)
 
 
+def can_answer_post(user: Any, post: Post) -> bool:
+    """Whether a reply may name this post as the one it answers: not across a block (anonymous posts excepted)."""
+    return post.is_anonymous or post.author is None or not is_blocked_between(user, post.author)
+
+
 def _blocked_from_thread(user: Any, thread: Thread) -> bool:
     """A block either way keeps each out of the other's threads. An anonymous thread stays open: refusing
     would tell a blocked person who wrote it."""

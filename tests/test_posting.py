@@ -200,3 +200,17 @@ def test_a_sqlite_writer_waits_its_turn_for_the_write_lock_then_saves(app: Flask
         holder.close()
     assert outcome.created and 0.25 < time.monotonic() - started < 5
     assert _count(Post) == 2
+
+
+def test_a_reply_cannot_answer_a_post_across_a_block(app: Flask, member: User, make_user) -> None:
+    host = make_user("ash")
+    thread = posting.create_thread(host, _board(), title="Open to everyone", body="Say hello.").thread
+    blocker_post = posting.create_reply(member, thread, body="Hello from sam.").post
+    anonymous_post = posting.create_reply(member, thread, body="Hello from nobody.", anonymous=True).post
+    blocked = make_user("river")
+    social.set_block(member, blocked, "block")
+    with pytest.raises(ValidationFailed) as refused:
+        posting.create_reply(blocked, thread, body="Answering you.", reply_to_id=blocker_post.id)
+    assert "reply_to_id" in refused.value.fields
+    answered = posting.create_reply(blocked, thread, body="Answering you.", reply_to_id=anonymous_post.id)
+    assert answered.post.reply_to_id == anonymous_post.id

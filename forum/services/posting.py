@@ -153,7 +153,7 @@ def create_reply(
     author = permissions.ensure_can_reply(actor, thread)
     key = _clean_key(idempotency_key)
     _check_anonymity(author, thread.board, anonymous)
-    _check_reply_to(thread, reply_to_id)
+    _check_reply_to(author, thread, reply_to_id)
     existing = _existing_post(author, key)
     if existing is not None:
         return existing
@@ -177,7 +177,7 @@ def create_reply(
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
 
 
-def _check_reply_to(thread: Thread, reply_to_id: object) -> None:
+def _check_reply_to(author: User, thread: Thread, reply_to_id: object) -> None:
     # A dangling or foreign id would otherwise reach the foreign key and come back as a server error.
     if reply_to_id is None:
         return
@@ -185,7 +185,7 @@ def _check_reply_to(thread: Thread, reply_to_id: object) -> None:
     if not isinstance(reply_to_id, int) or isinstance(reply_to_id, bool) or not 0 < reply_to_id < 2**31:
         raise invalid("reply_to_id", message)
     target = db.session.get(Post, reply_to_id)
-    if target is None or target.thread_id != thread.id:
+    if target is None or target.thread_id != thread.id or not permissions.can_answer_post(author, target):
         raise invalid("reply_to_id", message)
 
 

@@ -51,6 +51,7 @@ def pre_request(worker, req):  # gunicorn calls it with both
     """
     gevent.sleep(0.000001)
 
+
 # X-Forwarded-* are believed by the app only through FORUM_TRUSTED_PROXIES (ProxyFix, one hop for
 # nginx); gunicorn itself trusts only the local nginx for its own wsgi.url_scheme.
 forwarded_allow_ips = "127.0.0.1"

@@ -1,36 +1,38 @@
-"""Benchmark live chat: one gevent server process (`gunicorn -k gevent -w 1 wsgi:app`), a separate load process.
+"""Benchmark live chat: one gevent server process (`gunicorn -k gevent -w 1 wsgi:app`), separate load processes.
 
-Run: .venv/bin/python bench/bench_chat.py [--runs 5] [--clients 500] [--reconnect-clients 1000]
+Run: .venv/bin/python -m bench.bench_chat [--runs 5] [--clients 500] [--reconnect-clients 1000] [--load-procs 2]
 Writes bench/results/chat-<date>.md. Not a test: the numbers depend on the machine and on what else runs on it.
 
+The load processes use bench/wsclient.py (raw WebSocket clients speaking Engine.IO/Socket.IO on one epoll
+loop), not the python-socketio client, whose per-event cost made the load generator the bottleneck.
+Latency is receive time minus a send time on the same clock: for messages the sender writes `t=<time>` into
+the body; for the bare relay the k-th typing event a client receives is the k-th one sent.
+
 Scenarios (each repeated --runs times; medians reported):
-  fanout     N clients in one room; paced senders; deliveries/s received, p99 latency, messages lost.
-  inbound    20 clients send as fast as acks come back: messages/s through the full path
-             (validate, sanitise, screen, store, deliver).
-  reconnect  M clients drop their connections at once and reconnect + rejoin with `after`: time until all are back.
-  memory     server RSS growth per idle connected client.
+  fanout     N clients in one room (split across --load-procs processes); one sender posts at a fixed rate
+             through the full write path; deliveries/s received, p50/p99 latency, messages lost.
+  inbound    20 clients send as fast as their acks come back: messages/s through the full path (validate,
+             sanitise, screen, store, emit). The senders do not join the room, so this measures the
+             write path, not the fan-out of every message to every sender (fan-out has its own scenario).
+  reconnect  M clients drop their connections at once, reconnect and rejoin with `after`: time until all are back.
+  memory     server RSS growth per idle connected client (joined to the room).
 Baselines measured in the same run: screening alone (moderation.screen per second, in process), and a
-bare Socket.IO broadcast (an event the server relays without touching the database) for the fan-out.
+bare Socket.IO relay (typing events, which the server relays without touching the database) for the fan-out.
 """
 
 from __future__ import annotations
-
-import sys
-
-if "--load" in sys.argv:  # the load process: patch before anything imports socket or threading
-    from gevent import monkey
-
-    monkey.patch_all()
 
 import argparse
 import datetime as dt
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -43,160 +45,163 @@ PYTHON = sys.executable
 ROOM = "board-introductions"
 
 
-# --- the load process --------------------------------------------------------------------------------
+# --- the load processes ------------------------------------------------------------------------------
 
 
 def load_main(args: argparse.Namespace) -> None:
-    import gevent
-    import socketio
+    from bench import wsclient
 
     tokens: list[str] = json.loads(Path(args.tokens).read_text())
-    url = args.url
-
-    def connect(token: str) -> Any:
-        client = socketio.Client(reconnection=False)
-        client.connect(url, namespaces=["/chat"], auth={"token": token}, transports=["websocket"], wait_timeout=30)
-        return client
-
-    def connect_many(count: int) -> list[Any]:
-        jobs = [gevent.spawn(connect, tokens[i % len(tokens)]) for i in range(count)]
-        gevent.joinall(jobs, raise_error=True)
-        return [job.value for job in jobs]
-
-    def join(client: Any, after: int | None = None) -> dict[str, Any]:
-        return client.call("join", {"room": ROOM, "after": after}, namespace="/chat", timeout=60)
-
-    result: dict[str, Any] = {}
-    if args.scenario == "fanout":
-        result = fanout(args, connect_many, join, gevent)
-    elif args.scenario == "inbound":
-        result = inbound(args, connect_many, join, gevent)
-    elif args.scenario == "reconnect":
-        result = reconnect(args, connect_many, join, connect, gevent)
-    elif args.scenario == "idle":
-        clients = connect_many(args.clients)
-        print(json.dumps({"connected": len(clients)}), flush=True)
-        sys.stdin.readline()  # held open until the parent has measured the server
-        result = {"connected": len(clients)}
+    loop = wsclient.Loop()
+    scenarios = {"fanout": fanout, "inbound": inbound, "reconnect": reconnect, "idle": idle}
+    result = scenarios[args.scenario](args, loop, tokens)
     print(json.dumps(result), flush=True)
-    os._exit(0)  # don't spend seconds closing hundreds of sockets politely
+    os._exit(0)  # don't spend time closing hundreds of sockets politely
 
 
-def fanout(args: argparse.Namespace, connect_many: Any, join: Any, gevent: Any) -> dict[str, Any]:
-    listeners = connect_many(args.clients)
+def _joined(args: argparse.Namespace, loop: Any, tokens: list[str]) -> tuple[list[Any], list[Any]]:
+    """Connect and join this process's share of clients; returns (clients, join acks)."""
+    from bench import wsclient
+
+    clients = wsclient.connect_all(loop, args.url, tokens)
+    acks = wsclient.call_all(loop, clients, "join", lambda _i: {"room": ROOM, "after": None})
+    failed = [c.error for c, ack in zip(clients, acks) if not (ack or {}).get("ok")]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(clients)} clients could not join: {failed[:3]}")
+    return clients, acks
+
+
+def _wait_for_go(loop: Any) -> None:
+    """Tell the parent we're ready, then keep answering pings until it says go."""
+    print("ready", flush=True)
+    go = [False]
+
+    def on_stdin() -> None:
+        os.read(sys.stdin.fileno(), 64)
+        go[0] = True
+
+    loop.watch(sys.stdin.fileno(), on_stdin)
+    loop.run_until(lambda: go[0], 600)
+
+
+def fanout(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[str, Any]:
+    """Listeners (this process's share); process 0 also sends. Reports raw receive data for the parent."""
+    mine = tokens[args.first : args.first + args.clients]
+    listeners, _ = _joined(args, loop, mine)
+    event = "typing" if args.bare else "message"
     latencies: list[float] = []
     received: dict[int, int] = {}
-    expected_ids: set[int] = set()
-    bare = args.bare
-    event = "typing" if bare else "message"
-    sent_at: list[float] = []
+    arrivals: list[list[float]] = [[] for _ in listeners]
+    index = {id(c): i for i, c in enumerate(listeners)}
+    last = [0.0]
+
+    def on_event(client: Any, name: str, data: Any, now: float) -> None:
+        if name != event:
+            return
+        last[0] = now
+        if args.bare:
+            arrivals[index[id(client)]].append(now)
+            return
+        body = data["body_html"]
+        latencies.append(now - float(body.split("t=")[1].split("<")[0].split()[0]))
+        received[data["id"]] = received.get(data["id"], 0) + 1
+
     for client in listeners:
-        seen = [0]
-
-        def on_event(data: Any, _seen: list[int] = seen) -> None:
-            now = time.time()
-            if bare:
-                # The baseline: typing events are relayed without a database write; one sender, in order,
-                # so the k-th one a client receives is the k-th one sent.
-                key = _seen[0]
-                _seen[0] += 1
-                sent = sent_at[key] if key < len(sent_at) else now
-            else:
-                body = data["body_html"]
-                sent = float(body.split("t=")[1].split("<")[0].split()[0])
-                key = data["id"]
-            latencies.append(now - sent)
-            received[key] = received.get(key, 0) + 1
-
-        client.on(event, on_event, namespace="/chat")
-    gevent.joinall([gevent.spawn(join, c) for c in listeners], raise_error=True)
-    sender = listeners[0]
+        client.on_event = on_event
+    sender = listeners[0] if args.sender else None
+    _wait_for_go(loop)
+    sent_at: list[float] = []
+    expected_ids: list[int] = []
+    acked = [0]
     start = time.time()
-    gap = 1.0 / args.rate
-    for n in range(args.messages):
-        body = f"Message number {n} from me t={time.time():.6f}"
-        if bare:
+    if sender is not None:
+
+        def on_ack(answer: Any, _now: float) -> None:
+            acked[0] += 1
+            if answer and answer.get("ok"):
+                expected_ids.append(answer["message"]["id"])
+
+        for n in range(args.messages):
+            loop.run_until(lambda: False, max(0.0, start + n / args.rate - time.time()))
             sent_at.append(time.time())
-            sender.emit("typing", {"room": ROOM, "typing": True}, namespace="/chat")
-        else:
-            ack = sender.call(
-                "send", {"room": ROOM, "body": body, "client_id": f"f{os.getpid()}-{n}"}, namespace="/chat", timeout=30
-            )
-            expected_ids.add(ack["message"]["id"])
-        next_at = start + (n + 1) * gap
-        gevent.sleep(max(0.0, next_at - time.time()))
-    deadline = time.time() + 15
+            if args.bare:
+                sender.emit("typing", {"room": ROOM, "typing": True})
+            else:
+                body = f"Message number {n} from me t={time.time():.6f}"
+                sender.emit("send", {"room": ROOM, "body": body, "client_id": f"f{os.getpid()}-{n}"}, ack=on_ack)
+        loop.run_until(lambda: args.bare or acked[0] >= args.messages, 30)
     # The server doesn't echo typing to its sender.
-    want = (len(listeners) - (1 if bare else 0)) * args.messages
-    while sum(received.values()) < want and time.time() < deadline:
-        gevent.sleep(0.05)
-    elapsed = max(time.time() - start, 1e-9)
-    total = sum(received.values())
-    lost = sum(len(listeners) - received.get(i, 0) for i in expected_ids) if not bare else want - total
-    latencies.sort()
+    want = (len(listeners) - (1 if args.bare and sender is not None else 0)) * args.messages
+
+    def all_in() -> bool:
+        return sum(len(a) for a in arrivals) >= want if args.bare else sum(received.values()) >= want
+
+    loop.run_until(all_in, args.messages / args.rate + 15)
     return {
-        "deliveries": total,
-        "expected": want,
-        "lost": lost,
-        "elapsed_s": elapsed,
-        "deliveries_per_s": total / elapsed,
-        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else None,
+        "listeners": len(listeners),
+        "latencies": latencies,
+        "received": received,
+        "arrivals": arrivals,
+        "sent_at": sent_at,
+        "expected_ids": expected_ids,
+        "start": start,
+        "last": last[0],
     }
 
 
-def inbound(args: argparse.Namespace, connect_many: Any, join: Any, gevent: Any) -> dict[str, Any]:
-    senders = connect_many(args.clients)
-    gevent.joinall([gevent.spawn(join, c) for c in senders], raise_error=True)
-    stop_at = time.time() + args.seconds
+def inbound(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[str, Any]:
+    from bench import wsclient
+
+    senders = wsclient.connect_all(loop, args.url, tokens[: args.clients])
     counts = [0] * len(senders)
     errors = [0]
+    sent = [0]
+    stop_at = time.time() + args.seconds
 
-    def pump(index: int, client: Any) -> None:
-        n = 0
-        while time.time() < stop_at:
-            ack = client.call(
-                "send",
-                {"room": ROOM, "body": f"Message number {n} from me", "client_id": f"i{os.getpid()}-{index}-{n}"},
-                namespace="/chat",
-                timeout=60,
-            )
-            n += 1
-            if ack.get("ok"):
+    def pump(index: int, n: int) -> None:
+        if time.time() >= stop_at:
+            return
+
+        def on_ack(answer: Any, _now: float) -> None:
+            if answer and answer.get("ok"):
                 counts[index] += 1
             else:
                 errors[0] += 1
+            pump(index, n + 1)
+
+        body = {"room": ROOM, "body": f"Message number {n} from me", "client_id": f"i{os.getpid()}-{index}-{n}"}
+        sent[0] += 1
+        senders[index].emit("send", body, ack=on_ack)
 
     start = time.time()
-    gevent.joinall([gevent.spawn(pump, i, c) for i, c in enumerate(senders)], raise_error=True)
+    for i in range(len(senders)):
+        pump(i, 0)
+    # A message counts when its ack arrives, however late: wait for the last sends' acks too.
+    loop.run_until(lambda: time.time() >= stop_at and sum(counts) + errors[0] >= sent[0], args.seconds + 60)
     elapsed = time.time() - start
     return {"messages": sum(counts), "errors": errors[0], "elapsed_s": elapsed, "messages_per_s": sum(counts) / elapsed}
 
 
-def reconnect(args: argparse.Namespace, connect_many: Any, join: Any, connect: Any, gevent: Any) -> dict[str, Any]:
-    tokens: list[str] = json.loads(Path(args.tokens).read_text())
-    clients = connect_many(args.clients)
-    acks = [None] * len(clients)
-    jobs = [gevent.spawn(join, c) for c in clients]
-    gevent.joinall(jobs, raise_error=True)
-    last_ids = [max([m["id"] for m in job.value["history"]] or [0]) for job in jobs]
+def reconnect(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[str, Any]:
+    from bench import wsclient
+
+    mine = tokens[: args.clients]
+    clients, acks = _joined(args, loop, mine)
+    last_ids = [max([m["id"] for m in ack["history"]] or [0]) for ack in acks]
     for client in clients:
-        client.eio.disconnect(abort=True)  # every connection drops at once
-    errors = [0]
-
-    def back(index: int) -> None:
-        try:
-            client = connect(tokens[index % len(tokens)])
-            acks[index] = join(client, after=last_ids[index])
-            if not acks[index]["ok"]:
-                errors[0] += 1
-        except Exception:
-            errors[0] += 1
-
+        client.close()  # every connection drops at once
     start = time.time()
-    gevent.joinall([gevent.spawn(back, i) for i in range(len(clients))])
+    again = wsclient.connect_all(loop, args.url, mine)
+    answers = wsclient.call_all(loop, again, "join", lambda i: {"room": ROOM, "after": last_ids[i]})
     elapsed = time.time() - start
-    return {"clients": len(clients), "errors": errors[0], "all_back_s": elapsed}
+    errors = sum(1 for answer in answers if not (answer or {}).get("ok"))
+    return {"clients": len(clients), "errors": errors, "all_back_s": elapsed}
+
+
+def idle(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[str, Any]:
+    clients, _ = _joined(args, loop, tokens[: args.clients])
+    _wait_for_go(loop)  # held open (answering pings) until the parent has measured the server
+    return {"connected": len(clients)}
 
 
 # --- the orchestrating process ------------------------------------------------------------------------
@@ -313,23 +318,19 @@ def prepare_database(database_url: str, people: int, token_file: Path) -> None:
     token_file.write_text(json.dumps(tokens))
 
 
-def run_load(server: Server, token_file: Path, scenario: str, **options: Any) -> dict[str, Any]:
-    command = [
-        PYTHON,
-        str(Path(__file__).resolve()),
-        "--load",
-        "--url",
-        server.url,
-        "--tokens",
-        str(token_file),
-        "--scenario",
-        scenario,
-    ]
+def load_command(server: Server, token_file: Path, scenario: str, **options: Any) -> list[str]:
+    command = [PYTHON, "-m", "bench.bench_chat", "--load", "--url", server.url, "--tokens", str(token_file)]
+    command += ["--scenario", scenario]
     for key, value in options.items():
         if value is True:
             command.append(f"--{key}")
-        else:
-            command += [f"--{key}", str(value)]
+        elif value is not False:
+            command += [f"--{key.replace('_', '-')}", str(value)]
+    return command
+
+
+def run_load(server: Server, token_file: Path, scenario: str, **options: Any) -> dict[str, Any]:
+    command = load_command(server, token_file, scenario, **options)
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -337,37 +338,99 @@ def run_load(server: Server, token_file: Path, scenario: str, **options: Any) ->
     return json.loads(lines[-1])
 
 
+def start_ready(commands: list[list[str]], timeout: float = 240) -> list[subprocess.Popen[str]]:
+    """Start load processes and wait until each has printed "ready" (connected and joined)."""
+    procs = [
+        subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        for command in commands
+    ]
+    deadline = time.time() + timeout
+    for proc in procs:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.time()))
+        line = proc.stdout.readline() if ready else ""
+        if line.strip() != "ready":
+            for other in procs:
+                other.kill()
+            error = proc.stderr.read()[-3000:] if proc.stderr else ""
+            raise RuntimeError(f"load process not ready ({line!r}):\n{error}")
+    return procs
+
+
+def finish(procs: list[subprocess.Popen[str]], timeout: float = 300) -> list[dict[str, Any]]:
+    """Say go to every ready load process and collect the JSON line each prints at the end."""
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"load process failed ({proc.returncode}):\n{err[-3000:]}")
+        results.append(json.loads(lines[-1]))
+    return results
+
+
+def run_fanout(
+    server: Server, token_file: Path, *, clients: int, messages: int, rate: float, bare: bool, procs: int
+) -> dict[str, Any]:
+    """Listeners split across `procs` load processes; the first process's first client sends."""
+    shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+    firsts = [sum(shares[:i]) for i in range(procs)]
+    common = {"messages": messages, "rate": rate, "bare": bare}
+    commands = [
+        load_command(server, token_file, "fanout", clients=share, first=first, sender=(i == 0), **common)
+        for i, (share, first) in enumerate(zip(shares, firsts))
+    ]
+    parts = finish(start_ready(commands))
+    return summarise_fanout(parts, messages, bare)
+
+
+def summarise_fanout(parts: list[dict[str, Any]], messages: int, bare: bool) -> dict[str, Any]:
+    sender = parts[0]
+    listeners = sum(part["listeners"] for part in parts)
+    if bare:
+        sent_at = sender["sent_at"]
+        latencies = [at - sent_at[k] for part in parts for seen in part["arrivals"] for k, at in enumerate(seen)]
+        want = (listeners - 1) * messages
+        lost = want - len(latencies)
+    else:
+        latencies = [value for part in parts for value in part["latencies"]]
+        want = listeners * messages
+        counts: dict[str, int] = {}
+        for part in parts:
+            for key, count in part["received"].items():
+                counts[key] = counts.get(key, 0) + count
+        lost = sum(listeners - counts.get(str(i), 0) for i in sender["expected_ids"])
+        lost += listeners * (messages - len(sender["expected_ids"]))  # sends that were never acknowledged
+    last = max(part["last"] for part in parts)
+    elapsed = max(last - sender["start"], 1e-9)
+    latencies.sort()
+    return {
+        "listeners": listeners,
+        "deliveries": len(latencies),
+        "expected": want,
+        "lost": lost,
+        "elapsed_s": elapsed,
+        "deliveries_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+        "p99_ms": 1000 * latencies[max(0, int(len(latencies) * 0.99) - 1)] if latencies else None,
+    }
+
+
 def measure_idle_memory(server: Server, token_file: Path, clients: int) -> dict[str, Any]:
     assert server.process is not None
     pid = worker_pid(server.process.pid)
     time.sleep(1)
     before = rss_kib(pid)
-    load = subprocess.Popen(
-        [
-            PYTHON,
-            str(Path(__file__).resolve()),
-            "--load",
-            "--url",
-            server.url,
-            "--tokens",
-            str(token_file),
-            "--scenario",
-            "idle",
-            "--clients",
-            str(clients),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert load.stdout is not None and load.stdin is not None
-    load.stdout.readline()
+    procs = start_ready([load_command(server, token_file, "idle", clients=clients)])
     time.sleep(2)
     after = rss_kib(pid)
-    load.stdin.write("\n")
-    load.stdin.flush()
-    load.wait(timeout=60)
+    finish(procs)
     return {
         "clients": clients,
         "rss_before_kib": before,
@@ -423,20 +486,19 @@ def orchestrate(args: argparse.Namespace) -> None:
     try:
         memory = measure_idle_memory(server, token_file, args.reconnect_clients)
         print("memory", memory, flush=True)
+        fan = {"clients": args.clients, "messages": args.messages, "rate": args.rate, "procs": args.load_procs}
         for run in range(args.runs):
-            for name, scenario, options in (
-                (
-                    "fanout_bare",
-                    "fanout",
-                    {"clients": args.clients, "messages": args.messages, "rate": args.rate, "bare": True},
-                ),
-                ("fanout", "fanout", {"clients": args.clients, "messages": args.messages, "rate": args.rate}),
-                ("inbound", "inbound", {"clients": 20, "seconds": args.seconds}),
-                ("reconnect", "reconnect", {"clients": args.reconnect_clients}),
-            ):
-                row = run_load(server, token_file, scenario, **options)
+            steps = {
+                "fanout_bare": lambda: run_fanout(server, token_file, bare=True, **fan),
+                "fanout": lambda: run_fanout(server, token_file, bare=False, **fan),
+                "inbound": lambda: run_load(server, token_file, "inbound", clients=20, seconds=args.seconds),
+                "reconnect": lambda: run_load(server, token_file, "reconnect", clients=args.reconnect_clients),
+            }
+            for name, step in steps.items():
+                row = step()
                 results[name].append(row)
                 print(run, name, row, flush=True)
+                time.sleep(1)  # let the server close the finished process's sockets before the next scenario
     finally:
         server.stop()
     write_report(args, info, memory, results, baseline_screen, time.time() - started)
@@ -464,7 +526,8 @@ def write_report(
         f"Machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; load average at start "
         f"{info['loadavg_at_start']} (the machine is shared: other engineers' tests were running).",
         "Server: one `gunicorn -k gevent -w 1 wsgi:app` process, SQLite (WAL, synchronous=FULL), no Redis.",
-        "Load: a separate process, python-socketio clients on gevent, WebSocket transport.",
+        f"Load: {args.load_procs} separate processes of raw WebSocket clients (bench/wsclient.py, one epoll loop "
+        "each).",
         f"Runs per scenario: {args.runs}; medians below; whole run took {took:.0f} s.",
         "",
         "| Scenario | Target | Median | Runs |",
@@ -477,7 +540,8 @@ def write_report(
         f"| Fan-out messages lost | 0 | {fmt(median(fan, 'lost'), 0)} | {', '.join(str(r['lost']) for r in fan)} |",
         f"| Baseline: bare relay (typing, no DB) deliveries/s | | {fmt(median(bare, 'deliveries_per_s'), 0)} | "
         f"{', '.join(fmt(r['deliveries_per_s'], 0) for r in bare)} |",
-        f"| Inbound, full path (20 senders), messages/s | >= 1,000 | {fmt(median(inb, 'messages_per_s'))} | "
+        f"| Inbound, full path (20 senders outside the room), messages/s | >= 1,000 | "
+        f"{fmt(median(inb, 'messages_per_s'))} | "
         f"{', '.join(fmt(r['messages_per_s']) for r in inb)} |",
         f"| Baseline: moderation.screen alone, in process, per s | | {fmt(baseline_screen)} | 1 |",
         f"| Reconnect + rejoin of {args.reconnect_clients} clients, s | <= 2 | {fmt(median(rec, 'all_back_s'), 2)} | "
@@ -518,6 +582,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=40)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--load-procs", type=int, default=2)
+    parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--sender", action="store_true")
     args = parser.parse_args()
     if args.load:
         load_main(args)

@@ -1,9 +1,9 @@
 """Scale-out under load: Socket.IO fan-out across processes on a Redis queue, and pages on PostgreSQL vs SQLite.
 
 Part 1, chat fan-out (issue 7). Servers are gunicorn with deploy/gunicorn.conf.py (one gevent worker per
-process) on one PostgreSQL schema. CLIENTS Socket.IO clients (gevent greenlets in two load-generator
-processes) join one room; a sender posts bursts of MESSAGES chat messages through the full write path and
-every client records when each arrived. Three set-ups in the same run:
+process) on one PostgreSQL schema. CLIENTS Socket.IO clients (raw WebSocket clients on one epoll loop in each
+of two load-generator processes, bench/cluster_loadgen.py) join one room; a sender posts bursts of MESSAGES
+chat messages through the full write path and every client records when each arrived. Three set-ups in the same run:
   - one process, in-memory queue (the baseline),
   - one process on the Redis queue (same clients, same process count: the difference is what Redis adds),
   - two processes on the Redis queue, clients split across them (the scale-out set-up).
@@ -308,11 +308,12 @@ def report(sockets: list[dict[str, Any]], pages: dict[str, dict[str, list[dict]]
     lines = [
         "## Chat fan-out across processes",
         "",
-        f"{args.clients} Socket.IO clients (websocket, python-socketio under gevent, {LOADGENS} load-generator "
-        f"processes on this machine) in one room; a sender posts {args.messages} messages per burst through the "
-        f"full write path (sanitise, screen, store, emit), each after the previous one's ack; {args.runs} bursts "
-        "per set-up; medians over bursts. Servers: gunicorn -c deploy/gunicorn.conf.py (gevent, 1 worker per "
-        "process), PostgreSQL, Redis on 127.0.0.1. Latency = receive time - send time (one clock).",
+        f"{args.clients} Socket.IO clients (websocket, raw clients on one epoll loop per process, {LOADGENS} "
+        f"load-generator processes on this machine) in one room; a sender posts {args.messages} messages per burst "
+        "through the full write path (sanitise, screen, store, emit), each after the previous one's ack; "
+        f"{args.runs} bursts per set-up; medians over bursts. Servers: gunicorn -c deploy/gunicorn.conf.py "
+        "(gevent, 1 worker per process), PostgreSQL, Redis on 127.0.0.1. "
+        "Latency = receive time - send time (one clock).",
         "",
         "| set-up | clients | connect s | deliveries/s | p50 ms | p99 ms | lost |",
         "|---|---|---|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""Load generator for bench_cluster: many Socket.IO clients in one process, as gevent greenlets.
+"""Load generator for bench_cluster: many Socket.IO clients in one process, on one epoll loop (bench/wsclient.py).
 
     python -m bench.cluster_loadgen CONFIG.json
 
@@ -11,23 +11,20 @@ Bench messages carry their send time in the body ("bench <n> <unix time>"); send
 this machine's clock, so receive time minus that is the delivery latency.
 """
 
-from gevent import monkey
+from __future__ import annotations
 
-monkey.patch_all()
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
 
-import json  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import gevent  # noqa: E402
-import gevent.pool  # noqa: E402
-import socketio  # noqa: E402
-from gevent.fileobject import FileObjectPosix  # noqa: E402
+from bench import wsclient
 
 BENCH_BODY = re.compile(r"bench (\d+) ([\d.]+)")
+# Connect in waves: a thousand handshakes at once only measure the listen backlog.
+WAVE = 100
 
 
 class Receivers:
@@ -35,63 +32,72 @@ class Receivers:
         self.latencies: dict[int, list[float]] = {}
         self.first: float | None = None
         self.last: float | None = None
-        self.clients: list[socketio.Client] = []
-        self.errors = 0
-        self.dropped: dict[str, int] = {}
 
-    def on_disconnect(self, reason: Any = "unknown") -> None:
-        self.dropped[str(reason)] = self.dropped.get(str(reason), 0) + 1
-
-    def on_message(self, data: Any) -> None:
-        now = time.time()
-        match = BENCH_BODY.search(str(data.get("body_html", ""))) if isinstance(data, dict) else None
+    def on_event(self, _client: wsclient.Client, event: str, data: Any, now: float) -> None:
+        if event != "message" or not isinstance(data, dict):
+            return
+        match = BENCH_BODY.search(str(data.get("body_html", "")))
         if not match:
             return
         self.latencies.setdefault(int(match.group(1)), []).append(now - float(match.group(2)))
         self.first = now if self.first is None else self.first
         self.last = now
 
-    def connect(self, url: str, token: str, room: str) -> None:
-        client = socketio.Client(reconnection=False)
-        client.on("message", self.on_message, namespace="/chat")
-        client.on("disconnect", self.on_disconnect, namespace="/chat")
-        try:
-            client.connect(url, auth={"token": token}, namespaces=["/chat"], transports=["websocket"], wait_timeout=60)
-            ack = client.call("join", {"room": room, "after": None}, namespace="/chat", timeout=60)
-            if not ack.get("ok"):
-                raise RuntimeError(ack)
-            self.clients.append(client)
-        except Exception as error:
-            self.errors += 1
-            print(f"connect failed: {error!r}", file=sys.stderr, flush=True)
-
     def report(self) -> dict[str, Any]:
-        body = {"latencies": self.latencies, "first": self.first, "last": self.last, "dropped": self.dropped}
+        body = {"latencies": self.latencies, "first": self.first, "last": self.last}
         self.latencies, self.first, self.last = {}, None, None
         return body
 
 
+def connect_and_join(loop: wsclient.Loop, config: dict[str, Any], receivers: Receivers) -> tuple[int, int]:
+    """Every client connected and joined, in waves; returns (joined, errors)."""
+    joined = errors = 0
+    for start in range(0, config["clients"], WAVE):
+        wave: dict[str, list[wsclient.Client]] = {}
+        for i in range(start, min(start + WAVE, config["clients"])):
+            n = config["offset"] + i
+            url, token = config["urls"][n % len(config["urls"])], config["tokens"][n % len(config["tokens"])]
+            client = loop.open(url, auth={"token": token})
+            client.on_event = receivers.on_event
+            wave.setdefault(url, []).append(client)
+        clients = [client for group in wave.values() for client in group]
+        loop.run_until(lambda: all(c.connected or c.closed for c in clients), 60)  # noqa: B023
+        acks = wsclient.call_all(loop, clients, "join", lambda _i: {"room": config["room"], "after": None}, timeout=60)
+        for client, ack in zip(clients, acks):
+            if (ack or {}).get("ok"):
+                joined += 1
+            else:
+                errors += 1
+                print(f"connect failed: {client.error or ack!r}", file=sys.stderr, flush=True)
+    return joined, errors
+
+
 def main() -> None:
     config = json.loads(Path(sys.argv[1]).read_text())
+    loop = wsclient.Loop()
     receivers = Receivers()
-    pool = gevent.pool.Pool(50)  # connect in waves: a thousand handshakes at once only measure the backlog
-    for i in range(config["clients"]):
-        n = config["offset"] + i
-        url, token = config["urls"][n % len(config["urls"])], config["tokens"][n % len(config["tokens"])]
-        pool.spawn(receivers.connect, url, token, config["room"])
-    pool.join()
-    print(f"ready {len(receivers.clients)} {receivers.errors}", flush=True)
-    print(f"dropped while connecting: {receivers.dropped}", file=sys.stderr, flush=True)
-    # A cooperative stdin: a plain blocking read would stall every client's greenlet while it waits.
-    for line in FileObjectPosix(sys.stdin.fileno(), "r"):
-        command = line.strip()
-        if command == "report":
-            print(json.dumps(receivers.report()), flush=True)
-        elif command == "quit":
-            break
-    for client in receivers.clients:
-        gevent.spawn(client.disconnect)
-    gevent.sleep(0.5)
+    joined, errors = connect_and_join(loop, config, receivers)
+    print(f"ready {joined} {errors}", flush=True)
+    done = [False]
+    pending = [b""]
+
+    def on_stdin() -> None:
+        chunk = os.read(sys.stdin.fileno(), 4096)
+        if not chunk:
+            done[0] = True
+            return
+        pending[0] += chunk
+        *lines, pending[0] = pending[0].split(b"\n")
+        for line in lines:
+            command = line.strip().decode()
+            if command == "report":
+                print(json.dumps(receivers.report()), flush=True)
+            elif command == "quit":
+                done[0] = True
+
+    loop.watch(sys.stdin.fileno(), on_stdin)
+    loop.run_until(lambda: done[0], 24 * 3600)
+    os._exit(0)  # the sockets close with the process
 
 
 if __name__ == "__main__":

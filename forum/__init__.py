@@ -71,11 +71,12 @@ def _register_http(app: Flask) -> None:
 
 def _register_realtime(app: Flask) -> None:
     from forum.extensions import socketio
-    from forum.realtime import client_manager
+    from forum.realtime import Packet, client_manager
 
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        serializer=Packet,
         # The Redis queue when REDIS_URL is set; our managers add the cross-process internal channel.
         client_manager=client_manager(app.config.get("REDIS_URL")),
         cors_allowed_origins=list(app.config["CORS_ALLOWED_ORIGINS"]),

@@ -23,7 +23,11 @@ def sqlite_engine_options(app: Flask) -> dict[str, Any]:
     if not is_sqlite(app):
         return {"pool_pre_ping": True}
     # We issue BEGIN ourselves (below), so pysqlite must not open transactions on its own.
-    return {"connect_args": {"isolation_level": None, "check_same_thread": False, "timeout": 30}}
+    connect_args = {"isolation_level": None, "check_same_thread": False, "timeout": 30}
+    # Under gevent, every chat event waiting for a shared commit (services.transaction.GroupCommit) holds a
+    # connection. With the default pool (5 kept) the rest were opened and closed per event, each paying
+    # the pragmas below; a pool this size keeps them open. Idle SQLite connections cost little memory.
+    return {"connect_args": connect_args, "pool_size": 32, "max_overflow": 32}
 
 
 def configure_engine(app: Flask) -> None:

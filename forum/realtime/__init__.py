@@ -73,6 +73,38 @@ def _dispatch_internal(manager: Any, data: Any) -> None:
         log.exception("internal socket handler failed")
 
 
+class Packet(python_socketio.packet.Packet):  # type: ignore[misc]
+    """python-socketio's packet with a cheaper binary check (the same answer).
+
+    Every emit and ack is checked for bytes to send as attachments. The library's check builds a list
+    at every level and never stops early; on a join ack listing a thousand people present it cost more
+    than encoding the JSON. This one walks the data once and stops at the first bytes it finds.
+    """
+
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        pending = [data]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, dict):
+                item = item.values()
+            elif not isinstance(item, list):
+                if isinstance(item, bytes):
+                    return True
+                continue
+            for value in item:
+                if type(value) in _PLAIN:
+                    continue
+                if isinstance(value, bytes):
+                    return True
+                if isinstance(value, list | dict):
+                    pending.append(value)
+        return False
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 class LocalManager(python_socketio.Manager):  # type: ignore[misc]
     """One process: the in-memory manager, plus the internal channel."""
 

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from forum import limits
 from forum.extensions import db
@@ -210,7 +210,9 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    # The person in the same query: sockets check their token on every event.
+    query = select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _token_hash(token))
+    row = db.session.scalar(query)
     if row is None or row.revoked_at is not None:
         return None
     user = row.user

@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions, ratelimits
 from forum.extensions import db
@@ -26,7 +26,7 @@ from forum.services import review, screening
 from forum.services.chat_errors import Muted, SlowMode
 from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
-from forum.services.transaction import after_commit, write_transaction
+from forum.services.transaction import GroupCommit, after_commit, write_transaction
 from forum.services.validation import clean_single_line, clean_text
 
 MESSAGE_MAX = 4000
@@ -44,6 +44,8 @@ class SendOutcome:
     message: ChatMessage
     screen: ScreenResult
     created: bool
+    # What clients are sent, built before the commit expired the rows: the ack then costs no reload.
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,12 @@ def _clean_after(after: object) -> int | None:
 
 def read_history(viewer: User, room: ChatRoom, *, after_id: int | None) -> tuple[list[ChatMessage], bool]:
     """Everything after `after_id` (oldest first), or the last 50; never what the viewer must not see."""
-    query = select(ChatMessage).where(ChatMessage.room_id == room.id, ChatMessage.deleted_at.is_(None))
+    query = (
+        select(ChatMessage)
+        # Authors in the same query: each message's payload names its author.
+        .options(joinedload(ChatMessage.author))
+        .where(ChatMessage.room_id == room.id, ChatMessage.deleted_at.is_(None))
+    )
     hidden = permissions.hidden_author_ids(viewer)
     if hidden:
         query = query.where(or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(hidden)))
@@ -291,7 +298,7 @@ def replayed(author: User, key: str, room: ChatRoom) -> SendOutcome | None:
         return None
     if message.room_id != room.id:
         raise invalid("client_id", "That client_id was already used for another room.")
-    return SendOutcome(message=message, screen=_stored_screen(message), created=False)
+    return SendOutcome(message=message, screen=_stored_screen(message), created=False, payload=message_payload(message))
 
 
 def _ensure_may_enter(author: User, room: ChatRoom, checkin: CheckIn | None) -> None:
@@ -347,25 +354,30 @@ def store_message(
 
     `on_commit(session, message)` lets a caller (the check-in mood round) add its rows to the same transaction.
     """
+
+    def write(session: Session) -> tuple[ChatMessage, dict[str, Any]]:
+        message = ChatMessage(
+            room_id=room.id,
+            author_id=author.id,
+            client_id=client_id,
+            kind=kind,
+            body_md=body_md,
+            body_html=body_html,
+            risk_level=result.level,
+        )
+        session.add(message)
+        session.flush()
+        if on_commit is not None:
+            on_commit(session, message)
+        _screen_and_queue(session, message, room, author, result)
+        hidden = hidden_from_author(author.id)
+        payload = message_payload(message, room=room, author=author, extra=extra)
+        target = socket_room(room)
+        after_commit(lambda: _announce(payload, target, author.id, hidden, result))
+        return message, payload
+
     try:
-        with write_transaction() as session:
-            message = ChatMessage(
-                room_id=room.id,
-                author_id=author.id,
-                client_id=client_id,
-                kind=kind,
-                body_md=body_md,
-                body_html=body_html,
-                risk_level=result.level,
-            )
-            session.add(message)
-            session.flush()
-            if on_commit is not None:
-                on_commit(session, message)
-            _screen_and_queue(session, message, room, author, result)
-            hidden = hidden_from_author(author.id)
-            payload = message_payload(message, room=room, author=author, extra=extra)
-            after_commit(lambda: _announce(payload, room, author.id, hidden, result))
+        message, payload = _chat_writes().run(write)
     except IntegrityError:
         # The same client_id raced past the lookup from two sockets; the unique index let one through.
         db.session.rollback()
@@ -373,7 +385,16 @@ def store_message(
         if replay is None:
             raise
         return replay
-    return SendOutcome(message=message, screen=result, created=True)
+    if message not in db.session:
+        # Committed in another caller's batch (and session): this caller's session takes it over.
+        message = db.session.merge(message, load=False)
+    return SendOutcome(message=message, screen=result, created=True, payload=payload)
+
+
+def _chat_writes() -> GroupCommit:
+    """This app's chat writer: messages sent at the same moment share one commit."""
+    writes: GroupCommit = current_app.extensions.setdefault("hearth.chat_writes", GroupCommit())
+    return writes
 
 
 def _screen_and_queue(
@@ -471,10 +492,10 @@ def _guide_url(slug: str) -> str:
     return url_for("guides.guide", slug=slug) if has_request_context() else f"/guides/{slug}"
 
 
-def _announce(payload: dict[str, Any], room: ChatRoom, author_id: int, hidden: set[int], result: ScreenResult) -> None:
+def _announce(payload: dict[str, Any], target: str, author_id: int, hidden: set[int], result: ScreenResult) -> None:
     from forum import realtime
 
-    realtime.deliver("message", payload, room=socket_room(room), hidden_from=hidden)
+    realtime.deliver("message", payload, room=target, hidden_from=hidden)
     support = support_for(result)
     if support is not None:
         realtime.emit_to_user(author_id, "support", support)
@@ -517,7 +538,7 @@ def edit_message(actor: Any, message: ChatMessage, *, body: object) -> SendOutco
                 realtime.emit_to_user(author.id, "support", support)
 
         after_commit(announce)
-    return SendOutcome(message=message, screen=result, created=False)
+    return SendOutcome(message=message, screen=result, created=False, payload=payload)
 
 
 _RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,7 @@ from forum.extensions import db
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "forum_after_commit"
+T = TypeVar("T")
 
 
 @contextmanager
@@ -61,3 +65,75 @@ def _run_callbacks(callbacks: list[Callable[[], object]]) -> None:
         except Exception:
             # The write is already durable; a failed emit must not turn it into an error for the writer.
             log.exception("after-commit callback failed")
+
+
+# --- group commit ---------------------------------------------------------------------------------
+
+
+class _Job(Generic[T]):
+    def __init__(self, work: Callable[[Session], T]) -> None:
+        self.work = work
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+class GroupCommit:
+    """Many callers' writes committed together: one transaction, one commit (one fsync) per batch.
+
+    A caller hands over `work(session)`; whoever takes the writer's lock commits every job queued by
+    then, each in its own savepoint so that one job's failure (a unique-index race) undoes only its
+    rows and its after-commit callbacks. A caller returns only once the batch holding its job has
+    committed and the after-commit callbacks have run, so nothing is acknowledged before it is
+    durable. Under gevent the callers are greenlets waiting on the lock; with threads, threads.
+    """
+
+    def __init__(self) -> None:
+        self._writer = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Job[Any]] = []
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        session = db.session()
+        if session.info.get(_AFTER_COMMIT) is not None:
+            return work(session)  # inside a running write transaction: its commit is ours
+        job: _Job[T] = _Job(work)
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._writer:
+            if not job.finished:
+                # Let callers that are about to queue (greenlets ready to run) join this batch.
+                time.sleep(0)
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                _commit_batch(batch)
+        return job.outcome()
+
+
+def _commit_batch(batch: list[_Job[Any]]) -> None:
+    try:
+        with write_transaction() as session:
+            for job in batch:
+                _run_in_savepoint(session, job)
+    except BaseException as error:
+        for job in batch:
+            job.error = job.error or error  # nothing in this batch was committed
+    finally:
+        for job in batch:
+            job.finished = True
+
+
+def _run_in_savepoint(session: Session, job: _Job[Any]) -> None:
+    callbacks: list[Callable[[], object]] = session.info[_AFTER_COMMIT]
+    registered = len(callbacks)
+    try:
+        with session.begin_nested():
+            job.result = job.work(session)
+    except Exception as error:
+        job.error = error
+        del callbacks[registered:]  # its rows are gone: nobody may hear about them

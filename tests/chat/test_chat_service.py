@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Block, ChatMessage, ChatRoom, CheckInMood, ReviewItem, ScreeningRecord, utcnow
+from forum.models import Block, ChatMessage, ChatRoom, CheckInMood, ReviewItem, ScreeningRecord, User, utcnow
 from forum.services import chat, checkins
 from forum.services.chat_errors import RoomNotOpen, SlowMode
 from forum.services.errors import Conflict, Forbidden, ValidationFailed
@@ -41,6 +42,47 @@ def test_a_message_is_sanitised_rendered_and_screened_when_it_is_saved(app: Flas
     assert "<script>" not in outcome.message.body_html
     record = db.session.scalar(select(ScreeningRecord).where(ScreeningRecord.target_type == "chat_message"))
     assert record is not None and record.target_id == outcome.message.id
+
+
+def test_messages_sent_at_the_same_moment_are_each_stored_once_and_acknowledged_with_their_own_row(
+    app: Flask, make_user
+) -> None:
+    """Concurrent sends share commits; a duplicate client_id in the crowd replays instead of failing anyone."""
+    ids = [make_user(f"crowd{n}").id for n in range(6)]
+    start = threading.Barrier(len(ids) + 2)  # every sender, the second sender of "same-key", and this thread
+    outcomes: dict[int, chat.SendOutcome] = {}
+    errors: list[BaseException] = []
+
+    def send(index: int, user_id: int) -> None:
+        with app.app_context():
+            author = db.session.get(User, user_id)
+            room = _room()
+            start.wait()
+            try:
+                outcomes[index] = chat.send_message(author, room, body=f"hello {index}", client_id="same-key")
+            except BaseException as error:
+                errors.append(error)
+
+    senders = [threading.Thread(target=send, args=(i, uid)) for i, uid in enumerate(ids)]
+    senders.append(threading.Thread(target=send, args=(len(ids), ids[0])))
+    for thread in senders:
+        thread.start()
+    start.wait()
+    for thread in senders:
+        thread.join(30)
+
+    assert errors == []
+    db.session.rollback()  # a fresh snapshot: the rows were written by the senders' sessions
+    stored = {row.id: row for row in db.session.scalars(select(ChatMessage))}
+    assert len(stored) == len(ids)  # the resend of the same client_id stored nothing new
+    for outcome in outcomes.values():
+        row = stored[outcome.payload["id"]]
+        assert outcome.payload["body_html"] == row.body_html
+        assert outcome.payload["author_id"] == row.author_id
+    twins = [o for i, o in outcomes.items() if i in (0, len(ids))]
+    assert twins[0].payload["id"] == twins[1].payload["id"]
+    assert sorted(o.created for o in twins) == [False, True]
+    assert _count(ScreeningRecord) == len(ids)
 
 
 def test_invalid_messages_write_nothing(app: Flask, member) -> None:

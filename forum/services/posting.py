@@ -17,7 +17,7 @@ from forum import limits, permissions
 from forum.extensions import db
 from forum.models import Board, Post, PostRevision, ScreeningRecord, Thread, User, utcnow
 from forum.rendering import render_markdown
-from forum.services import review, screening
+from forum.services import idempotency, review, screening
 from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import after_commit, write_transaction
@@ -54,12 +54,6 @@ def prepare(body: object, content_note: object = None, *, screen_also: str = "")
     body_html = render_markdown(body_md)
     text_to_screen = f"{screen_also}\n\n{body_md}" if screen_also else body_md
     return Draft(body_md=body_md, body_html=body_html, content_note=note, screen=screening.screen_text(text_to_screen))
-
-
-def _clean_key(key: object) -> str | None:
-    if key in (None, ""):
-        return None
-    return clean_single_line("idempotency_key", key, max_len=limits.IDEMPOTENCY_KEY_MAX)
 
 
 def _clean_title(title: object) -> str:
@@ -115,7 +109,7 @@ def create_thread(
 ) -> PostOutcome:
     author = permissions.ensure_can_create_thread(actor, board)
     clean_title = _clean_title(title)
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     _check_anonymity(author, board, anonymous)
     existing = _existing_post(author, key)
     if existing is not None:
@@ -151,7 +145,7 @@ def create_reply(
     reply_to_id: int | None = None,
 ) -> PostOutcome:
     author = permissions.ensure_can_reply(actor, thread)
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     _check_anonymity(author, thread.board, anonymous)
     _check_reply_to(author, thread, reply_to_id)
     existing = _existing_post(author, key)

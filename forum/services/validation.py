@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from forum import limits
 from forum.services.errors import invalid
 
 # Control characters other than tab, newline and carriage return have no place in writing
@@ -39,10 +38,3 @@ def clean_single_line(field: str, value: object, *, max_len: int, min_len: int =
     if "\n" in text or "\t" in text:
         raise invalid(field, "Must be a single line.")
     return text
-
-
-def clean_idempotency_key(key: object) -> str | None:
-    """A client-made key that turns a double submit into the first one's result; absent means no replay."""
-    if key in (None, ""):
-        return None
-    return clean_single_line("idempotency_key", key, max_len=limits.IDEMPOTENCY_KEY_MAX)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forum import permissions
@@ -16,11 +15,11 @@ from forum.extensions import db
 from forum.guides import get_guide
 from forum.models import HomeworkItem, User, utcnow
 from forum.rendering import render_markdown
-from forum.services import personal_data
+from forum.services import idempotency, personal_data
 from forum.services.errors import NotFound, invalid
 from forum.services.practice.days import parse_day, person_today, week_of
 from forum.services.transaction import write_transaction
-from forum.services.validation import clean_idempotency_key, clean_text
+from forum.services.validation import clean_text
 
 REFLECTION_MAX = 2000
 # A practice is meant for this week; further out than this, it is a plan, not homework.
@@ -46,7 +45,7 @@ def add_practice(
     actor: Any, guide_slug: object, *, due_on: object = None, local_today: object = None, idempotency_key: object = None
 ) -> HomeworkItem:
     member = permissions.ensure_signed_in(actor)
-    key = clean_idempotency_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     existing = _existing_item(member, key)
     if existing is not None:
         return existing
@@ -59,24 +58,15 @@ def add_practice(
         raise invalid("due_on", "Choose today or a day ahead.")
     if due > today + timedelta(days=MAX_DAYS_AHEAD):
         raise invalid("due_on", f"Choose a day within the next {MAX_DAYS_AHEAD} days.")
-    try:
-        with write_transaction() as session:
-            item = HomeworkItem(
-                user_id=member.id,
-                guide_slug=guide.slug,
-                guide_title=guide.title,
-                practice=guide.practice,
-                due_on=due,
-                idempotency_key=key,
-            )
-            session.add(item)
-    except IntegrityError:
-        # Two submits with one key raced past the lookup; the unique constraint let one through.
-        replayed = _existing_item(member, key)
-        if replayed is None:
-            raise
-        return replayed
-    return item
+    item = HomeworkItem(
+        user_id=member.id,
+        guide_slug=guide.slug,
+        guide_title=guide.title,
+        practice=guide.practice,
+        due_on=due,
+        idempotency_key=key,
+    )
+    return idempotency.add_once(item, lambda: _existing_item(member, key)) or item
 
 
 def _existing_item(member: User, key: str | None) -> HomeworkItem | None:

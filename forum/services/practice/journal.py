@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forum import limits, permissions
@@ -19,11 +18,11 @@ from forum.extensions import db
 from forum.guides import Guide, get_guide
 from forum.models import JournalEntry, ReviewItem, User, utcnow
 from forum.rendering import render_markdown
-from forum.services import personal_data, review, screening
+from forum.services import idempotency, personal_data, review, screening
 from forum.services.errors import invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import write_transaction
-from forum.services.validation import clean_idempotency_key, clean_single_line, clean_text
+from forum.services.validation import clean_single_line, clean_text
 
 TITLE_MAX = 150
 CHECK_IN_NOTE_MAX = 1000
@@ -68,31 +67,23 @@ def write_entry(
     actor: Any, *, body: object, title: object = "", guide_slug: object = None, idempotency_key: object = None
 ) -> JournalOutcome:
     member = permissions.ensure_signed_in(actor)
-    key = clean_idempotency_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     existing = _existing_entry(member, key)
     if existing is not None:
         return existing
     draft = _prepare(title, body, guide_slug)
-    try:
-        with write_transaction() as session:
-            entry = JournalEntry(
-                user_id=member.id,
-                title=draft.title,
-                guide_slug=draft.guide_slug,
-                body_md=draft.body_md,
-                body_html=draft.body_html,
-                screen_level=draft.screen.level,
-                model_version=draft.screen.model_version,
-                idempotency_key=key,
-            )
-            session.add(entry)
-    except IntegrityError:
-        # Two submits with one key raced past the lookup; the unique constraint let one through.
-        replayed = _existing_entry(member, key)
-        if replayed is None:
-            raise
-        return replayed
-    return JournalOutcome(entry=entry, screen=draft.screen)
+    entry = JournalEntry(
+        user_id=member.id,
+        title=draft.title,
+        guide_slug=draft.guide_slug,
+        body_md=draft.body_md,
+        body_html=draft.body_html,
+        screen_level=draft.screen.level,
+        model_version=draft.screen.model_version,
+        idempotency_key=key,
+    )
+    raced = idempotency.add_once(entry, lambda: _existing_entry(member, key))
+    return raced or JournalOutcome(entry=entry, screen=draft.screen)
 
 
 def _existing_entry(member: User, key: str | None) -> JournalOutcome | None:

@@ -1,7 +1,8 @@
 """The /chat namespace: authenticate at connect, re-check on every event, call the chat services.
 
 Protocol (other clients and the tests rely on it):
-  client join {room, after}            -> ack {ok, room, history, present}
+  client join {room, after}            -> ack {ok, room, history, present, retracted}
+                                          (retracted: [{id, by}] among messages up to `after`)
   client leave {room}                  -> ack {ok}
   client send {room, body, client_id}  -> ack {ok, message} | {ok: false, error: {code, message, ...}}
   client edit {room, id, body}         -> ack {ok, message}
@@ -271,6 +272,7 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
         "room": state,
         "history": [chat.message_payload(message) for message in entry.history],
         "present": present,
+        "retracted": entry.retracted,
     }
 
 

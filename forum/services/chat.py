@@ -34,6 +34,8 @@ CLIENT_ID_MAX = 64
 HISTORY_DEFAULT = 50
 # A reconnect after a long absence gets at most this many at once; the client asks again for more.
 HISTORY_MAX = 500
+# How many of the newest retractions a reconnecting client is told about: more than it can be showing.
+RETRACTED_MAX = 200
 CONTEXT_BEFORE = 5
 MUTE_MAX_MINUTES = 60 * 24 * 30
 SLOW_MODE_MAX_SECONDS = 3600
@@ -55,6 +57,8 @@ class RoomEntry:
     history: list[ChatMessage]
     has_more: bool
     last_read_id: int
+    # Messages the client may still be showing (ids up to its `after`) that were deleted or removed since.
+    retracted: list[dict[str, Any]]
 
 
 def socket_room(room: ChatRoom | str) -> str:
@@ -143,7 +147,23 @@ def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry
     after_id = _clean_after(after)
     history, has_more = read_history(member, room, after_id=after_id)
     last_read = _last_read_id(member, room)
-    return RoomEntry(room=room, checkin=checkin, history=history, has_more=has_more, last_read_id=last_read)
+    retracted = retracted_up_to(room, after_id) if after_id is not None else []
+    return RoomEntry(room, checkin, history, has_more, last_read, retracted)
+
+
+def retracted_up_to(room: ChatRoom, after_id: int) -> list[dict[str, Any]]:
+    """The newest retractions at or before `after_id`, as `retracted` events would have said them.
+
+    A client that was offline when a message it shows was deleted or removed missed that event; on
+    rejoining it learns of it here, so no retracted words stay on its screen.
+    """
+    rows = db.session.execute(
+        select(ChatMessage.id, ChatMessage.removed_by_id)
+        .where(ChatMessage.room_id == room.id, ChatMessage.id <= after_id, ChatMessage.deleted_at.is_not(None))
+        .order_by(ChatMessage.id.desc())
+        .limit(RETRACTED_MAX)
+    )
+    return [{"id": message_id, "by": "moderator" if removed_by else "author"} for message_id, removed_by in rows]
 
 
 def _add_participant(member: User, checkin: CheckIn) -> None:

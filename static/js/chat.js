@@ -116,6 +116,7 @@
       self.onRoom(ack.room);
       if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
       ack.history.forEach(function (m) { self.addMessage(m, false); });
+      (ack.retracted || []).forEach(function (p) { self.retract(p); });
       self.present = {};
       ack.present.forEach(function (p) { self.present[p.id] = p.username; });
       self.drawPresent();

@@ -373,3 +373,28 @@ def test_through_a_redis_queue_blocks_still_hold_and_sign_out_still_disconnects(
         finally:
             a.close()
             b.close()
+
+
+def test_a_client_that_was_offline_learns_on_rejoining_which_messages_were_retracted(
+    live_server: LiveServer, clients
+) -> None:
+    (_, writer_token), (_, reader_token) = make_member(live_server, "writer"), make_member(live_server, "reader")
+    (_, moderator_token) = make_member(live_server, "mod_kim", role="moderator")
+    writer = clients(live_server, writer_token).connect()
+    writer.join()
+    ids = [writer.send(calm(n), f"w-{n}")["message"]["id"] for n in range(3)]
+    reader = clients(live_server, reader_token).connect()
+    assert [m["id"] for m in reader.join()["history"]] == ids
+    reader.sio.eio.disconnect(abort=True)  # offline while the retractions happen
+
+    assert writer.call("delete", {"room": ROOM, "id": ids[0]})["ok"]
+    moderator = clients(live_server, moderator_token).connect()
+    moderator.join()
+    assert moderator.call("remove", {"room": ROOM, "id": ids[1], "reason": "off topic"})["ok"]
+
+    back = clients(live_server, reader_token).connect().join(after=ids[-1])
+    assert back["history"] == []
+    assert sorted(back["retracted"], key=lambda r: r["id"]) == [
+        {"id": ids[0], "by": "author"},
+        {"id": ids[1], "by": "moderator"},
+    ]

@@ -524,7 +524,7 @@ def write_report(
         f"# Chat benchmark, {today}",
         "",
         f"Machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; load average at start "
-        f"{info['loadavg_at_start']} (the machine is shared: other engineers' tests were running).",
+        f"{info['loadavg_at_start']} (a shared machine: the load average is the context for every figure).",
         "Server: one `gunicorn -k gevent -w 1 wsgi:app` process, SQLite (WAL, synchronous=FULL), no Redis.",
         f"Load: {args.load_procs} separate processes of raw WebSocket clients (bench/wsclient.py, one epoll loop "
         "each).",

@@ -10,7 +10,7 @@ chat messages through the full write path and every client records when each arr
 Target: Redis adds <= 2 ms to the median delivery latency.
 
 Part 2, pages: thread page (50 posts, signed in) and replies through the API on PostgreSQL next to SQLite,
-with bench_forum's server (gunicorn, 2 gevent workers) and wrk.
+with bench_forum's server (deploy/gunicorn.conf.py, 2 gevent workers) and wrk.
 
 Usage: python -m bench.bench_cluster [--runs 5] [--clients 1000] [--messages 20] [--seconds 5] [--skip-pages]
 """
@@ -338,7 +338,8 @@ def report(sockets: list[dict[str, Any]], pages: dict[str, dict[str, list[dict]]
         lines += [
             "## Pages: PostgreSQL next to SQLite",
             "",
-            f"bench_forum's server (gunicorn -k gevent -w 2); wrk -t2 -c{args.connections} -d{args.seconds}s; "
+            "bench_forum's server (gunicorn -c deploy/gunicorn.conf.py -w 2); "
+            f"wrk -t2 -c{args.connections} -d{args.seconds}s; "
             f"{args.runs} runs, medians.",
             "",
             "| backend | path | req/s | p50 ms | p99 ms | non-2xx |",

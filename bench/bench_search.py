@@ -389,7 +389,7 @@ def report(results: dict[str, dict[str, Any]], posts: int, runs: int) -> str:
         "match: for a term in most posts, scoring every match is most of the table on each query. Selective",
         "queries have fewer matches than the window, so they are ranked over all their matches.",
         "",
-        "The machine is shared with other engineers' test runs; the load average above is the honest context.",
+        "The machine is shared; the load average above is the context for every figure.",
     ]
     return "\n".join(lines)
 

@@ -82,8 +82,8 @@ def main() -> None:
         client.post("/login", data={"username": "bench_mod", "password": PASSWORD})
         targets = {
             "guide index (baseline)": "/guides/",
-            "queue fragment, 200 of 2,000 open items": "/moderation/queue/list",
-            "queue API, 200 of 2,000 open items": "/api/v1/moderation/queue",
+            "queue fragment, a page of 50 of 2,000 open items": "/moderation/queue/list",
+            "queue API, a page of 50 of 2,000 open items": "/api/v1/moderation/queue",
             "dashboard (counts, percentiles, agreement)": "/moderation/dashboard",
         }
         results: dict[str, list[float]] = {name: [] for name in targets}

@@ -140,18 +140,18 @@ def can_reply(user: Any, thread: Thread) -> bool:
         return False
     if is_moderator(user):
         return True
-    return not thread.locked and not _blocked_from_thread(user, thread)
+    return not thread.locked and not _blocked_from(user, thread)
 
 
 def can_answer_post(user: Any, post: Post) -> bool:
-    """Whether a reply may name this post as the one it answers: not across a block (anonymous posts excepted)."""
-    return post.is_anonymous or post.author is None or not is_blocked_between(user, post.author)
+    """Whether a reply may name this post as the one it answers."""
+    return not _blocked_from(user, post)
 
 
-def _blocked_from_thread(user: Any, thread: Thread) -> bool:
-    """A block either way keeps each out of the other's threads. An anonymous thread stays open: refusing
-    would tell a blocked person who wrote it."""
-    return not thread.is_anonymous and thread.author is not None and is_blocked_between(user, thread.author)
+def _blocked_from(user: Any, writing: Post | Thread) -> bool:
+    """A block either way keeps each out of the other's threads and posts. Anonymous writing stays open:
+    refusing would tell a blocked person who wrote it."""
+    return not writing.is_anonymous and writing.author is not None and is_blocked_between(user, writing.author)
 
 
 def can_edit_post(user: Any, post: Post) -> bool:
@@ -223,7 +223,7 @@ def ensure_can_reply(user: Any, thread: Thread) -> User:
     if not can_reply(member, thread):
         if thread.locked:
             raise Forbidden("This thread is locked.")
-        if _blocked_from_thread(member, thread):
+        if _blocked_from(member, thread):
             raise Forbidden("You can't reply in this thread.")
         raise Forbidden("You can't reply right now.")
     return member

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from forum.services import accounts, posting
 from tests.support.browser import login_in_browser, new_page
@@ -81,7 +82,8 @@ def test_the_unread_badge_updates_without_a_reload(browser, live_server: LiveSer
         timeout=120,  # the server's first screening may train the moderation model
     )
     assert response.status_code == 201
-    page.wait_for_function("document.querySelector('[data-unread-count]').textContent === '1'", timeout=10_000)
+    # expect() polls from Playwright's side: a string predicate would be eval'd in the page, which our CSP forbids.
+    expect(page.locator("[data-unread-count]")).to_have_text("1", timeout=10_000)
     assert badge.is_visible()
     assert page.title().startswith("(1) ")
     assert page.errors == []

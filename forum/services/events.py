@@ -1,8 +1,13 @@
-"""After-commit fan-out of forum events. Other modules subscribe here instead of being called by posting."""
+"""Fan-out of forum events. Other modules subscribe here instead of being called by posting."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+
+from forum.extensions import db
+
+log = logging.getLogger(__name__)
 
 _post_created: list[Callable[[int], None]] = []
 
@@ -13,8 +18,19 @@ def on_post_created(handler: Callable[[int], None]) -> Callable[[int], None]:
 
 
 def post_created(post_id: int) -> None:
+    """Call inside the write transaction that made the post public (new, or released from a hold).
+
+    Subscribers write in that same transaction, so a post and what it causes (notifications) commit
+    together, and one reply takes the write lock once, not twice. Each subscriber runs in a savepoint:
+    one that fails is logged and undone, and the post is saved all the same.
+    """
+    session = db.session()
     for handler in _post_created:
-        handler(post_id)
+        try:
+            with session.begin_nested():
+                handler(post_id)
+        except Exception:
+            log.exception("post_created subscriber %s failed for post %s", handler.__name__, post_id)
 
 
 # --- moderator messages and check-ins (the notifications service subscribes) ----------------------

@@ -196,9 +196,9 @@ def _release_hold(ctx: ActionContext) -> bool:
     post.visibility = "visible"
     if post.number == 1 and post.thread.visibility == "held":
         post.thread.visibility = "visible"
-    # The hold kept the post out of everyone's notifications; now public, it is announced like any new post.
-    post_id = post.id
-    after_commit(lambda: events.post_created(post_id))
+    # The hold kept the post out of everyone's notifications; now public, it is announced like any new post,
+    # inside this transaction, so the release and its notifications commit together.
+    events.post_created(post.id)
     return True
 
 

@@ -1,8 +1,8 @@
 """Notifications: who hears about a new post, a moderator's message or a check-in, and the unread count.
 
-Posting knows nothing about this module: it announces events.post_created(post_id) after its commit,
-and the subscriber here writes the notifications in a transaction of its own, then pushes each
-recipient's new unread count live once that commit succeeded.
+Posting knows nothing about this module: it announces events.post_created(post_id) inside the
+transaction that stores the post, the subscriber here writes the notifications in that same
+transaction, and each recipient's new unread count is pushed live once the commit succeeded.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ def _add(session: Session, recipients: dict[int, str], **fields: Any) -> list[in
 
 @events.on_post_created
 def notify_post_created(post_id: int) -> None:
+    """Runs inside the transaction that made the post public (see events.post_created)."""
     with write_transaction() as session:
         post = session.get(Post, post_id)
         if post is None or post.author_id is None or not _publicly_visible(post):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from forum.rendering import render_markdown
 from forum.services import idempotency, review, screening
 from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
-from forum.services.transaction import after_commit, write_transaction
+from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line, clean_text
 
 AUTO_CONTENT_NOTE = "This post may talk about suicide or self-harm."
@@ -124,11 +124,8 @@ def create_thread(
             session.add(thread)
             session.flush()
             post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
-            locked_board = session.get(Board, board_id, with_for_update=True, populate_existing=True)
-            assert locked_board is not None
-            locked_board.thread_count += 1
-            _touch_board(locked_board, post)
-            _after_post_committed(post.id)
+            _touch_board(session, board_id, post, new_thread=True)
+            _announce(post)
     except IntegrityError as exc:
         return _replayed_or_raise(author, key, exc)
     return PostOutcome(post=post, thread=thread, screen=draft.screen, created=True)
@@ -162,10 +159,8 @@ def create_reply(
             locked = session.get(Thread, thread_id, with_for_update=True, populate_existing=True)
             assert locked is not None
             post = _insert_post(session, author_id, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
-            board = session.get(Board, locked.board_id, with_for_update=True, populate_existing=True)
-            assert board is not None
-            _touch_board(board, post)
-            _after_post_committed(post.id)
+            _touch_board(session, locked.board_id, post)
+            _announce(post)
     except IntegrityError as exc:
         return _replayed_or_raise(author, key, exc)
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
@@ -247,18 +242,22 @@ def _screen_and_queue(session: Session, post: Post, result: ScreenResult, thread
     )
 
 
-def _touch_board(board: Board, post: Post) -> None:
-    board.post_count += 1
-    board.last_activity_at = post.created_at
+def _touch_board(session: Session, board_id: int, post: Post, *, new_thread: bool = False) -> None:
+    # One UPDATE that counts in SQL: no SELECT of the board while the write lock is held, and no lost
+    # count when two writers touch the same board.
+    counts: dict[str, Any] = {"post_count": Board.post_count + 1, "last_activity_at": post.created_at}
+    if new_thread:
+        counts["thread_count"] = Board.thread_count + 1
+    statement = update(Board).where(Board.id == board_id).values(**counts)
+    # The board object, if loaded, is expired at commit like everything else: no need to sync it here.
+    session.execute(statement.execution_options(synchronize_session=False))
 
 
-def _after_post_committed(post_id: int) -> None:
-    def announce() -> None:
-        from forum.services import events
+def _announce(post: Post) -> None:
+    """Tell subscribers (notifications) inside this transaction: the post and what it causes commit together."""
+    from forum.services import events
 
-        events.post_created(post_id)
-
-    after_commit(announce)
+    events.post_created(post.id)
 
 
 # --- idempotency --------------------------------------------------------------------------------

@@ -183,3 +183,55 @@ def test_the_settings_page_saves_choices(app: Flask, member_client: Any, member:
     assert response.status_code == 302
     chosen = notifications.settings_for(member)
     assert chosen["mention"] and chosen["moderator"] and not chosen["reply"]
+
+
+def _statements_during(action: Any) -> list[str]:
+    """The SQL the database received while `action` ran (observed on the real engine)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_reply_and_its_notification_are_written_in_one_transaction(app: Flask, member: User, make_user: Any) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+    seen = _statements_during(lambda: reply(other, thread, "Sending warmth."))
+    assert _kinds(member) == ["reply"]
+    # One write transaction: on SQLite one BEGIN IMMEDIATE (one turn at the write lock, one fsync) per reply.
+    if db.engine.dialect.name == "sqlite":
+        assert sum(1 for s in seen if s.startswith("BEGIN IMMEDIATE")) == 1
+    inserts = [s for s in seen if s.startswith("INSERT INTO")]
+    assert [s.split()[2] for s in inserts][:1] == ["posts"]
+    assert any(s.startswith("INSERT INTO notifications") for s in inserts)
+
+
+def test_a_failing_post_subscriber_neither_loses_the_post_nor_the_other_subscribers_work(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    other = make_user("river")
+    thread = thread_by(member)
+
+    def broken(_post_id: int) -> None:
+        with write_transaction() as session:
+            session.add(Notification(user_id=other.id, kind="reply"))  # written, then undone by the failure
+            session.flush()
+            raise RuntimeError("a subscriber with a bug")
+
+    events.on_post_created(broken)
+    try:
+        posted = reply(other, thread, "Thinking of you.")
+    finally:
+        events._post_created.remove(broken)
+    assert db.session.get(type(posted), posted.id) is not None
+    assert _kinds(member) == ["reply"]  # the notifications subscriber still ran and committed
+    assert _kinds(other) == []  # the broken subscriber's row went with its savepoint

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from forum.extensions import db
 from forum.models import Board, Post, ReviewItem, ScreeningRecord, Thread, User
@@ -200,6 +200,46 @@ def test_a_sqlite_writer_waits_its_turn_for_the_write_lock_then_saves(app: Flask
         holder.close()
     assert outcome.created and 0.25 < time.monotonic() - started < 5
     assert _count(Post) == 2
+
+
+def test_replies_written_at_the_same_moment_share_commits_and_all_are_saved(
+    app: Flask, member: User, make_user
+) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("the write lock held here is SQLite's")
+    thread_id = posting.create_thread(member, _board(), title="Many at once", body="First.").thread.id
+    repliers = [make_user(f"peer{n}").id for n in range(6)]
+    commits: list[int] = []
+    numbers: list[int] = []
+
+    def reply_as(user_id: int) -> None:
+        with app.app_context():
+            user, thread = db.session.get(User, user_id), db.session.get(Thread, thread_id)
+            numbers.append(posting.create_reply(user, thread, body=f"Here with you, from {user_id}.").post.number)
+
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the replies pile up behind another process's write
+
+    def count_commit(_conn: object) -> None:
+        commits.append(1)
+
+    event.listen(db.engine, "commit", count_commit)
+    workers = [threading.Thread(target=reply_as, args=(user_id,)) for user_id in repliers]
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(0.5)
+        holder.execute("COMMIT")
+        for worker in workers:
+            worker.join(timeout=30)
+    finally:
+        event.remove(db.engine, "commit", count_commit)
+        holder.close()
+    assert sorted(numbers) == list(range(2, 8))  # every reply saved, each with its own number
+    assert len(commits) < len(repliers)  # and fewer commits (fsyncs) than replies
+    db.session.rollback()  # this test's own snapshot predates the replies
+    assert db.session.get(Thread, thread_id).post_count == 7
 
 
 def test_a_reply_cannot_answer_a_post_across_a_block(app: Flask, member: User, make_user) -> None:

@@ -5,6 +5,7 @@ Forms, the JSON API and anything else that writes a post call these functions wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from forum.rendering import render_markdown
 from forum.services import idempotency, review, screening
 from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
-from forum.services.transaction import write_transaction
+from forum.services.transaction import GroupCommit, in_write_transaction, write_transaction
 from forum.services.validation import clean_single_line, clean_text
 
 AUTO_CONTENT_NOTE = "This post may talk about suicide or self-harm."
@@ -115,20 +116,19 @@ def create_thread(
     if existing is not None:
         return existing
     draft = prepare(body, content_note, screen_also=clean_title)
-    # Plain ids, read before the transaction: its fresh snapshot expires the objects, and reading an
-    # attribute inside would cost a SELECT while the write lock is held.
+    # Plain ids and values only: the write may run in another request's batch and session (see _write).
     board_id, author_id = board.id, author.id
-    try:
-        with write_transaction() as session:
-            thread = Thread(board_id=board_id, author_id=author_id, title=clean_title, is_anonymous=anonymous)
-            session.add(thread)
-            session.flush()
-            post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
-            _touch_board(session, board_id, post, new_thread=True)
-            _announce(post)
-    except IntegrityError as exc:
-        return _replayed_or_raise(author, key, exc)
-    return PostOutcome(post=post, thread=thread, screen=draft.screen, created=True)
+
+    def write(session: Session) -> int:
+        thread = Thread(board_id=board_id, author_id=author_id, title=clean_title, is_anonymous=anonymous)
+        session.add(thread)
+        session.flush()
+        post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
+        _touch_board(session, board_id, post, new_thread=True)
+        _announce(post)
+        return post.id
+
+    return _write(write, author, key, draft)
 
 
 def create_reply(
@@ -149,21 +149,48 @@ def create_reply(
     if existing is not None:
         return existing
     draft = prepare(body, content_note)
-    # Plain ids, read before the transaction: its fresh snapshot expires the objects, and reading an
-    # attribute inside would cost a SELECT while the write lock is held.
+    # Plain ids and values only: the write may run in another request's batch and session (see _write).
     thread_id, author_id = thread.id, author.id
+
+    def write(session: Session) -> int:
+        # populate_existing: the thread may still be in the session from before the lock;
+        # the locked read must overwrite it, or concurrent replies lose counts and share numbers.
+        locked = session.get(Thread, thread_id, with_for_update=True, populate_existing=True)
+        assert locked is not None
+        post = _insert_post(session, author_id, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
+        _touch_board(session, locked.board_id, post)
+        _announce(post)
+        return post.id
+
+    return _write(write, author, key, draft)
+
+
+def _write(write: Callable[[Session], int], author: User, key: str | None, draft: Draft) -> PostOutcome:
+    """Store a new post through the app's group commit: posts written at the same moment share one
+    transaction and one fsync (each in its own savepoint), so the write lock is taken once per batch,
+    not once per post. Returns only once the post is durable."""
     try:
-        with write_transaction() as session:
-            # populate_existing: the thread may still be in the session from before the lock;
-            # the locked read must overwrite it, or concurrent replies lose counts and share numbers.
-            locked = session.get(Thread, thread_id, with_for_update=True, populate_existing=True)
-            assert locked is not None
-            post = _insert_post(session, author_id, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
-            _touch_board(session, locked.board_id, post)
-            _announce(post)
+        post_id = _post_writes().run(write)
     except IntegrityError as exc:
+        _fresh_snapshot()
         return _replayed_or_raise(author, key, exc)
+    _fresh_snapshot()
+    post = db.session.get(Post, post_id)
+    assert post is not None
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
+
+
+def _post_writes() -> GroupCommit:
+    writes: GroupCommit = current_app.extensions.setdefault("hearth.post_writes", GroupCommit())
+    return writes
+
+
+def _fresh_snapshot() -> None:
+    # The batch may have committed in another request's session: this one's read transaction (SQLite
+    # keeps a snapshot from before the write) must end before it can see the new post. Inside a caller's
+    # own write transaction the post is already in view, and ending it would undo that caller's work.
+    if not in_write_transaction():
+        db.session.rollback()
 
 
 def _check_reply_to(author: User, thread: Thread, reply_to_id: object) -> None:

@@ -68,6 +68,11 @@ def _writers_queue(session: Session) -> Iterator[None]:
         yield
 
 
+def in_write_transaction() -> bool:
+    """True inside write_transaction (or a group commit's batch): its commit is still to come."""
+    return db.session().info.get(_AFTER_COMMIT) is not None
+
+
 def after_commit(callback: Callable[[], object]) -> None:
     """Run callback after the current write transaction commits (immediately if none is open)."""
     session = db.session()

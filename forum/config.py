@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # long a closed check-in's transcript is kept before `flask chat purge` deletes it.
     "CHAT_HISTORY": 50,
     "CHAT_TRANSCRIPT_DAYS": 30,
+    # People a chat join lists (forum/realtime/chat.py); clients page through `present` for the rest.
+    "CHAT_PRESENT_PAGE": 100,
     # The Redis pub/sub channel Socket.IO processes share; deployments (and test servers) on one Redis keep apart.
     "SOCKETIO_CHANNEL": "flask-socketio",
     "POSTS_PER_PAGE": 20,
@@ -79,6 +81,7 @@ _INT_KEYS = {
     "TRUSTED_PROXIES",
     "CHAT_HISTORY",
     "CHAT_TRANSCRIPT_DAYS",
+    "CHAT_PRESENT_PAGE",
 }
 # FORUM_DATABASE_URL is the documented name; SQLAlchemy wants its own key.
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}

@@ -105,7 +105,76 @@ class Packet(python_socketio.packet.Packet):  # type: ignore[misc]
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-class LocalManager(python_socketio.Manager):  # type: ignore[misc]
+class SocketMiddleware:
+    """The WSGI entry Flask-SocketIO installs, without three costs it adds to every socket.
+
+    Under gunicorn, engine.io's middleware defines a class on every request (a wrapper that offers the
+    socket to eventlet's driver, which we don't use), and Flask-SocketIO's copies the environ. A socket's
+    request lasts as long as the socket, so each connected client kept both, about 4 KiB.
+
+    And WebSocket compression is not offered back: browsers ask for permessage-deflate, and the server
+    (simple-websocket) accepts whatever is asked, which gives every connection its own zlib compressor
+    and decompressor for its whole life (a compressor alone reserves about 256 KiB) and compresses each
+    delivery once per recipient. Chat frames are small; memory per idle client is the scarcer resource.
+    Without the request header the handshake completes without the extension, as the protocol allows.
+    """
+
+    def __init__(self, installed: Any) -> None:
+        self.flask_app = installed.flask_app
+        self.engineio_app = installed.engineio_app
+        self.engineio_path: str = installed.engineio_path
+        self.wsgi_app = installed.wsgi_app  # Flask's own; flask_socketio.run may wrap it with the debugger
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (environ.get("PATH_INFO") or "").startswith(self.engineio_path):
+            environ["flask.app"] = self.flask_app
+            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+            return self.engineio_app.handle_request(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
+class RoomIndex:
+    """The rooms each socket is in, kept beside the client manager's map of rooms to sockets.
+
+    python-socketio finds a socket's rooms (at disconnect, and for `rooms()`) by testing every room in
+    the namespace, and every socket has a room of its own and its person's: with n sockets connected a
+    disconnect cost O(n), and n people dropping at once O(n^2). With this index each is a lookup.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._socket_rooms: dict[tuple[str, str], set[str | None]] = {}
+
+    def basic_enter_room(self, sid: str, namespace: str, room: str | None, eio_sid: str | None = None) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
+        self._socket_rooms.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: str | None) -> None:
+        super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
+        held = self._socket_rooms.get((namespace, sid))
+        if held is not None:
+            held.discard(room)
+            if not held:
+                del self._socket_rooms[(namespace, sid)]
+
+    def basic_disconnect(self, sid: str, namespace: str, **_kwargs: Any) -> None:
+        """What the library's basic_disconnect does, with the socket's rooms looked up instead of searched."""
+        for room in self._socket_rooms.pop((namespace, sid), set()):
+            super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
+        manager: Any = self
+        manager.callbacks.pop(sid, None)
+        for pending in (manager.pending_connect, manager.pending_disconnect):
+            waiting = pending.get(namespace)
+            if waiting is not None and sid in waiting:
+                waiting.remove(sid)
+                if not waiting:
+                    del pending[namespace]
+
+    def get_rooms(self, sid: str, namespace: str) -> list[str]:
+        return [room for room in self._socket_rooms.get((namespace, sid), ()) if room is not None]
+
+
+class LocalManager(RoomIndex, python_socketio.Manager):  # type: ignore[misc]
     """One process: the in-memory manager, plus the internal channel."""
 
     def emit(self, event: str, data: Any, namespace: str | None = None, *args: Any, **kwargs: Any) -> Any:
@@ -114,7 +183,7 @@ class LocalManager(python_socketio.Manager):  # type: ignore[misc]
         return super().emit(event, data, namespace, *args, **kwargs)
 
 
-class QueueManager(python_socketio.RedisManager):  # type: ignore[misc]
+class QueueManager(RoomIndex, python_socketio.RedisManager):  # type: ignore[misc]
     """Several processes on one Redis queue: internal messages reach every process's handler."""
 
     def _handle_emit(self, message: dict[str, Any]) -> Any:

@@ -1,8 +1,14 @@
 """The /chat namespace: authenticate at connect, re-check on every event, call the chat services.
 
 Protocol (other clients and the tests rely on it):
-  client join {room, after}            -> ack {ok, room, history, present, retracted}
-                                          (retracted: [{id, by}] among messages up to `after`)
+  client join {room, after}            -> ack {ok, room, history, present, present_count, present_more, retracted}
+                                          (retracted: [{id, by}] among messages up to `after`;
+                                          present: the first page of who is here [{id, username}] in id
+                                          order, present_count: how many are here in all, present_more:
+                                          whether more follow; rooms up to 100 people fit on one page)
+  client present {room, after}         -> ack {ok, present, present_count, more}
+                                          (the next page: people with an id above `after`, the last id
+                                          seen; only for a socket that has joined the room)
   client leave {room}                  -> ack {ok}
   client send {room, body, client_id}  -> ack {ok, message} | {ok: false, error: {code, message, ...}}
   client edit {room, id, body}         -> ack {ok, message}
@@ -17,17 +23,22 @@ Protocol (other clients and the tests rely on it):
 
 Presence is kept per process (who has a socket in a room here) and, with several processes behind a
 Redis queue, shared through Redis (forum.realtime.cluster), so every process lists the whole room.
+People hidden from a viewer (blocked either way, or muted by the viewer) are neither listed nor counted
+for them. Joins and leaves are announced live (`presence`) only in rooms of up to 100 people; in bigger
+rooms a client shows the count and pages through `present` when someone asks to see everyone.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import SocketIO, join_room, leave_room, rooms
 
 from forum import permissions
@@ -45,6 +56,17 @@ log = logging.getLogger(__name__)
 _USER_KEY = "hearth.chat_user"
 
 
+class _RoomPresence:
+    """One room on this process: each person's sockets here, their name, and their ids in order (for pages)."""
+
+    __slots__ = ("ids", "names", "sids")
+
+    def __init__(self) -> None:
+        self.sids: dict[int, set[str]] = {}
+        self.names: dict[int, str] = {}
+        self.ids: list[int] = []
+
+
 class Presence:
     """Who has a socket in which room: this process's sockets, plus (with a Redis queue) every other
     live process's, shared through forum.realtime.cluster."""
@@ -52,17 +74,20 @@ class Presence:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._share_lock = threading.Lock()
-        self._rooms: dict[str, dict[int, set[str]]] = {}
-        self._names: dict[int, str] = {}
+        self._rooms: dict[str, _RoomPresence] = {}
         self._sid_rooms: dict[str, set[str]] = {}
 
     def add(self, room: str, user_id: int, username: str, sid: str) -> bool:
         """Returns True when this is the person's first socket in the room anywhere (a visible join)."""
         with self._lock:
-            people = self._rooms.setdefault(room, {})
-            first = user_id not in people
-            people.setdefault(user_id, set()).add(sid)
-            self._names[user_id] = username
+            here = self._rooms.get(room)
+            if here is None:
+                here = self._rooms[room] = _RoomPresence()
+            first = user_id not in here.sids
+            here.sids.setdefault(user_id, set()).add(sid)
+            here.names[user_id] = username
+            if first:
+                insort(here.ids, user_id)
             self._sid_rooms.setdefault(sid, set()).add(room)
         if not first:
             return False
@@ -72,17 +97,23 @@ class Presence:
     def remove(self, room: str, user_id: int, sid: str) -> bool:
         """Returns True when the person's last socket anywhere left the room (a visible leave)."""
         with self._lock:
-            self._sid_rooms.get(sid, set()).discard(room)
-            people = self._rooms.get(room, {})
-            sids = people.get(user_id)
-            if sids is None:
+            rooms = self._sid_rooms.get(sid)
+            if rooms is not None:
+                rooms.discard(room)
+                if not rooms:
+                    del self._sid_rooms[sid]
+            here = self._rooms.get(room)
+            sids = here.sids.get(user_id) if here is not None else None
+            if here is None or sids is None:
                 return False
             sids.discard(sid)
             if sids:
                 return False
-            del people[user_id]
-            if not people:
-                self._rooms.pop(room, None)
+            del here.sids[user_id]
+            del here.names[user_id]
+            del here.ids[bisect_left(here.ids, user_id)]
+            if not here.sids:
+                del self._rooms[room]
         self._share(room)
         return not self._present_elsewhere(room, user_id)
 
@@ -90,23 +121,39 @@ class Presence:
         with self._lock:
             return sorted(self._sid_rooms.pop(sid, set()))
 
+    def holds(self, room: str, sid: str) -> bool:
+        """Whether socket `sid` has joined `room` (and not left it)."""
+        with self._lock:
+            return room in self._sid_rooms.get(sid, ())
+
     def count(self, room: str) -> int:
         with self._lock:
-            return len(self._rooms.get(room, {}))
+            here = self._rooms.get(room)
+            return len(here.ids) if here is not None else 0
 
-    def people(self, room: str) -> list[dict[str, Any]]:
-        here = self._local_names(room)
-        for person in self._elsewhere(room):
-            here.setdefault(int(person["id"]), str(person["username"]))
-        return [{"id": uid, "username": name} for uid, name in sorted(here.items())]
+    def page(self, room: str, *, after: int, limit: int, hidden: set[int]) -> PresentPage:
+        """People in `room` with an id above `after`, in id order, at most `limit`, none of `hidden`.
 
-    def _local_names(self, room: str) -> dict[int, str]:
+        A page, not the whole list: a crowded room would otherwise send each joiner everyone, and a
+        thousand people rejoining at once would cost a million entries. The count covers everyone the
+        viewer may see, so a client can say how many are here and page through the rest.
+        """
+        elsewhere = self._elsewhere(room)
         with self._lock:
-            names = self._names
-            return {uid: names.get(uid, "") for uid in self._rooms.get(room, {})}
+            here = self._rooms.get(room) or _RoomPresence()
+            names, ids = here.names, here.ids
+            if elsewhere:
+                names = {int(person["id"]): str(person["username"]) for person in elsewhere}
+                names.update(here.names)
+                ids = sorted(names)
+            return _page_of(ids, names, after=after, limit=limit, hidden=hidden)
 
     def _local_people(self, room: str) -> list[dict[str, Any]]:
-        return [{"id": uid, "username": name} for uid, name in sorted(self._local_names(room).items())]
+        with self._lock:
+            here = self._rooms.get(room)
+            if here is None:
+                return []
+            return [{"id": user_id, "username": here.names[user_id]} for user_id in here.ids]
 
     def _share(self, room: str) -> None:
         mirror = presence_mirror()
@@ -122,6 +169,26 @@ class Presence:
 
     def _present_elsewhere(self, room: str, user_id: int) -> bool:
         return any(int(person["id"]) == user_id for person in self._elsewhere(room))
+
+
+@dataclass(frozen=True, slots=True)
+class PresentPage:
+    people: list[dict[str, Any]]
+    count: int  # everyone present that the viewer may see, on every page
+    more: bool  # people with higher ids follow
+
+
+def _page_of(ids: list[int], names: dict[int, str], *, after: int, limit: int, hidden: set[int]) -> PresentPage:
+    count = len(ids) - sum(1 for user_id in hidden if user_id in names)
+    people: list[dict[str, Any]] = []
+    for index in range(bisect_right(ids, after), len(ids)):
+        user_id = ids[index]
+        if user_id in hidden:
+            continue
+        if len(people) == limit:
+            return PresentPage(people, count, more=True)
+        people.append({"id": user_id, "username": names[user_id]})
+    return PresentPage(people, count, more=False)
 
 
 presence = Presence()
@@ -214,8 +281,11 @@ def _disconnect(*_reason: Any) -> None:
 
 
 # Above this many people, joins and leaves are not announced one by one: in a crowded room they are noise,
-# and announcing each of N arrivals to everyone costs N^2 deliveries. Joiners still get the full `present` list.
+# and announcing each of N arrivals to everyone costs N^2 deliveries.
 PRESENCE_ANNOUNCE_MAX = 100
+# How many people a join ack (and each `present` page) lists; the app's CHAT_PRESENT_PAGE overrides it.
+# The same as the announce cap: in a room small enough to announce every arrival, a joiner sees everyone.
+PRESENT_PAGE = PRESENCE_ANNOUNCE_MAX
 
 
 def _announce_presence(target: str, user_id: int, username: str, action: str) -> None:
@@ -231,18 +301,20 @@ def _announce_presence(target: str, user_id: int, username: str, action: str) ->
     deliver("presence", payload, room=target, hidden_from=hidden, skip_sid=request.sid)  # type: ignore[attr-defined]
 
 
-def _new_snapshot(*keep: Any) -> None:
-    """End the event's read transaction: on SQLite it holds a snapshot from before the join, and a message
-    committed in between would then be neither in that snapshot's history nor delivered live.
+def _new_snapshot() -> None:
+    """Start a new read transaction: on SQLite the event's first read fixed a snapshot from before the join,
+    and a message committed in between would then be neither in that snapshot's history nor delivered live.
 
-    `keep` (the person and the room, read a moment ago in this event) stay loaded: a rollback would
-    expire them and cost two more queries per join, which a thousand clients reconnecting at once pay.
+    Restarted in place on the same connection: nothing has been written in this transaction (services
+    write in their own), so ending it loses nothing, and the rows already loaded (the person, the room)
+    stay loaded. A session rollback would expire them, return the connection to the pool and take it
+    back, about 0.4 ms a join, which a thousand clients reconnecting at once all pay. PostgreSQL reads
+    at read committed: every statement already sees what was committed before it started.
     """
-    for row in keep:
-        db.session.expunge(row)
-    db.session.rollback()
-    for row in keep:
-        db.session.add(row)
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("ROLLBACK")
+        connection.exec_driver_sql("BEGIN")
 
 
 @_event
@@ -252,7 +324,7 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
     # Join before reading history: a message committed in between then arrives live (clients drop
     # duplicates by id) instead of falling into the gap between the history read and the join.
     join_room(target)
-    _new_snapshot(user, room)
+    _new_snapshot()
     try:
         entry = chat.enter_room(user, room, after=data.get("after"))
     except Exception:
@@ -260,8 +332,7 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
         raise
     if presence.add(target, user.id, user.username, request.sid):  # type: ignore[attr-defined]
         _announce_presence(target, user.id, user.username, "join")
-    hidden = permissions.hidden_author_ids(user)
-    present = [person for person in presence.people(target) if person["id"] not in hidden]
+    present = presence.page(target, after=0, limit=_present_page(), hidden=permissions.hidden_author_ids(user))
     state = chat.room_state(room)
     state["last_read_id"] = entry.last_read_id
     state["has_more"] = entry.has_more
@@ -271,9 +342,29 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
         "ok": True,
         "room": state,
         "history": [chat.message_payload(message) for message in entry.history],
-        "present": present,
+        "present": present.people,
+        "present_count": present.count,
+        "present_more": present.more,
         "retracted": entry.retracted,
     }
+
+
+def _present_page() -> int:
+    return int(current_app.config.get("CHAT_PRESENT_PAGE", PRESENT_PAGE))
+
+
+@_event
+def _present(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """The next page of who is here, for a socket that has joined the room (no query: presence is in memory)."""
+    key, after = data.get("room"), data.get("after") or 0
+    if not isinstance(key, str) or not presence.holds(chat.socket_room(key), request.sid):  # type: ignore[attr-defined]
+        raise invalid("room", "Join the room first.")
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise invalid("after", "Must be a person's id (a whole number).")
+    page = presence.page(
+        chat.socket_room(key), after=after, limit=_present_page(), hidden=permissions.hidden_author_ids(user)
+    )
+    return {"ok": True, "present": page.people, "present_count": page.count, "more": page.more}
 
 
 @_event
@@ -288,9 +379,9 @@ def _leave(user: User, data: dict[str, Any]) -> dict[str, Any]:
 
 @_event
 def _send(user: User, data: dict[str, Any]) -> dict[str, Any]:
-    room = _room(data)
-    outcome = chat.send_message(
-        user, room, body=data.get("body"), client_id=data.get("client_id"), remote_addr=_client_address()
+    # By key: the service reads the room with the sender's state in one statement.
+    outcome = chat.send_to_room(
+        user, data.get("room"), body=data.get("body"), client_id=data.get("client_id"), remote_addr=_client_address()
     )
     return {"ok": True, "message": outcome.payload, "created": outcome.created}
 
@@ -392,6 +483,7 @@ EVENTS: dict[str, Callable[..., Any]] = {
     "read": _read,
     "mood": _mood,
     "advance": _advance,
+    "present": _present,
 }
 
 

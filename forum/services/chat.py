@@ -9,13 +9,13 @@ review.queue_screening). Socket.IO handlers and pages call these functions with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Label, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import QueryableAttribute, Session, joinedload, make_transient_to_detached
 
 from forum import permissions, ratelimits
 from forum.extensions import db
@@ -43,11 +43,28 @@ SLOW_MODE_MAX_SECONDS = 3600
 
 @dataclass(frozen=True)
 class SendOutcome:
-    message: ChatMessage
     screen: ScreenResult
     created: bool
-    # What clients are sent, built before the commit expired the rows: the ack then costs no reload.
+    # What clients are sent, built from the values written: the ack costs no reload.
     payload: dict[str, Any]
+    # A new message's columns as written; None when the message was already loaded (a replay, an edit).
+    written: dict[str, Any] | None = None
+
+    @property
+    def message(self) -> ChatMessage:
+        """The message as a row of this session, made on first use: the socket path needs only the payload.
+
+        A new one is attached from the values written, without a query: it may have been committed in
+        another caller's batch, after this session's read snapshot began, so a query here could miss it.
+        """
+        if self.written is None:
+            message = db.session.get(ChatMessage, self.payload["id"])
+            if message is None:
+                raise NotFound("That message doesn't exist.")
+            return message
+        written = ChatMessage(**self.written)
+        make_transient_to_detached(written)
+        return db.session.merge(written, load=False)
 
 
 @dataclass(frozen=True)
@@ -84,20 +101,30 @@ def ensure_board_rooms() -> int:
     return len(boards)
 
 
-def get_room(key: object) -> ChatRoom:
+# Every chat event names its room: one statement built once, so each event skips building the query
+# and its cache key (SQLAlchemy memoises the key on the statement object).
+_ROOM_BY_KEY = select(ChatRoom).where(ChatRoom.key == bindparam("key"))
+
+
+def _checked_room_key(key: object) -> str:
     if not isinstance(key, str) or not key or len(key) > 80:
         raise NotFound("There is no chat room with that name.")
-    room = db.session.scalar(select(ChatRoom).where(ChatRoom.key == key))
+    return key
+
+
+def get_room(key: object) -> ChatRoom:
+    key = _checked_room_key(key)
+    room = db.session.scalar(_ROOM_BY_KEY, {"key": key})
     if room is None and key.startswith("board-"):
         # A board added after the last start gets its room on first visit.
         ensure_board_rooms()
-        room = db.session.scalar(select(ChatRoom).where(ChatRoom.key == key))
+        room = db.session.scalar(_ROOM_BY_KEY, {"key": key})
     if room is None:
         raise NotFound("There is no chat room with that name.")
     return room
 
 
-def checkin_for(room: ChatRoom) -> CheckIn | None:
+def checkin_for(room: SendingRoom) -> CheckIn | None:
     if room.kind != "checkin":
         return None
     return db.session.scalar(select(CheckIn).where(CheckIn.room_id == room.id))
@@ -135,6 +162,38 @@ def board_rooms() -> list[ChatRoom]:
 # --- entering and reading -------------------------------------------------------------------------
 
 
+# What a join reads, as statements built once: a thousand people rejoining at once run each of them a
+# thousand times, and building a statement and its cache key cost more than the database's answer
+# (SQLAlchemy memoises the key on the statement object). The two single-table reads select table
+# columns, which skips the ORM's result machinery as well.
+_MESSAGES = ChatMessage.__table__.c
+_READ_MARKS = ChatReadMark.__table__.c
+_VISIBLE_IN_ROOM = and_(
+    ChatMessage.room_id == bindparam("room_id"),
+    ChatMessage.deleted_at.is_(None),
+    or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(bindparam("hidden", expanding=True))),
+)
+# Authors in the same query: each message's payload names its author.
+_HISTORY = select(ChatMessage).options(joinedload(ChatMessage.author)).where(_VISIBLE_IN_ROOM)
+_HISTORY_AFTER = (
+    _HISTORY.where(ChatMessage.id > bindparam("after_id")).order_by(ChatMessage.id).limit(bindparam("limit"))
+)
+_HISTORY_LATEST = _HISTORY.order_by(ChatMessage.id.desc()).limit(bindparam("limit"))
+_RETRACTED_UP_TO = (
+    select(_MESSAGES.id, _MESSAGES.removed_by_id)
+    .where(
+        _MESSAGES.room_id == bindparam("room_id"),
+        _MESSAGES.id <= bindparam("after_id"),
+        _MESSAGES.deleted_at.is_not(None),
+    )
+    .order_by(_MESSAGES.id.desc())
+    .limit(RETRACTED_MAX)
+)
+_LAST_READ_ID = select(_READ_MARKS.last_read_id).where(
+    _READ_MARKS.room_id == bindparam("room_id"), _READ_MARKS.user_id == bindparam("user_id")
+)
+
+
 def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry:
     """Join (a check-in records the participant, within capacity) and read what the person hasn't seen."""
     checkin = checkin_for(room)
@@ -157,12 +216,7 @@ def retracted_up_to(room: ChatRoom, after_id: int) -> list[dict[str, Any]]:
     A client that was offline when a message it shows was deleted or removed missed that event; on
     rejoining it learns of it here, so no retracted words stay on its screen.
     """
-    rows = db.session.execute(
-        select(ChatMessage.id, ChatMessage.removed_by_id)
-        .where(ChatMessage.room_id == room.id, ChatMessage.id <= after_id, ChatMessage.deleted_at.is_not(None))
-        .order_by(ChatMessage.id.desc())
-        .limit(RETRACTED_MAX)
-    )
+    rows = db.session.execute(_RETRACTED_UP_TO, {"room_id": room.id, "after_id": after_id})
     return [{"id": message_id, "by": "moderator" if removed_by else "author"} for message_id, removed_by in rows]
 
 
@@ -191,29 +245,17 @@ def _clean_after(after: object) -> int | None:
 
 def read_history(viewer: User, room: ChatRoom, *, after_id: int | None) -> tuple[list[ChatMessage], bool]:
     """Everything after `after_id` (oldest first), or the last 50; never what the viewer must not see."""
-    query = (
-        select(ChatMessage)
-        # Authors in the same query: each message's payload names its author.
-        .options(joinedload(ChatMessage.author))
-        .where(ChatMessage.room_id == room.id, ChatMessage.deleted_at.is_(None))
-    )
-    hidden = permissions.hidden_author_ids(viewer)
-    if hidden:
-        query = query.where(or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(hidden)))
+    params = {"room_id": room.id, "hidden": sorted(permissions.hidden_author_ids(viewer))}
     if after_id is not None:
-        rows = list(
-            db.session.scalars(query.where(ChatMessage.id > after_id).order_by(ChatMessage.id).limit(HISTORY_MAX + 1))
-        )
+        rows = list(db.session.scalars(_HISTORY_AFTER, {**params, "after_id": after_id, "limit": HISTORY_MAX + 1}))
         return rows[:HISTORY_MAX], len(rows) > HISTORY_MAX
     limit = int(current_app.config.get("CHAT_HISTORY", HISTORY_DEFAULT))
-    rows = list(db.session.scalars(query.order_by(ChatMessage.id.desc()).limit(limit + 1)))
+    rows = list(db.session.scalars(_HISTORY_LATEST, {**params, "limit": limit + 1}))
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
 def _last_read_id(user: User, room: ChatRoom) -> int:
-    value = db.session.scalar(
-        select(ChatReadMark.last_read_id).where(ChatReadMark.room_id == room.id, ChatReadMark.user_id == user.id)
-    )
+    value = db.session.scalar(_LAST_READ_ID, {"room_id": room.id, "user_id": user.id})
     return int(value or 0)
 
 
@@ -260,13 +302,18 @@ def unread_counts(viewer: Any, rooms: list[ChatRoom]) -> dict[int, int]:
     return {room_id: int(count) for room_id, count in db.session.execute(query)}
 
 
+_BLOCKS_AROUND = select(Block.blocker_id, Block.blocked_id).where(
+    or_(
+        Block.blocked_id == bindparam("author_id"),
+        and_(Block.blocker_id == bindparam("author_id"), Block.kind == "block"),
+    )
+)
+
+
 def hidden_from_author(author_id: int) -> set[int]:
     """Who must not receive this author's writing live: people who blocked or muted them, and people they blocked."""
-    rows = db.session.execute(
-        select(Block.blocker_id, Block.blocked_id).where(
-            or_(Block.blocked_id == author_id, and_(Block.blocker_id == author_id, Block.kind == "block"))
-        )
-    )
+    # Table columns only: the connection runs it without the session's ORM execution steps.
+    rows = db.session.connection().execute(_BLOCKS_AROUND, {"author_id": author_id})
     return {blocked if blocker == author_id else blocker for blocker, blocked in rows}
 
 
@@ -287,6 +334,63 @@ def existing_message(author: User, client_id: str) -> ChatMessage | None:
     )
 
 
+class SendingRoom(Protocol):
+    """What the send path reads of a room: a ChatRoom, or the row send_to_room reads with the sender's state."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def slow_mode_seconds(self) -> int: ...
+
+
+def _sender_facts(room_id: ColumnElement[int] | QueryableAttribute[int]) -> list[Label[Any]]:
+    """What the send path needs to know about the sender, as columns of one statement instead of a query per
+    rule: a message they already sent under this client_id (idempotency), the end of a mute in force, and
+    when they last wrote in the room (slow mode; ids follow time, so the newest id is the newest message)."""
+    existing = select(ChatMessage.id).where(
+        ChatMessage.author_id == bindparam("author_id"), ChatMessage.client_id == bindparam("client_id")
+    )
+    muted = select(func.max(ChatMute.until)).where(
+        ChatMute.room_id == room_id, ChatMute.user_id == bindparam("author_id"), ChatMute.until > bindparam("now")
+    )
+    last = (
+        select(ChatMessage.created_at)
+        .where(ChatMessage.room_id == room_id, ChatMessage.author_id == bindparam("author_id"))
+        .order_by(ChatMessage.id.desc())
+        .limit(1)
+    )
+    return [
+        existing.scalar_subquery().label("existing_id"),
+        muted.scalar_subquery().label("muted_until"),
+        last.scalar_subquery().label("last_sent_at"),
+    ]
+
+
+_SENDER_STATE = select(*_sender_facts(bindparam("room_id")))
+# A socket's `send` names its room by key: the room's columns and the sender's state in one statement.
+_ROOM_AND_SENDER_STATE = select(
+    ChatRoom.id,
+    ChatRoom.key,
+    ChatRoom.kind,
+    ChatRoom.title,
+    ChatRoom.closed_at,
+    ChatRoom.slow_mode_seconds,
+    *_sender_facts(ChatRoom.id),
+).where(ChatRoom.key == bindparam("key"))
+
+
+def _state_params(author: User, client_id: str) -> dict[str, Any]:
+    return {"author_id": author.id, "client_id": client_id, "now": utcnow()}
+
+
 def send_message(
     actor: Any,
     room: ChatRoom,
@@ -295,33 +399,65 @@ def send_message(
     client_id: object,
     remote_addr: str | None = None,
 ) -> SendOutcome:
-    checkin = checkin_for(room)
     author = permissions.ensure_signed_in(actor)
     key = clean_client_id(client_id)
-    replay = replayed(author, key, room)
-    if replay is not None:
-        return replay
+    params = {**_state_params(author, key), "room_id": room.id}
+    state = db.session.connection().execute(_SENDER_STATE, params).one()
+    return _send_checked(author, room, state, key, body, remote_addr)
+
+
+def send_to_room(
+    actor: Any,
+    room_key: object,
+    *,
+    body: object,
+    client_id: object,
+    remote_addr: str | None = None,
+) -> SendOutcome:
+    """send_message to a room named by its key, as a socket's `send` names it: the room is read together
+    with the sender's state, as plain columns (the send path needs no ChatRoom object)."""
+    author = permissions.ensure_signed_in(actor)
+    room_key = _checked_room_key(room_key)
+    key = clean_client_id(client_id)
+    params = {**_state_params(author, key), "key": room_key}
+    row = db.session.connection().execute(_ROOM_AND_SENDER_STATE, params).one_or_none()
+    if row is None:  # no such room, or a board's room not made yet: get_room says which
+        return send_message(author, get_room(room_key), body=body, client_id=key, remote_addr=remote_addr)
+    return _send_checked(author, row, row, key, body, remote_addr)
+
+
+def _send_checked(
+    author: User, room: SendingRoom, state: Row[Any], key: str, body: object, remote_addr: str | None
+) -> SendOutcome:
+    """Every rule, in order, then screen and store. `state` holds _sender_facts for this author and room."""
+    if state.existing_id is not None:
+        return _replay(db.session.get(ChatMessage, state.existing_id), room)
+    checkin = checkin_for(room)
     author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
     _ensure_may_enter(author, room, checkin)
     text = _clean_body(body)
-    _ensure_not_muted(author, room)
-    _ensure_slow_mode_allows(author, room)
+    _ensure_not_muted(state.muted_until)
+    _ensure_slow_mode_allows(author, room, state.last_sent_at)
     ratelimits.enforce("chat", author, remote_addr=remote_addr)
     result = screening.screen_text(text)
     return store_message(author, room, client_id=key, body_md=text, body_html=render_markdown(text), result=result)
 
 
-def replayed(author: User, key: str, room: ChatRoom) -> SendOutcome | None:
+def replayed(author: User, key: str, room: SendingRoom) -> SendOutcome | None:
     """A resend after a lost ack returns the first message, even if the room closed since."""
     message = existing_message(author, key)
-    if message is None:
-        return None
+    return None if message is None else _replay(message, room)
+
+
+def _replay(message: ChatMessage | None, room: SendingRoom) -> SendOutcome:
+    if message is None:  # erased between the lookup and now
+        raise NotFound("That message doesn't exist.")
     if message.room_id != room.id:
         raise invalid("client_id", "That client_id was already used for another room.")
-    return SendOutcome(message=message, screen=_stored_screen(message), created=False, payload=message_payload(message))
+    return SendOutcome(screen=_stored_screen(message), created=False, payload=message_payload(message))
 
 
-def _ensure_may_enter(author: User, room: ChatRoom, checkin: CheckIn | None) -> None:
+def _ensure_may_enter(author: User, room: SendingRoom, checkin: CheckIn | None) -> None:
     if checkin is None:
         return
     joined = is_participant(checkin, author.id)
@@ -332,25 +468,13 @@ def _ensure_may_enter(author: User, room: ChatRoom, checkin: CheckIn | None) -> 
         _add_participant(author, checkin)
 
 
-def _ensure_not_muted(author: User, room: ChatRoom) -> None:
-    until = db.session.scalar(
-        select(func.max(ChatMute.until)).where(
-            ChatMute.room_id == room.id, ChatMute.user_id == author.id, ChatMute.until > utcnow()
-        )
-    )
+def _ensure_not_muted(until: datetime | None) -> None:
     if until is not None:
         raise Muted("A moderator has paused your messages in this room for a while.", until=until.isoformat())
 
 
-def _ensure_slow_mode_allows(author: User, room: ChatRoom) -> None:
-    if room.slow_mode_seconds <= 0 or author.is_moderator:
-        return
-    last = db.session.scalar(
-        select(func.max(ChatMessage.created_at)).where(
-            ChatMessage.room_id == room.id, ChatMessage.author_id == author.id
-        )
-    )
-    if last is None:
+def _ensure_slow_mode_allows(author: User, room: SendingRoom, last: datetime | None) -> None:
+    if room.slow_mode_seconds <= 0 or author.is_moderator or last is None:
         return
     wait = room.slow_mode_seconds - (utcnow() - last).total_seconds()
     if wait > 0:
@@ -358,9 +482,67 @@ def _ensure_slow_mode_allows(author: User, room: ChatRoom) -> None:
         raise SlowMode(f"Slow mode is on: one message every {room.slow_mode_seconds} seconds.", retry_after=seconds)
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A message ready to store, as plain values.
+
+    Its job may run in another caller's batch and session (GroupCommit), after that session's write
+    transaction expired every row it had loaded: reading a room or a person there would cost a query each.
+    """
+
+    room_id: int
+    room_key: str
+    room_title: str
+    author_id: int
+    author_name: str
+    client_id: str
+    kind: str
+    body_md: str
+    body_html: str
+    risk_level: str
+
+    def row(self, created_at: datetime) -> dict[str, Any]:
+        """The columns of a new message (all of them but the id, so an object made from them needs no load)."""
+        return {
+            "room_id": self.room_id,
+            "author_id": self.author_id,
+            "client_id": self.client_id,
+            "kind": self.kind,
+            "body_md": self.body_md,
+            "body_html": self.body_html,
+            "risk_level": self.risk_level,
+            "created_at": created_at,
+            "edited_at": None,
+            "deleted_at": None,
+            "removed_by_id": None,
+        }
+
+    def payload(self, message_id: int, created_at: datetime, extra: dict[str, Any] | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": message_id,
+            "room": self.room_key,
+            "author": self.author_name,
+            "author_id": self.author_id,
+            "kind": self.kind,
+            "body_html": self.body_html,
+            "created_at": created_at.isoformat(),
+            "edited_at": None,
+            "client_id": self.client_id,
+        }
+        if extra:
+            payload.update(extra)
+        return payload
+
+
+# Core inserts: the ORM's unit of work (flush, identity map, expiry) costs more than the write itself,
+# and nothing here needs the rows as objects. Columns left out take their defaults as with the ORM.
+_INSERT_MESSAGE = insert(ChatMessage.__table__)
+_INSERT_SCREENING = insert(ScreeningRecord.__table__)
+
+
 def store_message(
     author: User,
-    room: ChatRoom,
+    room: SendingRoom,
     *,
     client_id: str,
     body_md: str,
@@ -374,30 +556,34 @@ def store_message(
 
     `on_commit(session, message)` lets a caller (the check-in mood round) add its rows to the same transaction.
     """
+    draft = _Draft(
+        room_id=room.id,
+        room_key=room.key,
+        room_title=room.title,
+        author_id=author.id,
+        author_name=author.username,
+        client_id=client_id,
+        kind=kind,
+        body_md=body_md,
+        body_html=body_html,
+        risk_level=result.level,
+    )
 
-    def write(session: Session) -> tuple[ChatMessage, dict[str, Any]]:
-        message = ChatMessage(
-            room_id=room.id,
-            author_id=author.id,
-            client_id=client_id,
-            kind=kind,
-            body_md=body_md,
-            body_html=body_html,
-            risk_level=result.level,
-        )
-        session.add(message)
-        session.flush()
+    def write(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+        created_at = utcnow()
+        row = draft.row(created_at)
+        message_id = session.connection().execute(_INSERT_MESSAGE, row).inserted_primary_key[0]
         if on_commit is not None:
-            on_commit(session, message)
-        _screen_and_queue(session, message, room, author, result)
-        hidden = hidden_from_author(author.id)
-        payload = message_payload(message, room=room, author=author, extra=extra)
-        target = socket_room(room)
-        after_commit(lambda: _announce(payload, target, author.id, hidden, result))
-        return message, payload
+            on_commit(session, session.get(ChatMessage, message_id))
+        _screen_and_queue(session, message_id, draft, result)
+        hidden = hidden_from_author(draft.author_id)
+        payload = draft.payload(message_id, created_at, extra)
+        target = socket_room(draft.room_key)
+        after_commit(lambda: _announce(payload, target, draft.author_id, hidden, result))
+        return payload, {**row, "id": message_id}
 
     try:
-        message, payload = _chat_writes().run(write)
+        payload, written = _chat_writes().run(write)
     except IntegrityError:
         # The same client_id raced past the lookup from two sockets; the unique index let one through.
         db.session.rollback()
@@ -405,50 +591,64 @@ def store_message(
         if replay is None:
             raise
         return replay
-    if message not in db.session:
-        # Committed in another caller's batch (and session): this caller's session takes it over.
-        message = db.session.merge(message, load=False)
-    return SendOutcome(message=message, screen=result, created=True, payload=payload)
+    return SendOutcome(screen=result, created=True, payload=payload, written=written)
 
 
 def _chat_writes() -> GroupCommit:
     """This app's chat writer: messages sent at the same moment share one commit."""
-    writes: GroupCommit = current_app.extensions.setdefault("hearth.chat_writes", GroupCommit())
+    writes: GroupCommit | None = current_app.extensions.get("hearth.chat_writes")
+    if writes is None:
+        writes = current_app.extensions.setdefault("hearth.chat_writes", GroupCommit())
     return writes
 
 
-def _screen_and_queue(
-    session: Session, message: ChatMessage, room: ChatRoom, author: User, result: ScreenResult
-) -> None:
-    record = screening.record(session, "chat_message", message.id, result)
+def _screen_and_queue(session: Session, message_id: int, draft: _Draft, result: ScreenResult) -> None:
     if not result.needs_review:
+        # The common case: only the screening record, as one Core insert.
+        session.connection().execute(_INSERT_SCREENING, _screening_row(message_id, result))
         return
+    record = screening.record(session, "chat_message", message_id, result)
     review.queue_screening(
         session,
         target_type="chat_message",
-        target_id=message.id,
-        subject_user_id=author.id,
+        target_id=message_id,
+        subject_user_id=draft.author_id,
         result=result,
         screening=record,
-        excerpt=message.body_md,
+        excerpt=draft.body_md,
         where={
             "kind": "chat",
-            "room": room.key,
-            "room_title": room.title,
-            "message_id": message.id,
-            "author": author.username,
-            "body": message.body_md,
-            "context": _context_before(session, message),
+            "room": draft.room_key,
+            "room_title": draft.room_title,
+            "message_id": message_id,
+            "author": draft.author_name,
+            "body": draft.body_md,
+            "context": _context_before(session, draft.room_id, message_id),
         },
     )
 
 
-def _context_before(session: Session, message: ChatMessage) -> list[dict[str, Any]]:
+def _screening_row(message_id: int, result: ScreenResult) -> dict[str, Any]:
+    """The columns screening.record() fills, for a Core insert."""
+    return {
+        "target_type": "chat_message",
+        "target_id": message_id,
+        "level": result.level,
+        "score": result.score,
+        "signals": result.signals,
+        "area": result.area,
+        "guides": result.guides,
+        "model_version": result.model_version,
+        "error": result.error,
+    }
+
+
+def _context_before(session: Session, room_id: int, message_id: int) -> list[dict[str, Any]]:
     """The five messages before this one, oldest first, so a moderator reads it in its conversation."""
     rows = session.execute(
         select(ChatMessage.id, User.username, ChatMessage.body_md)
         .outerjoin(User, User.id == ChatMessage.author_id)
-        .where(ChatMessage.room_id == message.room_id, ChatMessage.id < message.id, ChatMessage.deleted_at.is_(None))
+        .where(ChatMessage.room_id == room_id, ChatMessage.id < message_id, ChatMessage.deleted_at.is_(None))
         .order_by(ChatMessage.id.desc())
         .limit(CONTEXT_BEFORE)
     ).all()
@@ -545,7 +745,7 @@ def edit_message(actor: Any, message: ChatMessage, *, body: object) -> SendOutco
         message.edited_at = utcnow()
         if _RISK_RANK[result.level] > _RISK_RANK.get(message.risk_level, 0):
             message.risk_level = result.level
-        _screen_and_queue(session, message, room, author, result)
+        _screen_and_queue(session, message.id, _edited_draft(message, room, author), result)
         payload = message_payload(message, room=room, author=author)
         hidden = hidden_from_author(author.id)
 
@@ -558,7 +758,22 @@ def edit_message(actor: Any, message: ChatMessage, *, body: object) -> SendOutco
                 realtime.emit_to_user(author.id, "support", support)
 
         after_commit(announce)
-    return SendOutcome(message=message, screen=result, created=False, payload=payload)
+    return SendOutcome(screen=result, created=False, payload=payload)
+
+
+def _edited_draft(message: ChatMessage, room: ChatRoom, author: User) -> _Draft:
+    return _Draft(
+        room_id=room.id,
+        room_key=room.key,
+        room_title=room.title,
+        author_id=author.id,
+        author_name=author.username,
+        client_id=message.client_id,
+        kind=message.kind,
+        body_md=message.body_md,
+        body_html=message.body_html,
+        risk_level=message.risk_level,
+    )
 
 
 _RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}

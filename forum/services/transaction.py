@@ -101,6 +101,10 @@ class _Job(Generic[T]):
         self.result: T | None = None
         self.error: BaseException | None = None
         self.finished = False
+        # Made the leader of the next batch (under GroupCommit's lock).
+        self.promoted = False
+        # Set when the job's batch has committed (or failed), or when its caller is to lead the next batch.
+        self.wake = threading.Event()
 
     def outcome(self) -> T:
         if self.error is not None:
@@ -111,46 +115,108 @@ class _Job(Generic[T]):
 class GroupCommit:
     """Many callers' writes committed together: one transaction, one commit (one fsync) per batch.
 
-    A caller hands over `work(session)`; whoever takes the writer's lock commits every job queued by
-    then, each in its own savepoint so that one job's failure (a unique-index race) undoes only its
-    rows and its after-commit callbacks. A caller returns only once the batch holding its job has
-    committed and the after-commit callbacks have run, so nothing is acknowledged before it is
-    durable. Under gevent the callers are greenlets waiting on the lock; with threads, threads.
+    A caller hands over `work(session)`. If no batch is being written, it leads: it commits every job
+    queued by then in one transaction. If a job fails (a unique-index race), the batch is written again
+    with a savepoint per job, so that the failure undoes only that job's rows and after-commit callbacks.
+    Otherwise the caller waits; when a batch ends, all its callers wake at once and the oldest job still
+    queued leads the next batch. A caller returns only once the batch holding its job has committed and
+    the after-commit callbacks have run, so nothing is acknowledged before it is durable. Under gevent
+    the callers are greenlets; with threads, threads.
     """
 
     def __init__(self) -> None:
-        self._writer = threading.Lock()
-        self._queue_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._queue: list[_Job[Any]] = []
+        self._leading = False
 
     def run(self, work: Callable[[Session], T]) -> T:
         session = db.session()
         if session.info.get(_AFTER_COMMIT) is not None:
             return work(session)  # inside a running write transaction: its commit is ours
         job: _Job[T] = _Job(work)
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(job)
-        with self._writer:
-            if not job.finished:
-                # Let callers that are about to queue (greenlets ready to run) join this batch.
-                time.sleep(0)
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                _commit_batch(batch)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            try:
+                job.wake.wait()
+            except BaseException:
+                self._abandon(job)
+                raise
+        if not job.finished:
+            self._lead(job)
         return job.outcome()
+
+    def _lead(self, own: _Job[Any]) -> None:
+        batch: list[_Job[Any]] = []
+        try:
+            # Let callers that are about to queue (greenlets ready to run) join this batch.
+            time.sleep(0)
+            with self._lock:
+                batch, self._queue = self._queue, []
+            _commit_batch(batch)
+        finally:
+            self._hand_over(own, batch)
+
+    def _hand_over(self, own: _Job[Any], batch: list[_Job[Any]]) -> None:
+        """Wake the batch's callers together (one wake-up each, not one after another through a lock),
+        and make the oldest waiting caller the next leader."""
+        with self._lock:
+            if own in self._queue:
+                self._queue.remove(own)  # the leader was interrupted before taking its batch
+            successor = self._promote_next()
+        for job in batch:
+            job.wake.set()
+        if successor is not None:
+            successor.wake.set()
+
+    def _abandon(self, job: _Job[Any]) -> None:
+        """Its caller stopped waiting (a killed greenlet): the job leaves the queue, and a leadership handed
+        to it passes on, so the callers behind it don't wait forever."""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+            successor = self._promote_next() if job.promoted else None
+        if successor is not None:
+            successor.wake.set()
+
+    def _promote_next(self) -> _Job[Any] | None:
+        """Under the lock: the oldest queued job leads next, or nobody leads until a caller comes."""
+        successor = self._queue[0] if self._queue else None
+        if successor is not None:
+            successor.promoted = True
+        self._leading = successor is not None
+        return successor
 
 
 def _commit_batch(batch: list[_Job[Any]]) -> None:
     try:
-        with write_transaction() as session:
-            for job in batch:
-                _run_in_savepoint(session, job)
+        try:
+            _write_batch(batch, isolated=False)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            # One job failed (a unique-index race, a row deleted meanwhile) and the whole transaction rolled
+            # back with it. Write the batch again, each job in its own savepoint: only the failing one is refused.
+            _write_batch(batch, isolated=True)
     except BaseException as error:
         for job in batch:
             job.error = job.error or error  # nothing in this batch was committed
     finally:
         for job in batch:
             job.finished = True
+
+
+def _write_batch(batch: list[_Job[Any]], *, isolated: bool) -> None:
+    """One transaction for the whole batch. Savepoints only when isolating failures: two uncached
+    statements and the session's nested-transaction bookkeeping per job cost more than most jobs."""
+    with write_transaction() as session:
+        for job in batch:
+            if isolated:
+                _run_in_savepoint(session, job)
+            else:
+                job.result = job.work(session)
 
 
 def _run_in_savepoint(session: Session, job: _Job[Any]) -> None:

@@ -57,7 +57,10 @@
     this.shown = {};
     this.pending = {};
     this.typers = {};
-    this.present = {};
+    this.present = {};           // {id: username} of the people listed (a crowded room lists a page)
+    this.presentCount = 0;       // how many are here in all
+    this.presentMore = false;    // the server has more pages of people
+    this.presentNote = null;
     this.readTimer = null;
     this.typingSentAt = 0;
     this.typingStopTimer = null;
@@ -119,6 +122,8 @@
       (ack.retracted || []).forEach(function (p) { self.retract(p); });
       self.present = {};
       ack.present.forEach(function (p) { self.present[p.id] = p.username; });
+      self.presentCount = typeof ack.present_count === "number" ? ack.present_count : ack.present.length;
+      self.presentMore = !!ack.present_more;
       self.drawPresent();
       self.resendPending();
       self.markRead();
@@ -372,14 +377,18 @@
     this.socket.emit("read", { room: this.roomKey, last_id: this.lastId });
   };
 
+  // Joins and leaves are announced only in rooms small enough to list everyone; a crowded room's count
+  // is the one the last join (or page) gave.
   Chat.prototype.onPresence = function (p) {
     if (p.room !== this.roomKey) { return; }
     if (p.action === "join") {
+      if (!(p.user.id in this.present)) { this.presentCount += 1; }
       this.present[p.user.id] = p.user.username;
       this.announce(p.user.username + " joined.");
     } else {
       var name = this.present[p.user.id];
       delete this.present[p.user.id];
+      this.presentCount = Math.max(this.presentCount - 1, Object.keys(this.present).length);
       delete this.typers[p.user.id];
       this.drawTyping();
       if (name) { this.announce(name + " left."); }
@@ -392,6 +401,42 @@
     var present = this.present;
     list.textContent = "";
     Object.keys(present).forEach(function (id) { list.appendChild(el("li", null, present[id])); });
+    this.drawPresentNote(Object.keys(present).length);
+  };
+
+  // Below the list in a crowded room: how many more are here, and a button that pages through them.
+  Chat.prototype.drawPresentNote = function (listed) {
+    var self = this;
+    if (!this.presentNote) {
+      this.presentNote = el("p", "chat-present-more");
+      this.presentList.parentNode.insertBefore(this.presentNote, this.presentList.nextSibling);
+    }
+    var note = this.presentNote;
+    var others = this.presentCount - listed;
+    note.textContent = "";
+    note.hidden = others <= 0;
+    if (others <= 0) { return; }
+    note.appendChild(document.createTextNode("and " + others + " more here "));
+    if (this.presentMore) {
+      var button = el("button", "link-button", "Show everyone");
+      button.type = "button";
+      button.addEventListener("click", function () { button.disabled = true; self.loadMorePresent(); });
+      note.appendChild(button);
+    }
+  };
+
+  // People come in id order, so the highest listed id is where the next page starts.
+  Chat.prototype.loadMorePresent = function () {
+    var self = this;
+    var ids = Object.keys(this.present).map(Number);
+    var after = ids.length ? Math.max.apply(null, ids) : 0;
+    this.socket.timeout(ACK_TIMEOUT_MS).emit("present", { room: this.roomKey, after: after }, function (err, ack) {
+      if (err || !ack || !ack.ok) { self.drawPresent(); return; }
+      ack.present.forEach(function (p) { self.present[p.id] = p.username; });
+      self.presentCount = ack.present_count;
+      self.presentMore = ack.more && ack.present.length > 0;
+      if (self.presentMore) { self.loadMorePresent(); } else { self.drawPresent(); }
+    });
   };
 
   Chat.prototype.onTyping = function (p) {

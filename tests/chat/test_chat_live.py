@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket as tcp
 import threading
 import time
 
@@ -398,3 +401,23 @@ def test_a_client_that_was_offline_learns_on_rejoining_which_messages_were_retra
         {"id": ids[0], "by": "author"},
         {"id": ids[1], "by": "moderator"},
     ]
+
+
+def test_a_websocket_that_asks_for_compression_is_accepted_without_it(live_server: LiveServer) -> None:
+    """Each compressed WebSocket kept a zlib compressor (about 256 KiB reserved) for its whole life."""
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{live_server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: {live_server.url}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with tcp.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            assert chunk, answer
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert head.startswith("http/1.1 101")
+    assert "sec-websocket-extensions" not in head

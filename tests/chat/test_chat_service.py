@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from forum.extensions import db
-from forum.models import Block, ChatMessage, ChatRoom, CheckInMood, ReviewItem, ScreeningRecord, User, utcnow
+from forum.models import (
+    Block,
+    ChatMessage,
+    ChatMute,
+    ChatRoom,
+    CheckInMood,
+    ReviewItem,
+    ScreeningRecord,
+    User,
+    utcnow,
+)
 from forum.services import chat, checkins
 from forum.services.chat_errors import RoomNotOpen, SlowMode
-from forum.services.errors import Conflict, Forbidden, ValidationFailed
-from forum.services.transaction import write_transaction
+from forum.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from forum.services.transaction import GroupCommit, after_commit, write_transaction
 
 CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
 
@@ -51,6 +66,7 @@ def test_messages_sent_at_the_same_moment_are_each_stored_once_and_acknowledged_
     ids = [make_user(f"crowd{n}").id for n in range(6)]
     start = threading.Barrier(len(ids) + 2)  # every sender, the second sender of "same-key", and this thread
     outcomes: dict[int, chat.SendOutcome] = {}
+    bodies: dict[int, str] = {}
     errors: list[BaseException] = []
 
     def send(index: int, user_id: int) -> None:
@@ -60,6 +76,8 @@ def test_messages_sent_at_the_same_moment_are_each_stored_once_and_acknowledged_
             start.wait()
             try:
                 outcomes[index] = chat.send_message(author, room, body=f"hello {index}", client_id="same-key")
+                # The row as this sender's session sees it, though another sender's batch may have written it.
+                bodies[index] = outcomes[index].message.body_html
             except BaseException as error:
                 errors.append(error)
 
@@ -79,6 +97,7 @@ def test_messages_sent_at_the_same_moment_are_each_stored_once_and_acknowledged_
         row = stored[outcome.payload["id"]]
         assert outcome.payload["body_html"] == row.body_html
         assert outcome.payload["author_id"] == row.author_id
+    assert all(bodies[index] == outcome.payload["body_html"] for index, outcome in outcomes.items())
     twins = [o for i, o in outcomes.items() if i in (0, len(ids))]
     assert twins[0].payload["id"] == twins[1].payload["id"]
     assert sorted(o.created for o in twins) == [False, True]
@@ -287,3 +306,198 @@ def test_chat_pages_show_rooms_and_unread_counts(app: Flask, member_client, make
     assert b"socket.io.min.js" in room.data
     assert member_client.get("/chat/no-such-room").status_code == 404
     assert member_client.get("/chat/check-ins/new").status_code == 403
+
+
+# --- the send path's shortcuts keep every rule ------------------------------------------------------
+
+
+def test_the_acknowledged_payload_is_what_the_stored_row_says(app: Flask, member) -> None:
+    outcome = chat.send_message(member, _room(), body="Message *number* 1 from me", client_id="p1")
+
+    db.session.expire_all()
+    stored = db.session.scalar(select(ChatMessage).where(ChatMessage.client_id == "p1"))
+    assert stored is not None and outcome.payload == chat.message_payload(stored)
+    assert outcome.message is stored and outcome.message.body_md == "Message *number* 1 from me"
+    record = db.session.scalar(select(ScreeningRecord).where(ScreeningRecord.target_id == outcome.payload["id"]))
+    assert record is not None
+    assert (record.target_type, record.level, record.model_version) == (
+        "chat_message",
+        outcome.screen.level,
+        outcome.screen.model_version,
+    )
+    assert (record.guides, record.signals, record.score) == (
+        outcome.screen.guides,
+        outcome.screen.signals,
+        pytest.approx(outcome.screen.score),
+    )
+
+
+def test_muted_people_cannot_send_but_a_resend_of_an_earlier_message_still_answers(
+    app: Flask, member, moderator
+) -> None:
+    from forum.services.chat_errors import Muted
+
+    sent = chat.send_message(member, _room(), body="Message number 1 from me", client_id="before-mute")
+    chat.mute(moderator, _room(), member, minutes=10)
+
+    with pytest.raises(Muted):
+        chat.send_message(member, _room(), body="Message number 2 from me", client_id="during-mute")
+    again = chat.send_message(member, _room(), body="Message number 1 from me", client_id="before-mute")
+    assert again.payload["id"] == sent.payload["id"] and not again.created
+    with write_transaction():
+        for row in db.session.scalars(select(ChatMute)):
+            row.until = utcnow() - timedelta(seconds=1)
+    assert chat.send_message(member, _room(), body="Message number 3 from me", client_id="after-mute").created
+
+
+def test_a_failing_write_in_a_shared_commit_fails_alone(app: Flask, member) -> None:
+    """One job's error (here a duplicate client_id) rolls the batch back; the others are written again and kept."""
+    writes = GroupCommit()
+    room_id, author_id = _room().id, member.id
+    leader_writing, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    told: list[str] = []
+
+    def insert(client_id: str) -> Callable[[Session], int]:
+        def work(session: Session) -> int:
+            row = ChatMessage(room_id=room_id, author_id=author_id, client_id=client_id, body_md="x", body_html="x")
+            session.add(row)
+            session.flush()
+            after_commit(lambda: told.append(client_id))
+            return int(row.id)
+
+        return work
+
+    def hold(session: Session) -> int:
+        leader_writing.set()
+        release.wait(10)
+        return insert("first")(session)
+
+    def run(name: str, work: Callable[[Session], int]) -> None:
+        with app.app_context():
+            try:
+                results[name] = writes.run(work)
+            except Exception as error:
+                results[name] = error
+
+    threads = [threading.Thread(target=run, args=("first", hold))]
+    threads[0].start()
+    assert leader_writing.wait(10)
+    for name, client_id in (("b", "b"), ("dup", "first"), ("d", "d")):
+        threads.append(threading.Thread(target=run, args=(name, insert(client_id))))
+        threads[-1].start()
+    deadline = time.monotonic() + 10
+    while len(writes._queue) < 3 and time.monotonic() < deadline:  # all three wait for the next batch
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert isinstance(results["dup"], IntegrityError)
+    assert all(isinstance(results[name], int) for name in ("first", "b", "d"))
+    assert sorted(told) == ["b", "d", "first"]  # the failed job's after-commit work never ran
+    db.session.rollback()
+    stored = set(db.session.scalars(select(ChatMessage.client_id)))
+    assert stored == {"first", "b", "d"}
+
+
+def _socket(app: Flask, token: str) -> Any:
+    from forum.extensions import socketio
+
+    sock = socketio.test_client(app, namespace="/chat", auth={"token": token})
+    assert sock.is_connected("/chat")
+    return sock
+
+
+def _send(sock: Any, client_id: str) -> dict[str, Any]:
+    data = {"room": "board-introductions", "body": "Message number 1 from me", "client_id": client_id}
+    ack: dict[str, Any] = sock.emit("send", data, namespace="/chat", callback=True)
+    return ack
+
+
+@pytest.mark.parametrize("change", ["suspended", "signed_out", "token_revoked", "deleted"])
+def test_a_socket_cannot_send_once_its_persons_session_ended_even_if_it_missed_the_disconnect(
+    app: Flask, make_user, change: str
+) -> None:
+    """Each event re-reads the person and the token: a socket in a process that missed the disconnect
+    message (or raced it) is refused on its next event, and nothing is stored."""
+    from forum.services import accounts
+
+    person = make_user("leaving")
+    token = accounts.issue_token(person)
+    sock = _socket(app, token)
+    assert _send(sock, "before")["ok"]
+
+    with write_transaction():  # the change alone, as another process would see it: no disconnect here
+        if change == "suspended":
+            person.suspended_until = utcnow() + timedelta(hours=1)
+        elif change == "signed_out":
+            person.session_version += 1
+        elif change == "deleted":
+            person.deleted_at = utcnow()
+    if change == "token_revoked":
+        accounts.revoke_token(token)
+
+    ack = _send(sock, "after")
+    assert ack["ok"] is False and ack["error"]["code"] == "not_authenticated"
+    assert set(db.session.scalars(select(ChatMessage.client_id))) == {"before"}
+
+
+def test_a_socket_of_someone_silenced_since_it_connected_cannot_send(app: Flask, make_user) -> None:
+    from forum.services import accounts
+
+    person = make_user("hushed")
+    sock = _socket(app, accounts.issue_token(person))
+    with write_transaction():
+        person.silenced_until = utcnow() + timedelta(hours=1)
+
+    ack = _send(sock, "silenced")
+
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    assert _count(ChatMessage) == 0
+
+
+def test_sending_by_room_key_keeps_every_rule_of_sending_to_a_room(app: Flask, member, moderator) -> None:
+    """The socket path reads the room and the sender's state in one statement: the same rules must hold."""
+    from forum.services.chat_errors import Muted, RoomClosed
+
+    def send(client_id: str, room_key: object = "board-introductions") -> chat.SendOutcome:
+        return chat.send_to_room(member, room_key, body="Message number 1 from me", client_id=client_id)
+
+    for missing in ("no-such-room", "board-no-such-board", "", None, 7, "x" * 81):
+        with pytest.raises(NotFound):
+            send("k0", missing)
+    first = send("k1")
+    assert first.created and first.payload["room"] == "board-introductions"
+    assert send("k1").payload["id"] == first.payload["id"]  # a resend answers with the first message
+
+    chat.set_slow_mode(moderator, _room(), 30)
+    with pytest.raises(SlowMode):
+        send("k2")
+    chat.set_slow_mode(moderator, _room(), 0)
+    chat.mute(moderator, _room(), member, minutes=5)
+    with pytest.raises(Muted):
+        send("k3")
+    with write_transaction():
+        for row in db.session.scalars(select(ChatMute)):
+            row.until = utcnow() - timedelta(seconds=1)
+    chat.close_room(moderator, _room())
+    with pytest.raises(RoomClosed):
+        send("k4")
+    assert send("k1").payload["id"] == first.payload["id"]  # even now the room is closed
+
+    checkin = _schedule(moderator)
+    with pytest.raises(RoomNotOpen):
+        send("k5", checkin.room.key)
+    assert set(db.session.scalars(select(ChatMessage.client_id))) == {"k1"}
+
+
+def test_a_board_added_since_the_start_gets_its_room_on_the_first_message(app: Flask, member) -> None:
+    from forum.models import Board
+
+    with write_transaction() as session:
+        session.add(Board(slug="late-board", title="A late board"))
+
+    outcome = chat.send_to_room(member, "board-late-board", body="Message number 1 from me", client_id="late")
+
+    assert outcome.created and outcome.payload["room"] == "board-late-board"

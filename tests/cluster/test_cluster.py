@@ -58,6 +58,7 @@ def test_presence_on_each_process_shows_both_people(a_and_b) -> None:
         joined = ben.join("board-grief-and-loss")
         # The second to arrive sees both, though the first is connected to the other process...
         assert {p["username"] for p in joined["present"]} >= {"ana_presence", "ben_presence"}
+        assert joined["present_count"] == len(joined["present"]) and joined["present_more"] is False
         # ...and the first hears of the second's arrival, and, asking again, sees both too.
         ana.wait_for("presence", lambda got: any(p["user"]["username"] == "ben_presence" for p in got))
         again = ana.join("board-grief-and-loss")

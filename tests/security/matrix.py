@@ -326,6 +326,7 @@ EVENTS: dict[tuple[str, str], Policy] = {
     ("/chat", "disconnect"): socket_member,
     ("/chat", "join"): socket_member,
     ("/chat", "leave"): socket_member,
+    ("/chat", "present"): socket_member,  # the next page of who is here; in-room sockets only
     ("/chat", "send"): socket_writer,
     ("/chat", "edit"): socket_writer,
     ("/chat", "delete"): socket_writer,  # their own message; the silenced member here has none, so it is another's

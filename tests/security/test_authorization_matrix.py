@@ -296,6 +296,7 @@ def _event_payload(event: str, world: World, role: str, own_message: int | None,
     return {
         "join": {"room": room},
         "leave": {"room": room},
+        "present": {"room": room},
         "send": {"room": room, "body": "Hello from the matrix.", "client_id": f"matrix-{role}"},
         "edit": {"room": room, "id": message, "body": "Edited in the matrix."},
         "delete": {"room": room, "id": message},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Request, session
 from flask_login import login_user, logout_user
+from sqlalchemy import bindparam, select
 
 from forum.extensions import db, login_manager
 from forum.logs import security_event
@@ -19,6 +20,10 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
 
+# Built once: every signed-in request runs it, and a prepared statement skips building and keying it anew.
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
     # The id carries the session version: logout, password change and suspension bump it,
@@ -26,7 +31,7 @@ def _load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.scalars(_USER_BY_ID, {"user_id": int(user_id)}).first()
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
     return user

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import g, has_app_context
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from forum.extensions import db
 from forum.models import Block, Board, Post, Thread, User
@@ -42,6 +42,12 @@ def _can_write(user: Any) -> bool:
     return member is not None and not member.is_silenced
 
 
+# Every block that involves a member, and the mutes they chose; built once (it runs on most pages).
+_RELATIONS = select(Block.blocker_id, Block.blocked_id, Block.kind).where(
+    or_(Block.blocker_id == bindparam("member"), and_(Block.blocked_id == bindparam("member"), Block.kind == "block"))
+)
+
+
 def hidden_author_ids(user: Any) -> set[int]:
     """People whose writing this viewer must not see: blocked either way, or muted by the viewer."""
     member = signed_in(user)
@@ -50,12 +56,11 @@ def hidden_author_ids(user: Any) -> set[int]:
     cache = _request_cache()
     key = f"hidden_authors:{member.id}"
     if key not in cache:
-        rows = db.session.execute(
-            select(Block.blocker_id, Block.blocked_id, Block.kind).where(
-                or_(Block.blocker_id == member.id, and_(Block.blocked_id == member.id, Block.kind == "block"))
-            )
-        )
+        rows = db.session.execute(_RELATIONS, {"member": member.id}).all()
         cache[key] = frozenset(blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows)
+        # The blocks alone answer is_blocked_between for this member without another query.
+        blocks = (blocked if blocker == member.id else blocker for blocker, blocked, kind in rows if kind == "block")
+        cache[f"blocked_either_way:{member.id}"] = frozenset(blocks)
     return set(cache[key])
 
 
@@ -78,6 +83,11 @@ def is_blocked_between(a: Any, b: Any) -> bool:
     first, second = signed_in(a), signed_in(b)
     if first is None or second is None:
         return False
+    cache = _request_cache()
+    for member, other in ((first, second), (second, first)):
+        known = cache.get(f"blocked_either_way:{member.id}")
+        if known is not None:
+            return other.id in known
     found = db.session.scalar(
         select(Block.id).where(
             Block.kind == "block",

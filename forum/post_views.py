@@ -1,23 +1,55 @@
-"""What a thread page shows of each post to one viewer, worked out once per request.
+"""What a thread page shows of each post to one viewer, and its HTML, worked out once and then remembered.
 
 The rules stay in permissions.py. This module asks them once per post in Python (not a dozen times per
 post from Jinja), fetches reactions and bookmarks for the whole page in a few queries, and builds the
 per-post links from one url_for per endpoint (url_by_id).
+
+Two caches make a page that was seen before cheap, and neither needs to be told about writes:
+
+- A PostView holds everything the page shows of a post to this viewer and nothing else, so it is the key
+  of the post's rendered HTML (templating.Fragments of templates/_post.html). Any edit, deletion,
+  moderation action, reaction, bookmark, block or change of role changes the view, and two viewers share
+  HTML only when each would have been shown exactly that HTML.
+- Working out a PostView (a dozen permission answers per post) is itself remembered per viewer, keyed by
+  every input it is computed from (facts_key): the post's, its author's, the thread's and the viewer's
+  columns as loaded for this request, the viewer's blocks and mutes, the post's reactions and the
+  viewer's bookmark, the page, and the minute (so an answer that depends on the time, such as a
+  suspension running out, is never more than a minute old). A write changes a column or one of those
+  sets, hence the key, so a stale answer is never looked up again.
+
+The CSRF token is the one per-viewer value left out of both; it is filled into the slots the template
+marks for it on every request.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
-from flask import request, url_for
+from flask import request
+from markupsafe import Markup, escape
+from sqlalchemy import inspect
 
 from forum import permissions
-from forum.models import Post, Thread
+from forum.models import Post, Thread, User
 from forum.models.community import REACTION_KINDS, REACTION_LABELS
-from forum.queries import Page
+from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page
 from forum.services import profiles, social
-from forum.templating import ID, author_name, url_by_id
+from forum.templating import ID, author_name, fragments, kept, link, url_by_id
+
+_ANSWERS = "hearth.post_answers"
+# Rendered posts kept per process, and the viewer-specific answers that lead to them. An entry refers to
+# the post's HTML about twice (the key and the output); a post is at most 20,000 characters of Markdown,
+# most are a few hundred.
+FRAGMENT_CACHE_SIZE = 2048
+VIEW_CACHE_SIZE = 4096
+THREAD_FACTS = tuple(column.key for column in inspect(Thread).column_attrs)
+_GETTERS = {names: itemgetter(*names) for names in (THREAD_FACTS, PAGE_POST_COLUMNS, PAGE_PERSON_COLUMNS)}
 
 
 @dataclass(frozen=True)
@@ -30,7 +62,14 @@ class ReactionView:
 
 @dataclass(frozen=True)
 class PostView:
-    post: Post
+    id: int
+    visibility: str
+    body_html: str
+    content_note: str | None
+    created_at: datetime
+    edited: bool
+    deleted: bool
+    risk_level: str
     hidden_reason: str | None  # set when the viewer blocked, muted or was blocked by the author
     name: str
     avatar_hue: int
@@ -64,14 +103,30 @@ def hidden_reason(viewer: Any, post: Post) -> str:
 
 @dataclass(frozen=True)
 class ThreadView:
-    posts: list[PostView]
+    html: list[tuple[str, ...]]  # each post's HTML, split where the CSRF token goes
     may_reply: bool  # asked once: it costs a query (blocks) per ask
+
+    def posts_html(self, csrf_token: str) -> Markup:
+        """Every post's <li>, with this viewer's CSRF token in it."""
+        token = str(escape(csrf_token))
+        return Markup("".join([token.join(parts) for parts in self.html]))  # noqa: S704  (autoescaped output, escaped token)
 
 
 def thread_view(viewer: Any, thread: Thread, page: Page) -> ThreadView:
+    """The posts of a page as HTML for this viewer: remembered when nothing they depend on changed."""
+    render, answers = fragments("_post.html", FRAGMENT_CACHE_SIZE).render, kept(_ANSWERS, VIEW_CACHE_SIZE)
     posts: list[Post] = page.items
     builder = _Builder(viewer, thread, page, [post.id for post in posts])
-    return ThreadView(posts=[builder.view(post) for post in posts], may_reply=builder.may_reply)
+    html = []  # each post's HTML: kept per viewer (answers) or per view (render), worked out on a miss
+    for post in posts:
+        key = builder.facts_key(post)
+        parts = answers.get(key) if key is not None else None
+        if parts is None:
+            parts = render(builder.view(post))
+            if key is not None:
+                answers.put(key, parts)
+        html.append(parts)
+    return ThreadView(html=html, may_reply=builder.may_reply)
 
 
 class _Builder:
@@ -82,13 +137,22 @@ class _Builder:
         self.thread = thread
         self.hidden = permissions.hidden_author_ids(viewer)
         self.counts, self.mine = social.reactions_on(viewer, ids)
+        mine = self.mine
+        self.mine_kinds = {pid: tuple(kind for kind in REACTION_KINDS if (pid, kind) in mine) for pid, _ in mine}
         self.bookmarks = social.bookmarked_ids(viewer, ids)
         self.sees_screening = permissions.can_see_screening(viewer)
         self.may_reply = permissions.can_reply(viewer, thread)
+        self.page = page
         self.back = f"{request.path}?page={page.page}#p"
+        self.people: dict[int, tuple[Any, ...]] = {}
+        self.shared = self._shared_facts(page)
         self.profile_urls: dict[str, str] = {}
-        self.urls = {
-            "quote": url_by_id("boards.thread", "#reply", thread_id=thread.id, page=page.pages, quote=ID),
+
+    @cached_property
+    def urls(self) -> dict[str, Callable[[int], str]]:
+        # Only views worked out afresh need them: a page seen before is all kept answers.
+        return {
+            "quote": url_by_id("boards.thread", "#reply", thread_id=self.thread.id, page=self.page.pages, quote=ID),
             "edit": url_by_id("boards.edit", post_id=ID),
             "delete": url_by_id("boards.delete", post_id=ID),
             "report": url_by_id("moderation.report", post_id=ID),
@@ -97,12 +161,58 @@ class _Builder:
             "reveal": url_by_id("profiles.reveal", post_id=ID),
         }
 
+    def _shared_facts(self, page: Page) -> tuple[Any, ...]:
+        """The inputs every post's view shares: the viewer, their blocks and mutes, the thread, the page."""
+        viewer = self.viewer if isinstance(self.viewer, User) else None
+        return (
+            int(time.time() // 60),
+            request.script_root,
+            request.path,
+            page.page,
+            page.pages,
+            self.may_reply,
+            self._person(viewer),
+            frozenset(self.hidden),
+            _columns(self.thread, THREAD_FACTS),
+        )
+
+    def _person(self, person: User | None) -> tuple[Any, ...] | None:
+        if person is None:
+            return None
+        if person.id not in self.people:
+            # is_active and is_silenced depend on the time as well as the columns.
+            facts = (_columns(person, PAGE_PERSON_COLUMNS), person.is_active, person.is_silenced)
+            self.people[person.id] = facts
+        return self.people[person.id]
+
+    def facts_key(self, post: Post) -> tuple[Any, ...] | None:
+        """Everything view(post) is worked out from, or None when that includes a query of its own."""
+        if self._is_hidden(post):
+            return None  # the reason shown depends on who chose the block or mute: asked every time
+        pid = post.id
+        counts = self.counts.get(pid)
+        return (
+            self.shared,
+            _columns(post, PAGE_POST_COLUMNS),
+            self._person(post.author),
+            tuple(sorted(counts.items())) if counts else (),
+            self.mine_kinds.get(pid, ()),
+            pid in self.bookmarks,
+        )
+
     def view(self, post: Post) -> PostView:
         viewer, pid = self.viewer, post.id
         name = author_name(viewer, post)
         shown = post.deleted_at is None and permissions.can_view_post_body(viewer, post)
         return PostView(
-            post=post,
+            id=pid,
+            visibility=post.visibility,
+            body_html=post.body_html,
+            content_note=post.content_note,
+            created_at=post.created_at,
+            edited=post.edited_at is not None,
+            deleted=post.deleted_at is not None,
+            risk_level=post.risk_level,
             hidden_reason=self._hidden_reason(post),
             name=name,
             avatar_hue=profiles.avatar_hue(name),
@@ -122,18 +232,19 @@ class _Builder:
             back=f"{self.back}{pid}",
         )
 
-    def _hidden_reason(self, post: Post) -> str | None:
+    def _is_hidden(self, post: Post) -> bool:
         # Anonymous posts stay: hiding them would tell the viewer who wrote them.
-        if post.author_id in self.hidden and not post.is_anonymous:
-            return hidden_reason(self.viewer, post)
-        return None
+        return post.author_id in self.hidden and not post.is_anonymous
+
+    def _hidden_reason(self, post: Post) -> str | None:
+        return hidden_reason(self.viewer, post) if self._is_hidden(post) else None
 
     def _profile_url(self, post: Post) -> str | None:
         if post.author is None or not permissions.can_see_author(self.viewer, post):
             return None
         username = post.author.username
         if username not in self.profile_urls:
-            self.profile_urls[username] = url_for("profiles.profile", username=username)
+            self.profile_urls[username] = link("profiles.profile", username=username)
         return self.profile_urls[username]
 
     def _url(self, name: str, post_id: int, allowed: bool) -> str | None:
@@ -145,3 +256,12 @@ class _Builder:
             ReactionView(kind, REACTION_LABELS[kind], counts.get(kind, 0), (post_id, kind) in self.mine)
             for kind in REACTION_KINDS
         )
+
+
+def _columns(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of these columns as loaded (the ORM keeps them in the instance's __dict__); when one is not
+    loaded (expired after a commit or rollback), reading it loads it."""
+    try:
+        return _GETTERS[names](row.__dict__)  # type: ignore[no-any-return]
+    except KeyError:
+        return tuple(getattr(row, name) for name in names)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, NamedTuple
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from forum import permissions, post_views, queries, ratelimits
+from forum.blueprints.guides import guide_url, thread_guides
 from forum.forms import EditForm, ReplyForm, ThreadForm
 from forum.models import Thread
 from forum.rendering import quote_markdown
-from forum.services import posting
-from forum.templating import author_name
+from forum.services import posting, social
+from forum.templating import ID, author_name, fragment_template, fragments, kept, link, render_slotted, url_by_id
 
 from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
 
@@ -28,9 +34,48 @@ def home() -> object:
 
 @bp.get("/b/<slug>")
 def board(slug: str) -> object:
-    board = posting.get_board(slug)
-    page = queries.board_threads(current_user, board, _page_arg(), current_app.config["THREADS_PER_PAGE"])
-    return render_template("board.html", board=board, page=page)
+    board = queries.board_by_slug(slug)
+    per_page = current_app.config["THREADS_PER_PAGE"]
+    page = queries.board_listing(current_user, board, _page_arg(), per_page)
+    return render_template("board.html", board=board, page=page, rows=_thread_rows(page.items))
+
+
+class ThreadRow(NamedTuple):
+    """All a board page shows of a thread, and so the key its row's HTML is kept under. Nothing in it
+    depends on who is looking: the query already left out what this viewer may not see."""
+
+    url: str
+    title: str
+    pinned: bool
+    locked: bool
+    post_count: int
+    last_activity_at: datetime
+    guides: tuple[tuple[str, str], ...]  # (url, title) of the guides suggested for it
+
+
+ROW_CACHE_SIZE = 1024
+_REPLY_FORMS = "hearth.reply_forms"
+
+
+def _thread_rows(threads: list[Any]) -> Markup:
+    """The board page's rows (queries.board_listing), each rendered once per distinct ThreadRow."""
+    render = fragments("_thread_row.html", ROW_CACHE_SIZE).render
+    url = url_by_id("boards.thread", thread_id=ID)
+    guides = _row_guides(threads)
+    rows = [
+        "".join(
+            render(ThreadRow(url(t.id), t.title, t.pinned, t.locked, t.post_count, t.last_activity_at, guides[t.id]))
+        )
+        for t in threads
+    ]
+    return Markup("".join(rows))  # noqa: S704  (rows an autoescaped template rendered)
+
+
+def _row_guides(threads: list[Any]) -> dict[int, tuple[tuple[str, str], ...]]:
+    """thread id -> (url, title) of the guides suggested for it."""
+    suggested = thread_guides(threads)
+    urls = {slug: guide_url(slug) for slug in {g.slug for guides in suggested.values() for g in guides}}
+    return {t.id: tuple((urls[g.slug], g.title) for g in suggested.get(t.id, ())) for t in threads}
 
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
@@ -62,28 +107,96 @@ def new_thread(slug: str) -> object:
 
 @bp.get("/t/<int:thread_id>")
 def thread(thread_id: int) -> object:
-    thread = permissions.ensure_can_view_thread(current_user, posting.get_thread(thread_id))
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    page = queries.thread_posts(thread, _page_arg(), per_page)
-    form = ReplyForm()
-    form.idempotency_key.data = fresh_idempotency_key()
-    quote_id = request.args.get("quote", type=int)
-    if quote_id:
-        _prefill_quote(form, quote_id, thread.id)
-    return _thread_page(thread, page, form, support=take_support())
+    thread = permissions.ensure_can_view_thread(current_user, queries.thread_with_board(thread_id))
+    page = queries.thread_page_posts(thread, _page_arg(), current_app.config["POSTS_PER_PAGE"])
+    return _thread_page(thread, page, None, support=take_support())
 
 
-def _thread_page(thread: Thread, page: queries.Page, form: ReplyForm, *, support: object) -> str:
+def _thread_page(thread: Thread, page: queries.Page, form: ReplyForm | None, *, support: object) -> str:
+    """`form` is a submitted reply to show again; None shows a fresh one, only to someone who may reply
+    (a form carries a CSRF token, which would write a session cookie for every guest)."""
     # The real user, not the proxy: the view asks a dozen questions about them per post.
     view = post_views.thread_view(current_user._get_current_object(), thread, page)
-    return render_template("thread.html", thread=thread, page=page, view=view, form=form, support=support)
+    reply_form = _reply_form(thread, form) if view.may_reply else None
+    watch = _watch_forms(thread)
+    return render_template(
+        "thread.html", thread=thread, page=page, view=view, reply_form=reply_form, watch=watch, support=support
+    )
 
 
-def _prefill_quote(form: ReplyForm, post_id: int, thread_id: int) -> None:
+class WatchView(NamedTuple):
+    """The follow and mute buttons of a thread as one person sees them, and the key their HTML is kept under."""
+
+    action: str
+    level: str | None  # "follow", "mute" or neither
+    back: str  # where the buttons return to
+
+
+WATCH_CACHE_SIZE = 256
+
+
+def _watch_forms(thread: Thread) -> Markup | None:
+    if not permissions.can_follow(current_user, thread):
+        return None
+    level = social.thread_watch_level(current_user, thread)
+    back = request.full_path if request.query_string else request.path
+    view = WatchView(link("me.watch_thread", thread_id=thread.id), level, back)
+    parts = fragments("community/_thread_watch.html", WATCH_CACHE_SIZE).render(view)
+    return Markup(str(escape(generate_csrf())).join(parts))  # noqa: S704  (autoescaped output, escaped token)
+
+
+class ReplyStart(NamedTuple):
+    """What a fresh reply form shows before anyone types in it, and so the key its HTML is kept under."""
+
+    action: str
+    anonymity: bool  # may reply as "a member" on this board
+    csrf: bool  # whether forms carry a CSRF token (a setting)
+    body: str  # the quote a Quote link starts the reply with
+    reply_to: str
+
+
+REPLY_FORM_CACHE_SIZE = 256
+
+
+def _reply_form(thread: Thread, submitted: ReplyForm | None) -> Markup:
+    """The reply form: a submitted one as it is (with its errors); a fresh one from the kept HTML of a fresh
+    form that starts the same, with this request's CSRF token and a new idempotency key."""
+    action = link("boards.reply", thread_id=thread.id)
+    anonymity = permissions.can_use_anonymity(current_user, thread.board)
+    template = fragment_template("_reply_form.html")
+    if submitted is not None:
+        return Markup(template.render(form=submitted, action=action, anonymity=anonymity))  # noqa: S704  (an autoescaped template's output)
+    csrf = bool(current_app.config.get("WTF_CSRF_ENABLED", True))
+    start = ReplyStart(action, anonymity, csrf, *_quote(thread.id))
+    forms = kept(_REPLY_FORMS, REPLY_FORM_CACHE_SIZE)
+    html = forms.get(start)
+    if html is None:
+        html = render_slotted(
+            lambda csrf, key: template.render(form=_fresh_form(start, csrf, key), action=action, anonymity=anonymity),
+            "csrf",
+            "key",
+        )
+        forms.put(start, html)
+    return html.fill(csrf=generate_csrf() if csrf else "", key=fresh_idempotency_key())
+
+
+def _fresh_form(start: ReplyStart, csrf: str, key: str) -> ReplyForm:
+    form = ReplyForm()
+    form.body.data, form.reply_to.data, form.idempotency_key.data = start.body, start.reply_to, key
+    if start.csrf:
+        form.csrf_token.current_token = csrf
+    return form
+
+
+def _quote(thread_id: int) -> tuple[str, str]:
+    """The Markdown and post id a reply starts from when it was opened with ?quote=<post id>."""
+    post_id = request.args.get("quote", type=int)
+    if not post_id:
+        return "", ""
     post = posting.get_post(post_id)
-    if post.thread_id == thread_id and permissions.can_view_post_body(current_user, post):
-        form.body.data = quote_markdown(author_name(current_user, post), post.body_md)
-        form.reply_to.data = str(post.id)
+    if post.thread_id != thread_id or not permissions.can_view_post_body(current_user, post):
+        return "", ""
+    return quote_markdown(author_name(current_user, post), post.body_md), str(post.id)
 
 
 @bp.post("/t/<int:thread_id>/reply")
@@ -108,7 +221,7 @@ def reply(thread_id: int) -> object:
             page = queries.page_of_post(outcome.post, current_app.config["POSTS_PER_PAGE"])
             return redirect(url_for("boards.thread", thread_id=thread.id, page=page, _anchor=f"p{outcome.post.id}"))
     permissions.ensure_can_view_thread(current_user, thread)
-    last_page = queries.thread_posts(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
+    last_page = queries.thread_page_posts(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, last_page, form, support=None), 422
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from forum.extensions import db
+from forum import queries
 from forum.guides import Guide, all_guides, get_guide, guides_for_area
 from forum.models import Board, Post, ScreeningRecord, Thread
 
@@ -66,18 +66,22 @@ def take_suggested_guides() -> list[Guide]:
     return _existing(slugs)
 
 
+# Built once: board and thread pages run it on every view.
+_OPENING_SCREENINGS = (
+    select(Post.thread_id, ScreeningRecord.guides, ScreeningRecord.area)
+    .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
+    .where(Post.thread_id.in_(bindparam("thread_ids", expanding=True)), Post.number == 1)
+    .order_by(ScreeningRecord.id)
+)
+
+
 @bp.app_template_global()
 def thread_guides(threads: Iterable[Thread]) -> dict[int, list[Guide]]:
     """thread id -> guides suggested by the screening of its opening post, in one query for the whole page."""
     ids = [thread.id for thread in threads]
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(Post.thread_id, ScreeningRecord.guides, ScreeningRecord.area)
-        .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
-        .where(Post.thread_id.in_(ids), Post.number == 1)
-        .order_by(ScreeningRecord.id)
-    )
+    rows = queries.read(_OPENING_SCREENINGS, {"thread_ids": ids})
     found: dict[int, list[Guide]] = {}
     for thread_id, slugs, area in rows:  # later screenings (after an edit) replace earlier ones
         guides = _existing(list(slugs or [])) or guides_for_area(area)

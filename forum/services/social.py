@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from forum import permissions
+from forum import permissions, queries
 from forum.extensions import db
 from forum.models import Block, Board, BoardFollow, Bookmark, Post, Reaction, Thread, ThreadWatch, User
 from forum.models.community import REACTION_KINDS, THREAD_WATCH_LEVELS
@@ -21,13 +21,21 @@ BLOCK_KINDS = ("block", "mute")
 # --- threads and boards ----------------------------------------------------------------------------
 
 
+# The reads below run on every thread or board page: built once, they skip building and keying the statement,
+# and queries.read runs them without the ORM's object-loading machinery.
+_WATCH_LEVEL = select(ThreadWatch.level).where(
+    ThreadWatch.user_id == bindparam("member"), ThreadWatch.thread_id == bindparam("thread_id")
+)
+_BOARD_FOLLOW = select(BoardFollow.id).where(
+    BoardFollow.user_id == bindparam("member"), BoardFollow.board_id == bindparam("board_id")
+)
+
+
 def thread_watch_level(user: Any, thread: Thread) -> str | None:
     member = permissions.signed_in(user)
     if member is None:
         return None
-    return db.session.scalar(
-        select(ThreadWatch.level).where(ThreadWatch.user_id == member.id, ThreadWatch.thread_id == thread.id)
-    )
+    return queries.read(_WATCH_LEVEL, {"member": member.id, "thread_id": thread.id}).scalar()
 
 
 def set_thread_watch(actor: Any, thread: Thread, level: str | None) -> str | None:
@@ -53,8 +61,7 @@ def follows_board(user: Any, board: Board) -> bool:
     member = permissions.signed_in(user)
     if member is None:
         return False
-    query = select(BoardFollow.id).where(BoardFollow.user_id == member.id, BoardFollow.board_id == board.id)
-    return db.session.scalar(query) is not None
+    return queries.read(_BOARD_FOLLOW, {"member": member.id, "board_id": board.id}).first() is not None
 
 
 def set_board_follow(actor: Any, board: Board, follow: bool) -> bool:
@@ -122,12 +129,16 @@ def bookmarks(user: Any) -> list[Post]:
     ]
 
 
+_BOOKMARKED = select(Bookmark.post_id).where(
+    Bookmark.user_id == bindparam("member"), Bookmark.post_id.in_(bindparam("post_ids", expanding=True))
+)
+
+
 def bookmarked_ids(user: Any, post_ids: list[int]) -> set[int]:
     member = permissions.signed_in(user)
     if member is None or not post_ids:
         return set()
-    query = select(Bookmark.post_id).where(Bookmark.user_id == member.id, Bookmark.post_id.in_(post_ids))
-    return set(db.session.scalars(query))
+    return set(queries.read(_BOOKMARKED, {"member": member.id, "post_ids": post_ids}).scalars())
 
 
 # --- reactions -------------------------------------------------------------------------------------
@@ -154,22 +165,25 @@ def reaction_counts(post_ids: list[int]) -> dict[int, dict[str, int]]:
     return reactions_on(None, post_ids)[0]
 
 
+_REACTIONS_ON = (
+    select(
+        Reaction.post_id,
+        Reaction.kind,
+        func.count(Reaction.id),
+        func.max(case((Reaction.user_id == bindparam("viewer"), 1), else_=0)),
+    )
+    .where(Reaction.post_id.in_(bindparam("post_ids", expanding=True)))
+    .group_by(Reaction.post_id, Reaction.kind)
+)
+
+
 def reactions_on(user: Any, post_ids: list[int]) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
     """Counts per kind for each post, and which (post, kind) pairs are the viewer's own, in one query."""
     if not post_ids:
         return {}, set()
     member = permissions.signed_in(user)
     viewer_id = member.id if member is not None else -1  # -1: nobody's reaction is an anonymous viewer's
-    rows = db.session.execute(
-        select(
-            Reaction.post_id,
-            Reaction.kind,
-            func.count(Reaction.id),
-            func.max(case((Reaction.user_id == viewer_id, 1), else_=0)),
-        )
-        .where(Reaction.post_id.in_(post_ids))
-        .group_by(Reaction.post_id, Reaction.kind)
-    )
+    rows = queries.read(_REACTIONS_ON, {"viewer": viewer_id, "post_ids": post_ids})
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     mine: set[tuple[int, str]] = set()
     for post_id, kind, count, is_mine in rows:

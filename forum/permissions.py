@@ -6,7 +6,7 @@ can_*(user, obj) answers; ensure_*(user, obj) raises the service error an adapte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import g, has_app_context
@@ -43,7 +43,7 @@ def _can_write(user: Any) -> bool:
 
 
 # Every block that involves a member, and the mutes they chose; built once (it runs on most pages).
-_RELATIONS = select(Block.blocker_id, Block.blocked_id, Block.kind).where(
+RELATIONS = select(Block.blocker_id, Block.blocked_id, Block.kind).where(
     or_(Block.blocker_id == bindparam("member"), and_(Block.blocked_id == bindparam("member"), Block.kind == "block"))
 )
 
@@ -56,12 +56,23 @@ def hidden_author_ids(user: Any) -> set[int]:
     cache = _request_cache()
     key = f"hidden_authors:{member.id}"
     if key not in cache:
-        rows = db.session.execute(_RELATIONS, {"member": member.id}).all()
-        cache[key] = frozenset(blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows)
-        # The blocks alone answer is_blocked_between for this member without another query.
-        blocks = (blocked if blocker == member.id else blocker for blocker, blocked, kind in rows if kind == "block")
-        cache[f"blocked_either_way:{member.id}"] = frozenset(blocks)
+        _remember_relations(cache, member, db.session.execute(RELATIONS, {"member": member.id}).all())
     return set(cache[key])
+
+
+def remember_relations(member: User, rows: Sequence[tuple[int, int, str]]) -> None:
+    """RELATIONS' rows for `member`, read along with other things: kept for the request as if
+    hidden_author_ids had read them."""
+    _remember_relations(_request_cache(), member, rows)
+
+
+def _remember_relations(cache: dict[str, frozenset[int]], member: User, rows: Sequence[Any]) -> None:
+    cache[f"hidden_authors:{member.id}"] = frozenset(
+        blocked if blocker == member.id else blocker for blocker, blocked, _kind in rows
+    )
+    # The blocks alone answer is_blocked_between for this member without another query.
+    blocks = (blocked if blocker == member.id else blocker for blocker, blocked, kind in rows if kind == "block")
+    cache[f"blocked_either_way:{member.id}"] = frozenset(blocks)
 
 
 def _request_cache() -> dict[str, frozenset[int]]:

@@ -35,12 +35,12 @@ from flask import request
 from markupsafe import Markup, escape
 from sqlalchemy import inspect
 
-from forum import permissions
+from forum import permissions, queries
 from forum.models import Post, Thread, User
 from forum.models.community import REACTION_KINDS, REACTION_LABELS
 from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page
 from forum.services import profiles, social
-from forum.templating import ID, author_name, fragments, kept, link, url_by_id
+from forum.templating import ID, Kept, author_name, fragments, kept, link, url_by_id
 
 _ANSWERS = "hearth.post_answers"
 # Rendered posts kept per process, and the viewer-specific answers that lead to them. An entry refers to
@@ -49,6 +49,9 @@ _ANSWERS = "hearth.post_answers"
 FRAGMENT_CACHE_SIZE = 2048
 VIEW_CACHE_SIZE = 4096
 THREAD_FACTS = tuple(column.key for column in inspect(Thread).column_attrs)
+# Where a row of queries.thread_page_rows holds what: the post's PAGE_POST_COLUMNS, then its author's.
+_ID, _AUTHOR_ID, _IS_ANONYMOUS = (PAGE_POST_COLUMNS.index(name) for name in ("id", "author_id", "is_anonymous"))
+_PERSON_START = len(PAGE_POST_COLUMNS)
 _GETTERS = {names: itemgetter(*names) for names in (THREAD_FACTS, PAGE_POST_COLUMNS, PAGE_PERSON_COLUMNS)}
 
 
@@ -105,6 +108,7 @@ def hidden_reason(viewer: Any, post: Post) -> str:
 class ThreadView:
     html: list[tuple[str, ...]]  # each post's HTML, split where the CSRF token goes
     may_reply: bool  # asked once: it costs a query (blocks) per ask
+    watch_level: str | None  # social.thread_watch_level, read with the rest
 
     def posts_html(self, csrf_token: str) -> Markup:
         """Every post's <li>, with this viewer's CSRF token in it."""
@@ -113,12 +117,27 @@ class ThreadView:
 
 
 def thread_view(viewer: Any, thread: Thread, page: Page) -> ThreadView:
-    """The posts of a page as HTML for this viewer: remembered when nothing they depend on changed."""
-    render, answers = fragments("_post.html", FRAGMENT_CACHE_SIZE).render, kept(_ANSWERS, VIEW_CACHE_SIZE)
-    posts: list[Post] = page.items
-    builder = _Builder(viewer, thread, page, [post.id for post in posts])
-    html = []  # each post's HTML: kept per viewer (answers) or per view (render), worked out on a miss
-    for post in posts:
+    """The posts of a page (rows of queries.thread_page_rows) as HTML for this viewer: remembered when
+    nothing they depend on changed. A page seen before is answered from the rows alone; otherwise the
+    posts are loaded as objects for the permission rules, and keyed by what those objects hold."""
+    answers = kept(_ANSWERS, VIEW_CACHE_SIZE)
+    rows = page.items
+    builder = _Builder(viewer, thread, page, [row[_ID] for row in rows])
+    html = []
+    for row in rows:
+        key = builder.row_key(row)
+        parts = answers.get(key) if key is not None else None
+        if parts is None:
+            return builder.thread_view(_work_out(builder, answers))
+        html.append(parts)
+    return builder.thread_view(html)
+
+
+def _work_out(builder: _Builder, answers: Kept) -> list[tuple[str, ...]]:
+    """Each post's HTML from its object: kept per viewer (answers) or per view (render), worked out on a miss."""
+    render = fragments("_post.html", FRAGMENT_CACHE_SIZE).render
+    html = []
+    for post in queries.page_posts(builder.thread, builder.ids):
         key = builder.facts_key(post)
         parts = answers.get(key) if key is not None else None
         if parts is None:
@@ -126,7 +145,7 @@ def thread_view(viewer: Any, thread: Thread, page: Page) -> ThreadView:
             if key is not None:
                 answers.put(key, parts)
         html.append(parts)
-    return ThreadView(html=html, may_reply=builder.may_reply)
+    return html
 
 
 class _Builder:
@@ -135,11 +154,13 @@ class _Builder:
     def __init__(self, viewer: Any, thread: Thread, page: Page, ids: list[int]) -> None:
         self.viewer = viewer
         self.thread = thread
+        self.ids = ids
+        reads = social.page_reads(viewer, thread, ids)  # first: it answers hidden_author_ids too
         self.hidden = permissions.hidden_author_ids(viewer)
-        self.counts, self.mine = social.reactions_on(viewer, ids)
+        self.counts, self.mine, self.bookmarks = reads.reactions, reads.mine, reads.bookmarks
         mine = self.mine
         self.mine_kinds = {pid: tuple(kind for kind in REACTION_KINDS if (pid, kind) in mine) for pid, _ in mine}
-        self.bookmarks = social.bookmarked_ids(viewer, ids)
+        self.watch_level = reads.watch_level
         self.sees_screening = permissions.can_see_screening(viewer)
         self.may_reply = permissions.can_reply(viewer, thread)
         self.page = page
@@ -147,6 +168,9 @@ class _Builder:
         self.people: dict[int, tuple[Any, ...]] = {}
         self.shared = self._shared_facts(page)
         self.profile_urls: dict[str, str] = {}
+
+    def thread_view(self, html: list[tuple[str, ...]]) -> ThreadView:
+        return ThreadView(html=html, may_reply=self.may_reply, watch_level=self.watch_level)
 
     @cached_property
     def urls(self) -> dict[str, Callable[[int], str]]:
@@ -180,21 +204,35 @@ class _Builder:
         if person is None:
             return None
         if person.id not in self.people:
-            # is_active and is_silenced depend on the time as well as the columns.
-            facts = (_columns(person, PAGE_PERSON_COLUMNS), person.is_active, person.is_silenced)
-            self.people[person.id] = facts
+            self.people[person.id] = _person_facts(_columns(person, PAGE_PERSON_COLUMNS))
         return self.people[person.id]
+
+    def _person_of_row(self, row: Any) -> tuple[Any, ...] | None:
+        author_id = row[_AUTHOR_ID]
+        if author_id is None:
+            return None
+        if author_id not in self.people:
+            self.people[author_id] = _person_facts(tuple(row[_PERSON_START:]))
+        return self.people[author_id]
 
     def facts_key(self, post: Post) -> tuple[Any, ...] | None:
         """Everything view(post) is worked out from, or None when that includes a query of its own."""
-        if self._is_hidden(post):
+        if self._hides(post.author_id, post.is_anonymous):
             return None  # the reason shown depends on who chose the block or mute: asked every time
-        pid = post.id
+        return self._key(post.id, _columns(post, PAGE_POST_COLUMNS), self._person(post.author))
+
+    def row_key(self, row: Any) -> tuple[Any, ...] | None:
+        """facts_key of the post a row of queries.thread_page_rows holds: the same key, from the same values."""
+        if self._hides(row[_AUTHOR_ID], row[_IS_ANONYMOUS]):
+            return None
+        return self._key(row[_ID], tuple(row[:_PERSON_START]), self._person_of_row(row))
+
+    def _key(self, pid: int, post: tuple[Any, ...], author: tuple[Any, ...] | None) -> tuple[Any, ...]:
         counts = self.counts.get(pid)
         return (
             self.shared,
-            _columns(post, PAGE_POST_COLUMNS),
-            self._person(post.author),
+            post,
+            author,
             tuple(sorted(counts.items())) if counts else (),
             self.mine_kinds.get(pid, ()),
             pid in self.bookmarks,
@@ -232,12 +270,12 @@ class _Builder:
             back=f"{self.back}{pid}",
         )
 
-    def _is_hidden(self, post: Post) -> bool:
+    def _hides(self, author_id: int | None, anonymous: bool) -> bool:
         # Anonymous posts stay: hiding them would tell the viewer who wrote them.
-        return post.author_id in self.hidden and not post.is_anonymous
+        return author_id in self.hidden and not anonymous
 
     def _hidden_reason(self, post: Post) -> str | None:
-        return hidden_reason(self.viewer, post) if self._is_hidden(post) else None
+        return hidden_reason(self.viewer, post) if self._hides(post.author_id, post.is_anonymous) else None
 
     def _profile_url(self, post: Post) -> str | None:
         if post.author is None or not permissions.can_see_author(self.viewer, post):
@@ -256,6 +294,24 @@ class _Builder:
             ReactionView(kind, REACTION_LABELS[kind], counts.get(kind, 0), (post_id, kind) in self.mine)
             for kind in REACTION_KINDS
         )
+
+
+class _PersonFacts:
+    """A person's page columns with User's own rules for what also depends on the time."""
+
+    is_active = User.is_active
+    is_suspended = User.is_suspended
+    is_silenced = User.is_silenced
+
+    def __init__(self, columns: tuple[Any, ...]) -> None:
+        self.__dict__.update(zip(PAGE_PERSON_COLUMNS, columns, strict=True))
+
+
+def _person_facts(columns: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The facts kept answers depend on about a person: their columns, and whether they are active and
+    silenced, which depend on the time as well."""
+    person: Any = _PersonFacts(columns)  # Any: User's rules, applied to a stand-in with the same columns
+    return (columns, person.is_active, person.is_silenced)
 
 
 def _columns(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -132,17 +133,6 @@ def thread_posts(thread: Thread, page: int, per_page: int) -> Page:
     return Page(items=_in_thread(thread, db.session.scalars(query)), page=page, pages=pages, total=thread.post_count)
 
 
-_THREAD_WITH_BOARD = select(Thread).where(Thread.id == bindparam("thread_id")).options(joinedload(Thread.board))
-
-
-def thread_with_board(thread_id: int) -> Thread:
-    """A thread and its board (the page names it) in one query."""
-    thread = db.session.scalars(_THREAD_WITH_BOARD, {"thread_id": thread_id}).first()
-    if thread is None:
-        raise NotFound("That thread doesn't exist or was removed.")
-    return thread
-
-
 # The columns the thread page loads, and what post_views keys its cached answers on: everything a
 # permission rule could look at. Left out: a post's Markdown source and idempotency key (large, and never
 # a rule's input) and people's credentials and profile text (never a rule's input, and not to be kept in
@@ -151,27 +141,64 @@ _POST_LEFT_OUT = ("body_md", "idempotency_key")
 _PERSON_LEFT_OUT = ("password_hash", "email", "bio", "bio_html", "pronouns", "username_key")
 PAGE_POST_COLUMNS = tuple(c.key for c in inspect(Post).column_attrs if c.key not in _POST_LEFT_OUT)
 PAGE_PERSON_COLUMNS = tuple(c.key for c in inspect(User).column_attrs if c.key not in _PERSON_LEFT_OUT)
+
+
+# The thread's author too: whether the viewer may reply depends on a block between them.
+_THREAD_WITH_BOARD = (
+    select(Thread)
+    .where(Thread.id == bindparam("thread_id"))
+    .options(
+        joinedload(Thread.board),
+        joinedload(Thread.author).load_only(*(getattr(User, name) for name in PAGE_PERSON_COLUMNS)),
+    )
+)
+
+
+def thread_with_board(thread_id: int) -> Thread:
+    """A thread, its board (the page names it) and its author in one query."""
+    thread = db.session.scalars(_THREAD_WITH_BOARD, {"thread_id": thread_id}).first()
+    if thread is None:
+        raise NotFound("That thread doesn't exist or was removed.")
+    return thread
+
+
 _PAGE_POSTS = (
     select(Post)
-    .where(
-        Post.thread_id == bindparam("thread_id"),
-        Post.number >= bindparam("first"),
-        Post.number < bindparam("stop"),
-    )
+    .where(Post.id.in_(bindparam("ids", expanding=True)))
     .options(
         *(defer(getattr(Post, name)) for name in _POST_LEFT_OUT),
         joinedload(Post.author).load_only(*(getattr(User, name) for name in PAGE_PERSON_COLUMNS)),
     )
     .order_by(Post.number)
 )
+# The same columns as plain rows: a post's PAGE_POST_COLUMNS, then its author's PAGE_PERSON_COLUMNS (all
+# None when the author is gone). A page seen before needs nothing more, so no objects are built for it.
+_PAGE_POST_ROWS = (
+    select(
+        *(getattr(Post, name) for name in PAGE_POST_COLUMNS),
+        *(getattr(User, name) for name in PAGE_PERSON_COLUMNS),
+    )
+    .outerjoin(User, User.id == Post.author_id)
+    .where(
+        Post.thread_id == bindparam("thread_id"),
+        Post.number >= bindparam("first"),
+        Post.number < bindparam("stop"),
+    )
+    .order_by(Post.number)
+)
 
 
-def thread_page_posts(thread: Thread, page: int, per_page: int) -> Page:
-    """thread_posts for the thread page: the columns it shows, in a prepared statement."""
+def thread_page_rows(thread: Thread, page: int, per_page: int) -> Page:
+    """A page of the thread page's posts as rows of _PAGE_POST_ROWS, in a prepared statement."""
     page, pages = _page_bounds(thread.post_count, page, per_page)
     first = (page - 1) * per_page + 1
-    rows = db.session.scalars(_PAGE_POSTS, {"thread_id": thread.id, "first": first, "stop": first + per_page})
-    return Page(items=_in_thread(thread, rows), page=page, pages=pages, total=thread.post_count)
+    rows = read(_PAGE_POST_ROWS, {"thread_id": thread.id, "first": first, "stop": first + per_page})
+    return Page(items=list(rows), page=page, pages=pages, total=thread.post_count)
+
+
+def page_posts(thread: Thread, ids: list[int]) -> list[Post]:
+    """The posts of thread_page_rows as objects (the permission rules take them), with their authors."""
+    return _in_thread(thread, db.session.scalars(_PAGE_POSTS, {"ids": ids}))
 
 
 def _in_thread(thread: Thread, rows: Any) -> list[Post]:
@@ -209,7 +236,7 @@ class Unread:
 
 # The two badges of the signed-in menu in one round trip. Unread means read_at is null, as in
 # services.moderator_messages.unread_count and services.notifications.unread_count.
-_UNREAD = select(
+UNREAD = select(
     select(func.count(ModeratorMessage.id))
     .where(ModeratorMessage.recipient_id == bindparam("member"), ModeratorMessage.read_at.is_(None))
     .scalar_subquery(),
@@ -223,5 +250,16 @@ def unread(viewer: Any) -> Unread:
     member = permissions.signed_in(viewer)
     if member is None:
         return Unread(0, 0)
-    messages, notifications = read(_UNREAD, {"member": member.id}).one()
+    known = g.get(_UNREAD_KEY)
+    if known is not None and known[0] == member.id:
+        return known[1]  # type: ignore[no-any-return]
+    messages, notifications = read(UNREAD, {"member": member.id}).one()
     return Unread(int(messages or 0), int(notifications or 0))
+
+
+_UNREAD_KEY = "hearth_unread"
+
+
+def remember_unread(member: User, messages: int, notifications: int) -> None:
+    """UNREAD's answer for `member`, read along with other things: the menu of this request uses it."""
+    setattr(g, _UNREAD_KEY, (member.id, Unread(int(messages or 0), int(notifications or 0))))

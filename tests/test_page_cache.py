@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from forum import queries
 from forum.extensions import db
 from forum.models import Post, Thread, User
 from forum.services import accounts, moderation_actions, notifications, posting, social
@@ -87,6 +89,26 @@ def test_reactions_and_bookmarks_show_at_once_and_only_to_their_owner(app: Flask
     social.set_bookmark(member, posting.get_post(post.id), True)
     assert "Remove bookmark" in _post(_page(mine, thread), post)
     assert "Remove bookmark" not in _post(_page(theirs, thread), post)
+
+
+def test_a_page_seen_before_is_answered_from_rows_until_something_on_it_changes(
+    app: Flask, member: User, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    river = make_user("river")
+    post = reply(river, thread_by(member), "Small steps today.")
+    thread = posting.get_thread(post.thread_id)
+    loads: list[list[int]] = []
+    load_posts = queries.page_posts
+    monkeypatch.setattr(queries, "page_posts", lambda thread, ids: loads.append(ids) or load_posts(thread, ids))
+    reader = _client(app, member)
+    assert "Small steps today." in _post(_page(reader, thread), post)
+    assert len(loads) == 1  # worked out from the posts as objects, for the permission rules
+    assert "Small steps today." in _post(_page(reader, thread), post)
+    assert len(loads) == 1  # the rows' key found what the objects' key kept
+
+    social.set_reaction(river, posting.get_post(post.id), "hug", True)
+    assert 'Hug <span class="reaction-count">1</span>' in _post(_page(reader, thread), post)
+    assert len(loads) == 2
 
 
 def test_ones_own_reaction_shows_even_when_the_count_stays_the_same(app: Flask, member: User, make_user: Any) -> None:

@@ -15,7 +15,7 @@ from forum.blueprints.guides import guide_url, thread_guides
 from forum.forms import EditForm, ReplyForm, ThreadForm
 from forum.models import Thread
 from forum.rendering import quote_markdown
-from forum.services import posting, social
+from forum.services import posting
 from forum.templating import ID, author_name, fragment_template, fragments, kept, link, render_slotted, url_by_id
 
 from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
@@ -108,7 +108,7 @@ def new_thread(slug: str) -> object:
 @bp.get("/t/<int:thread_id>")
 def thread(thread_id: int) -> object:
     thread = permissions.ensure_can_view_thread(current_user, queries.thread_with_board(thread_id))
-    page = queries.thread_page_posts(thread, _page_arg(), current_app.config["POSTS_PER_PAGE"])
+    page = queries.thread_page_rows(thread, _page_arg(), current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, page, None, support=take_support())
 
 
@@ -118,7 +118,7 @@ def _thread_page(thread: Thread, page: queries.Page, form: ReplyForm | None, *, 
     # The real user, not the proxy: the view asks a dozen questions about them per post.
     view = post_views.thread_view(current_user._get_current_object(), thread, page)
     reply_form = _reply_form(thread, form) if view.may_reply else None
-    watch = _watch_forms(thread)
+    watch = _watch_forms(thread, view.watch_level)
     return render_template(
         "thread.html", thread=thread, page=page, view=view, reply_form=reply_form, watch=watch, support=support
     )
@@ -135,10 +135,10 @@ class WatchView(NamedTuple):
 WATCH_CACHE_SIZE = 256
 
 
-def _watch_forms(thread: Thread) -> Markup | None:
+def _watch_forms(thread: Thread, level: str | None) -> Markup | None:
+    """`level`: social.thread_watch_level, read with the rest of the page."""
     if not permissions.can_follow(current_user, thread):
         return None
-    level = social.thread_watch_level(current_user, thread)
     back = request.full_path if request.query_string else request.path
     view = WatchView(link("me.watch_thread", thread_id=thread.id), level, back)
     parts = fragments("community/_thread_watch.html", WATCH_CACHE_SIZE).render(view)
@@ -221,7 +221,7 @@ def reply(thread_id: int) -> object:
             page = queries.page_of_post(outcome.post, current_app.config["POSTS_PER_PAGE"])
             return redirect(url_for("boards.thread", thread_id=thread.id, page=page, _anchor=f"p{outcome.post.id}"))
     permissions.ensure_can_view_thread(current_user, thread)
-    last_page = queries.thread_page_posts(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
+    last_page = queries.thread_page_rows(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, last_page, form, support=None), 422
 
 

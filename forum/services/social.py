@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy import Integer, String, bindparam, case, cast, delete, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions, queries
@@ -183,7 +184,11 @@ def reactions_on(user: Any, post_ids: list[int]) -> tuple[dict[int, dict[str, in
         return {}, set()
     member = permissions.signed_in(user)
     viewer_id = member.id if member is not None else -1  # -1: nobody's reaction is an anonymous viewer's
-    rows = queries.read(_REACTIONS_ON, {"viewer": viewer_id, "post_ids": post_ids})
+    return _tally(queries.read(_REACTIONS_ON, {"viewer": viewer_id, "post_ids": post_ids}))
+
+
+def _tally(rows: Any) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
+    """_REACTIONS_ON's rows as counts per post and kind, and the viewer's own (post, kind) pairs."""
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     mine: set[tuple[int, str]] = set()
     for post_id, kind, count, is_mine in rows:
@@ -191,6 +196,58 @@ def reactions_on(user: Any, post_ids: list[int]) -> tuple[dict[int, dict[str, in
         if is_mine:
             mine.add((post_id, kind))
     return dict(counts), mine
+
+
+@dataclass(frozen=True)
+class PageReads:
+    """What a thread page shows that depends on who is reading it, besides the posts themselves."""
+
+    reactions: dict[int, dict[str, int]]  # post id -> kind -> count
+    mine: set[tuple[int, str]]  # the viewer's own reactions
+    bookmarks: set[int]  # the viewer's bookmarks among the page's posts
+    watch_level: str | None  # thread_watch_level
+
+
+def _arm(tag: int, statement: Any, *columns: int | None) -> Any:
+    """One part of _PAGE_READS: a tag, then the statement's columns at these places (None: an empty cell),
+    so that each of the four cells has one type in every part."""
+    sub = statement.subquery()
+    types = (Integer, Integer, String, Integer)
+    cells = (cast(null(), types[at]) if column is None else sub.c[column] for at, column in enumerate(columns))
+    return select(literal_column(str(tag)).label("tag"), *(cell.label(f"cell{at}") for at, cell in enumerate(cells)))
+
+
+_RELATIONS_ROW, _REACTION_ROW, _BOOKMARK_ROW, _WATCH_ROW, _UNREAD_ROW = range(5)
+# The reads of a member's thread page in one round trip: their blocks and mutes (permissions.RELATIONS), the
+# page's reactions, their bookmarks among its posts, their watch level and the menu's unread counts. Each
+# row is (tag, int, int, str, int).
+_PAGE_READS = union_all(
+    _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2, None),
+    _arm(_REACTION_ROW, _REACTIONS_ON, 0, 2, 1, 3),
+    _arm(_BOOKMARK_ROW, _BOOKMARKED, 0, None, None, None),
+    _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0, None),
+    _arm(_UNREAD_ROW, queries.UNREAD, 0, 1, None, None),
+)
+
+
+def page_reads(user: Any, thread: Thread, post_ids: list[int]) -> PageReads:
+    """reactions_on, bookmarked_ids and thread_watch_level for a thread page; for a member in one query,
+    which also answers permissions.hidden_author_ids and queries.unread for the rest of the request."""
+    member = permissions.signed_in(user)
+    if member is None or not post_ids:
+        return PageReads(*reactions_on(user, post_ids), set(), thread_watch_level(user, thread))
+    params = {"member": member.id, "viewer": member.id, "post_ids": post_ids, "thread_id": thread.id}
+    parts: dict[int, list[Any]] = defaultdict(list)
+    for tag, *cells in queries.read(_PAGE_READS, params):
+        parts[tag].append(cells)
+    permissions.remember_relations(member, [(a, b, kind) for a, b, kind, _ in parts[_RELATIONS_ROW]])
+    queries.remember_unread(member, *parts[_UNREAD_ROW][0][:2])
+    watch = parts[_WATCH_ROW]
+    return PageReads(
+        *_tally((post_id, kind, count, is_mine) for post_id, count, kind, is_mine in parts[_REACTION_ROW]),
+        {post_id for post_id, *_ in parts[_BOOKMARK_ROW]},
+        watch[0][2] if watch else None,
+    )
 
 
 # --- blocking and muting people ------------------------------------------------------------------

@@ -117,13 +117,21 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+# Each wrk thread runs its own Lua state with the same random sequence, so the key carries the thread's
+# number: without it both threads sent the same keys, and half the "replies" were replays that made their
+# whole group commit roll back and write again.
 REPLY_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+threads_started = 0
+setup = function(thread)
+  threads_started = threads_started + 1
+  thread:set("thread_number", threads_started)
+end
 counter = 0
 request = function()
   counter = counter + 1
-  local key = string.format("%s-%d-%d", tostring(math.random(1, 1e9)), counter, os.time())
+  local key = string.format("%d-%s-%d-%d", thread_number, tostring(math.random(1, 1e9)), counter, os.time())
   local template = '{"body": "Thinking of you today. Reply %d, small steps count.", "idempotency_key": "%s"}'
   local body = string.format(template, counter, key)
   return wrk.format(nil, nil, nil, body)

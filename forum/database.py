@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -35,6 +36,29 @@ def configure_engine(app: Flask) -> None:
         return
     with app.app_context():
         _install_sqlite_hooks(db.engine)
+        if _gevent_patched():
+            _commit_off_the_loop(db.engine)
+
+
+def _gevent_patched() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
+
+
+def _commit_off_the_loop(engine: Engine) -> None:
+    """Under gevent, COMMIT runs in a native thread while the worker's other requests go on.
+
+    A commit is SQLite's fsync (about 4 ms on the bench machine's disk), made in C: on the event loop it stopped every
+    request of the worker, so a core sat idle while replies waited to be rendered, screened and queued
+    for the next group commit. The driver releases the GIL while SQLite works, and the connection is
+    used by no one else meanwhile (its greenlet waits for the result); check_same_thread is off.
+    """
+    from gevent import get_hub
+
+    def do_commit(dbapi_connection: Any) -> None:
+        get_hub().threadpool.apply(dbapi_connection.commit)
+
+    engine.dialect.do_commit = do_commit  # type: ignore[method-assign]
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
@@ -73,7 +97,10 @@ def _begin_immediate(conn: Any) -> None:
     measured a p99 over a second. time.sleep is cooperative under gevent (and a plain sleep with
     threads), and the short steps take the lock soon after it is released.
     """
-    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    # The pragmas go straight to the driver: they run for every write transaction, and SQLAlchemy's
+    # statement machinery (events, result objects) adds nothing to them.
+    driver = conn.connection.dbapi_connection
+    driver.execute("PRAGMA busy_timeout=0")
     try:
         deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
         delay = _FIRST_RETRY_SECONDS
@@ -87,7 +114,7 @@ def _begin_immediate(conn: Any) -> None:
             time.sleep(delay)
             delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _is_busy(error: OperationalError) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -153,6 +156,22 @@ def test_the_hold_policy_shows_a_crisis_post_only_to_its_author_and_moderators(a
     assert outcome.thread.visibility == "held"
 
 
+def test_a_crisis_reply_raises_its_thread_risk_for_good_and_is_queued(app: Flask, member: User, make_user) -> None:
+    opening = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT)
+    peer = make_user("river")
+    crisis = posting.create_reply(peer, opening.thread, body=CRISIS_TEXT)
+    calm = posting.create_reply(peer, opening.thread, body="Later: I called the line and talked for an hour.")
+    assert crisis.post.content_note == posting.AUTO_CONTENT_NOTE and calm.post.content_note is None
+    assert calm.thread.risk_level == "crisis"  # a calm reply after it does not lower the thread's risk
+    assert (calm.thread.post_count, calm.post.number) == (3, 3)
+    assert _board().post_count == 3
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_id == crisis.post.id))
+    assert item is not None and item.priority == "urgent" and item.subject_user_id == peer.id
+    screened = db.session.execute(select(ScreeningRecord.target_id, ScreeningRecord.level)).all()
+    expected = [(opening.post.id, opening.screen.level), (crisis.post.id, "crisis"), (calm.post.id, calm.screen.level)]
+    assert sorted(map(tuple, screened)) == expected
+
+
 def test_a_calm_post_needs_no_review(app: Flask, member: User) -> None:
     posting.create_thread(member, _board(), title="Small win today", body="I went for a walk with a friend.")
     assert _count(ReviewItem) == 0
@@ -240,6 +259,63 @@ def test_replies_written_at_the_same_moment_share_commits_and_all_are_saved(
     assert len(commits) < len(repliers)  # and fewer commits (fsyncs) than replies
     db.session.rollback()  # this test's own snapshot predates the replies
     assert db.session.get(Thread, thread_id).post_count == 7
+
+
+# Run in its own process: gevent must patch the standard library before anything else is imported.
+GEVENT_REPLIES = """
+from gevent import monkey
+
+monkey.patch_all()
+import json, sys, threading
+
+import gevent
+from sqlalchemy import event
+
+from forum import create_app
+from forum.extensions import db
+from forum.models import User
+from forum.seeding import seed_boards
+from forum.services import accounts, posting
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "t", "ARGON2_PROFILE": "CHEAPEST",
+                  "RATELIMIT_ENABLED": False, "TESTING": True})
+loop_thread = threading.get_native_id()
+commit_threads, commits = [], []
+with app.app_context():
+    db.create_all()
+    seed_boards()
+    event.listen(db.engine, "commit", lambda conn: commits.append(1))
+    event.listen(db.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(
+        lambda sql: sql == "COMMIT" and commit_threads.append(threading.get_native_id())))
+    db.engine.dispose()  # new connections, so each gets the trace callback
+    authors = [accounts.register(f"peer{n}", "a long enough password").id for n in range(12)]
+    thread_id = posting.create_thread(db.session.get(User, authors[0]), posting.get_board("grief-and-loss"),
+                                      title="Many at once", body="First.").thread.id
+    commits.clear()
+    commit_threads.clear()
+
+def reply(author_id):
+    with app.app_context():
+        author, thread = db.session.get(User, author_id), posting.get_thread(thread_id)
+        return posting.create_reply(author, thread, body=f"With you, from {author_id}.").post.number
+
+numbers = [g.get() for g in [gevent.spawn(reply, a) for a in authors]]
+print(json.dumps({"numbers": sorted(numbers), "commits": len(commits), "off_loop": loop_thread not in commit_threads,
+                  "commit_threads": len(commit_threads)}))
+"""
+
+
+def test_under_gevent_commits_run_off_the_event_loop_and_replies_still_share_them(app: Flask, tmp_path) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        pytest.skip("the commit moved off the event loop is SQLite's fsync")
+    script = tmp_path / "replies.py"
+    script.write_text(GEVENT_REPLIES)
+    url = f"sqlite:///{tmp_path / 'gevent.db'}"
+    done = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["numbers"] == list(range(2, 14))  # every reply saved, each with its own number
+    assert 0 < found["commits"] < 12  # replies arriving together shared commits
+    assert found["commit_threads"] == found["commits"] and found["off_loop"]  # and each COMMIT ran on another thread
 
 
 def test_a_reply_cannot_answer_a_post_across_a_block(app: Flask, member: User, make_user) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions
@@ -23,6 +23,7 @@ from forum.models import (
     Notification,
     NotificationSetting,
     Post,
+    Thread,
     ThreadWatch,
     User,
     utcnow,
@@ -161,25 +162,60 @@ def _add(session: Session, recipients: dict[int, str], **fields: Any) -> list[in
 # --- new posts -------------------------------------------------------------------------------------
 
 
+# What the subscriber needs of a new post and its thread, in one read built once on the tables (no ORM
+# entities to load): it runs under the write lock for every post. No row when the post is held or its
+# thread not public: a held post reaches nobody until a moderator has looked at it.
+_posts, _threads = Post.__table__, Thread.__table__
+_NEW_POST = (
+    select(
+        _posts.c.id,
+        _posts.c.author_id,
+        _posts.c.is_anonymous,
+        _posts.c.number,
+        _posts.c.reply_to_id,
+        _posts.c.body_md,
+        _posts.c.thread_id,
+        _threads.c.author_id.label("thread_author_id"),
+        _threads.c.board_id,
+    )
+    .join(_threads, _threads.c.id == _posts.c.thread_id)
+    .where(
+        _posts.c.id == bindparam("post_id"),
+        _posts.c.author_id.is_not(None),
+        _posts.c.visibility == "visible",
+        _threads.c.visibility == "visible",
+        _threads.c.deleted_at.is_(None),
+    )
+)
+_follows, _watches = BoardFollow.__table__, ThreadWatch.__table__
+_FOLLOWERS = select(_follows.c.user_id).where(_follows.c.board_id == bindparam("board_id"))
+_WATCHERS = select(_watches.c.user_id).where(
+    _watches.c.thread_id == bindparam("thread_id"), _watches.c.level == "follow"
+)
+_QUOTED_AUTHOR = select(_posts.c.author_id).where(
+    _posts.c.id == bindparam("post_id"), _posts.c.thread_id == bindparam("thread_id")
+)
+
+
 @events.on_post_created
 def notify_post_created(post_id: int) -> None:
     """Runs inside the transaction that made the post public (see events.post_created)."""
     with write_transaction() as session:
-        post = session.get(Post, post_id)
-        if post is None or post.author_id is None or not _publicly_visible(post):
-            return  # a held post reaches nobody until a moderator has looked at it
-        recipients = _filter_recipients(session, post, _candidates(session, post))
+        # Core reads on the connection: nothing of the ORM session is needed for them.
+        connection = session.connection()
+        post = connection.execute(_NEW_POST, {"post_id": post_id}).one_or_none()
+        if post is None:
+            return
+        candidates = _candidates(connection, post)
+        if not candidates:
+            return
+        recipients = _filter_recipients(session, post, candidates)
         actor_id = None if post.is_anonymous else post.author_id
         told = _add(session, recipients, actor_id=actor_id, thread_id=post.thread_id, post_id=post.id)
         _push_counts_after_commit(told)
 
 
-def _publicly_visible(post: Post) -> bool:
-    thread = post.thread
-    return post.visibility == "visible" and thread.visibility == "visible" and thread.deleted_at is None
-
-
-def _candidates(session: Session, post: Post) -> dict[int, str]:
+def _candidates(connection: Connection, post: Row[Any]) -> dict[int, str]:
     found: dict[int, str] = {}
 
     def offer(user_id: int | None, kind: str) -> None:
@@ -189,31 +225,27 @@ def _candidates(session: Session, post: Post) -> dict[int, str]:
         if current is None or _PRIORITY[kind] < _PRIORITY[current]:
             found[user_id] = kind
 
-    thread = post.thread
     if post.number == 1:
-        for user_id in session.scalars(select(BoardFollow.user_id).where(BoardFollow.board_id == thread.board_id)):
+        for user_id in connection.scalars(_FOLLOWERS, {"board_id": post.board_id}):
             offer(user_id, "followed")
     else:
-        offer(thread.author_id, "reply")
-        watchers = select(ThreadWatch.user_id).where(ThreadWatch.thread_id == thread.id, ThreadWatch.level == "follow")
-        for user_id in session.scalars(watchers):
+        offer(post.thread_author_id, "reply")
+        for user_id in connection.scalars(_WATCHERS, {"thread_id": post.thread_id}):
             offer(user_id, "followed")
     if post.reply_to_id is not None:
-        quoted = session.get(Post, post.reply_to_id)
-        if quoted is not None and quoted.thread_id == post.thread_id:
-            offer(quoted.author_id, "quote")
+        offer(connection.scalar(_QUOTED_AUTHOR, {"post_id": post.reply_to_id, "thread_id": post.thread_id}), "quote")
     names = mentioned_names(post.body_md)
     if names:
-        for user_id in session.scalars(select(User.id).where(User.username_key.in_(names))):
+        for user_id in connection.scalars(select(User.id).where(User.username_key.in_(names))):
             offer(user_id, "mention")
     found.pop(post.author_id or -1, None)
     return found
 
 
-def _filter_recipients(session: Session, post: Post, candidates: dict[int, str]) -> dict[int, str]:
-    if not candidates:
-        return {}
+def _filter_recipients(session: Session, post: Row[Any], candidates: dict[int, str]) -> dict[int, str]:
     ids = list(candidates)
+    thread = session.get(Thread, post.thread_id)
+    assert thread is not None  # joined in _NEW_POST, in this same transaction
     muted_thread = set(
         session.scalars(
             select(ThreadWatch.user_id).where(
@@ -231,7 +263,7 @@ def _filter_recipients(session: Session, post: Post, candidates: dict[int, str])
         user = users.get(user_id)
         if user is None or user_id in muted_thread or user_id in shielded:
             continue
-        if not permissions.can_view_thread(user, post.thread) or not user.is_active:
+        if not permissions.can_view_thread(user, thread) or not user.is_active:
             continue
         kept[user_id] = kind
     return kept

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from forum import limits, permissions
 from forum.extensions import db
@@ -25,6 +26,7 @@ from forum.services.transaction import GroupCommit, in_write_transaction, write_
 from forum.services.validation import clean_single_line, clean_text
 
 AUTO_CONTENT_NOTE = "This post may talk about suicide or self-harm."
+_RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,17 @@ class Draft:
     body_html: str
     content_note: str | None
     screen: ScreenResult
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the screening record and the review queue need of a stored post."""
+
+    post_id: int
+    author_id: int | None
+    body_md: str
+    thread_id: int
+    title: str
 
 
 @dataclass
@@ -85,7 +98,7 @@ def get_board(slug: str) -> Board:
 
 
 def get_thread(thread_id: int) -> Thread:
-    thread = db.session.get(Thread, thread_id)
+    thread = db.session.scalar(_THREAD_BY_ID, {"thread_id": thread_id})
     if thread is None:
         raise NotFound("That thread doesn't exist or was removed.")
     return thread
@@ -125,7 +138,7 @@ def create_thread(
         session.flush()
         post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
         _touch_board(session, board_id, post, new_thread=True)
-        _announce(post)
+        _announce(post.id)
         return post.id
 
     return _write(write, author, key, draft)
@@ -143,7 +156,8 @@ def create_reply(
 ) -> PostOutcome:
     author = permissions.ensure_can_reply(actor, thread)
     key = idempotency.clean_key(idempotency_key)
-    _check_anonymity(author, thread.board, anonymous)
+    if anonymous:  # the board is loaded only to ask whether it allows anonymity
+        _check_anonymity(author, thread.board, anonymous)
     _check_reply_to(author, thread, reply_to_id)
     existing = _existing_post(author, key)
     if existing is not None:
@@ -153,16 +167,103 @@ def create_reply(
     thread_id, author_id = thread.id, author.id
 
     def write(session: Session) -> int:
-        # populate_existing: the thread may still be in the session from before the lock;
-        # the locked read must overwrite it, or concurrent replies lose counts and share numbers.
-        locked = session.get(Thread, thread_id, with_for_update=True, populate_existing=True)
-        assert locked is not None
-        post = _insert_post(session, author_id, locked, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
-        _touch_board(session, locked.board_id, post)
-        _announce(post)
-        return post.id
+        return _write_reply(session, thread_id, author_id, draft, key, anonymous=anonymous, reply_to_id=reply_to_id)
 
     return _write(write, author, key, draft)
+
+
+# The reply's statements, built once: building them and their cache keys on every call was a large share
+# of the work done under SQLite's write lock. Pure Core: no unit of work for rows this request never reads.
+_threads, _posts, _boards = Thread.__table__, Post.__table__, Board.__table__
+_THREAD_RANK = case(_RISK_RANK, value=_threads.c.risk_level)
+# Counting in SQL takes the row's lock (PostgreSQL) and reads the new count back in the same statement, so
+# concurrent replies never share a number or lose a count; the thread's risk only ever rises.
+_BUMP_THREAD = (
+    update(_threads)
+    .where(_threads.c.id == bindparam("thread_id"))
+    .values(
+        post_count=_threads.c.post_count + 1,
+        last_activity_at=bindparam("now", type_=_threads.c.last_activity_at.type),
+        risk_level=case(
+            (bindparam("rank") > _THREAD_RANK, bindparam("level", type_=_threads.c.risk_level.type)),
+            else_=_threads.c.risk_level,
+        ),
+    )
+    .returning(_threads.c.post_count, _threads.c.board_id, _threads.c.title)
+)
+_INSERT_POST = insert(_posts)
+_TOUCH_BOARD = (
+    update(_boards)
+    .where(_boards.c.id == bindparam("board_id"))
+    .values(
+        post_count=_boards.c.post_count + 1, last_activity_at=bindparam("now", type_=_boards.c.last_activity_at.type)
+    )
+)
+_THREAD_BY_ID = select(Thread).where(Thread.id == bindparam("thread_id"))
+_POST_ID_BY_KEY = select(_posts.c.id).where(
+    _posts.c.author_id == bindparam("author_id"), _posts.c.idempotency_key == bindparam("key")
+)
+# The new post as the answer shows it, with its thread and author in one read. populate_existing: the
+# thread may be in the session from before the write, with the old count.
+_POST_FOR_ANSWER = (
+    select(Post)
+    .options(joinedload(Post.thread), joinedload(Post.author))
+    .where(Post.id == bindparam("post_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def _write_reply(
+    session: Session,
+    thread_id: int,
+    author_id: int,
+    draft: Draft,
+    key: str | None,
+    *,
+    anonymous: bool,
+    reply_to_id: int | None,
+) -> int:
+    session.flush()  # a caller's pending rows go first, as the ORM's own flush would order them
+    connection = session.connection()
+    now = utcnow()
+    level = draft.screen.level
+    bumped = connection.execute(
+        _BUMP_THREAD, {"thread_id": thread_id, "now": now, "rank": _RISK_RANK[level], "level": level}
+    ).one()
+    row = _post_row(thread_id, author_id, bumped.post_count, draft, key, anonymous, reply_to_id, now)
+    post_id: int = connection.execute(_INSERT_POST, row).inserted_primary_key[0]
+    written = _Written(post_id, author_id, draft.body_md, thread_id, bumped.title)
+    _screen_and_queue(session, written, draft.screen)
+    connection.execute(_TOUCH_BOARD, {"board_id": bumped.board_id, "now": now})
+    _announce(post_id)
+    return post_id
+
+
+def _post_row(
+    thread_id: int,
+    author_id: int,
+    number: int,
+    draft: Draft,
+    key: str | None,
+    anonymous: bool,
+    reply_to_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns a new post's row gets; the same as _insert_post gives the ORM."""
+    return {
+        "thread_id": thread_id,
+        "author_id": author_id,
+        "number": number,
+        "body_md": draft.body_md,
+        "body_html": draft.body_html,
+        "content_note": _content_note_for(draft),
+        "is_anonymous": anonymous,
+        "risk_level": draft.screen.level,
+        "visibility": _visibility_for(draft.screen),
+        "idempotency_key": key,
+        "reply_to_id": reply_to_id,
+        "created_at": now,
+    }
 
 
 def _write(write: Callable[[Session], int], author: User, key: str | None, draft: Draft) -> PostOutcome:
@@ -175,7 +276,7 @@ def _write(write: Callable[[Session], int], author: User, key: str | None, draft
         _fresh_snapshot()
         return _replayed_or_raise(author, key, exc)
     _fresh_snapshot()
-    post = db.session.get(Post, post_id)
+    post = db.session.scalar(_POST_FOR_ANSWER, {"post_id": post_id})
     assert post is not None
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=True)
 
@@ -241,11 +342,8 @@ def _insert_post(
     session.add(post)
     session.flush()
     _raise_thread_risk(thread, draft.screen.level, visibility, is_first=post.number == 1)
-    _screen_and_queue(session, post, draft.screen, thread)
+    _screen_and_queue(session, _Written(post.id, author_id, post.body_md, thread.id, thread.title), draft.screen)
     return post
-
-
-_RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
 
 
 def _raise_thread_risk(thread: Thread, level: str, visibility: str, *, is_first: bool) -> None:
@@ -255,17 +353,21 @@ def _raise_thread_risk(thread: Thread, level: str, visibility: str, *, is_first:
         thread.visibility = visibility
 
 
-def _screen_and_queue(session: Session, post: Post, result: ScreenResult, thread: Thread) -> None:
-    record = screening.record(session, "post", post.id, result)
+def _screen_and_queue(session: Session, post: _Written, result: ScreenResult) -> None:
+    if not result.needs_review:
+        # The common case: only the screening record, as one Core insert.
+        screening.insert_record(session.connection(), "post", post.post_id, result)
+        return
+    record = screening.record(session, "post", post.post_id, result)
     review.queue_screening(
         session,
         target_type="post",
-        target_id=post.id,
+        target_id=post.post_id,
         subject_user_id=post.author_id,
         result=result,
         screening=record,
         excerpt=post.body_md,
-        where={"kind": "thread", "thread_id": thread.id, "post_id": post.id, "title": thread.title},
+        where={"kind": "thread", "thread_id": post.thread_id, "post_id": post.post_id, "title": post.title},
     )
 
 
@@ -280,11 +382,11 @@ def _touch_board(session: Session, board_id: int, post: Post, *, new_thread: boo
     session.execute(statement.execution_options(synchronize_session=False))
 
 
-def _announce(post: Post) -> None:
+def _announce(post_id: int) -> None:
     """Tell subscribers (notifications) inside this transaction: the post and what it causes commit together."""
     from forum.services import events
 
-    events.post_created(post.id)
+    events.post_created(post_id)
 
 
 # --- idempotency --------------------------------------------------------------------------------
@@ -294,9 +396,11 @@ def _existing_post(author: User, key: str | None) -> PostOutcome | None:
     """A double submit with the same key gets the post the first one made, not a second."""
     if key is None:
         return None
-    post = db.session.scalar(select(Post).where(Post.author_id == author.id, Post.idempotency_key == key))
-    if post is None:
+    # The id alone: almost every key is new, and a miss then costs no entity loading.
+    post_id = db.session.scalar(_POST_ID_BY_KEY, {"author_id": author.id, "key": key})
+    if post_id is None:
         return None
+    post = get_post(post_id)
     return PostOutcome(post=post, thread=post.thread, screen=_stored_screen(post), created=False)
 
 
@@ -340,8 +444,10 @@ def edit_post(actor: Any, post: Post, *, body: object, content_note: object = No
         post.edited_at = utcnow()
         if _RISK_RANK[draft.screen.level] > _RISK_RANK[post.risk_level]:
             post.risk_level = draft.screen.level
-        _raise_thread_risk(post.thread, draft.screen.level, post.thread.visibility, is_first=False)
-        _screen_and_queue(session, post, draft.screen, post.thread)
+        thread = post.thread
+        _raise_thread_risk(thread, draft.screen.level, thread.visibility, is_first=False)
+        written = _Written(post.id, post.author_id, post.body_md, thread.id, thread.title)
+        _screen_and_queue(session, written, draft.screen)
     return PostOutcome(post=post, thread=post.thread, screen=draft.screen, created=False)
 
 

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
 import moderation
@@ -83,20 +84,32 @@ def _signal_dict(signal: Any) -> dict[str, Any]:
 
 
 def record(session: Session, target_type: str, target_id: int, result: ScreenResult) -> ScreeningRecord:
-    row = ScreeningRecord(
-        target_type=target_type,
-        target_id=target_id,
-        level=result.level,
-        score=result.score,
-        signals=result.signals,
-        area=result.area,
-        guides=result.guides,
-        model_version=result.model_version,
-        error=result.error,
-    )
+    row = ScreeningRecord(**_record_columns(target_type, target_id, result))
     session.add(row)
     session.flush()
     return row
+
+
+_INSERT_RECORD = insert(ScreeningRecord.__table__)
+
+
+def insert_record(connection: Connection, target_type: str, target_id: int, result: ScreenResult) -> None:
+    """record() as one Core insert, for writers that need no ScreeningRecord object back (nothing to review)."""
+    connection.execute(_INSERT_RECORD, _record_columns(target_type, target_id, result))
+
+
+def _record_columns(target_type: str, target_id: int, result: ScreenResult) -> dict[str, Any]:
+    return {
+        "target_type": target_type,
+        "target_id": target_id,
+        "level": result.level,
+        "score": result.score,
+        "signals": result.signals,
+        "area": result.area,
+        "guides": result.guides,
+        "model_version": result.model_version,
+        "error": result.error,
+    }
 
 
 def result_from_record(row: ScreeningRecord | None) -> ScreenResult:

@@ -1,4 +1,5 @@
-"""Benchmark live chat: one gevent server process (`gunicorn -k gevent -w 1 wsgi:app`), separate load processes.
+"""Benchmark live chat: one gevent server process (`gunicorn -c deploy/gunicorn.conf.py -w 1 wsgi:app`), separate
+load processes.
 
 Run: .venv/bin/python -m bench.bench_chat [--runs 5] [--clients 500] [--reconnect-clients 1000] [--load-procs 2]
      [--scenarios inbound,fanout,...] (a subset prints its rows and writes no report)
@@ -258,6 +259,9 @@ class Server:
         self.process = subprocess.Popen(
             [
                 gunicorn,
+                # The deployed settings (the collector's among them); the options below override the rest.
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "-k",
                 "gevent",
                 "-w",
@@ -585,7 +589,8 @@ def write_report(
         "",
         f"Machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; load average at start "
         f"{info['loadavg_at_start']} (a shared machine: the load average is the context for every figure).",
-        "Server: one `gunicorn -k gevent -w 1 wsgi:app` process, SQLite (WAL, synchronous=FULL), no Redis.",
+        "Server: one `gunicorn -c deploy/gunicorn.conf.py -k gevent -w 1 wsgi:app` process, SQLite (WAL, "
+        "synchronous=FULL), no Redis.",
         f"Load: {args.load_procs} separate processes of raw WebSocket clients (bench/wsclient.py, one epoll loop "
         "each).",
         f"Runs per scenario: {args.runs}; medians below; whole run took {took:.0f} s.",

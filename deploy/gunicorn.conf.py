@@ -7,6 +7,7 @@ systemd template hearth@PORT) and let nginx pin each client to one of them (ip_h
 queue (FORUM_REDIS_URL) connects the processes.
 """
 
+import gc
 import os
 
 import gevent
@@ -50,6 +51,22 @@ def pre_request(worker, req):  # gunicorn calls it with both
     positive delay resumes this greenlet on the loop's next turn, after the ready connections have run.
     """
     gevent.sleep(0.000001)
+
+
+def post_worker_init(worker: object) -> None:  # gunicorn calls it once the worker has loaded the app
+    """Keep the garbage collector off what lives as long as the process, and run it less often.
+
+    After the app is loaded the heap holds about 180,000 tracked objects (models, mappers, templates,
+    the screening model, libraries) that are never freed, and every full collection walked all of
+    them: a thousand clients reconnecting at once set off four or five full collections of 0.15-0.3 s
+    each. gc.freeze() moves them to a generation that is never collected. The young generation's
+    threshold goes from 700 to 10,000 allocations: each connection and event allocates a few hundred
+    short-lived containers, so at 700 the collector ran after every few events. Measured on the
+    reconnect of 1,000 clients (interleaved A/B, server worker CPU): collection time per round about
+    1.4 s before, 1.1 s with the freeze alone, 0.6-1.0 s with both.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 # X-Forwarded-* are believed by the app only through FORUM_TRUSTED_PROXIES (ProxyFix, one hop for

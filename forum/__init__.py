@@ -71,7 +71,7 @@ def _register_http(app: Flask) -> None:
 
 def _register_realtime(app: Flask) -> None:
     from forum.extensions import socketio
-    from forum.realtime import Packet, SocketMiddleware, client_manager
+    from forum.realtime import Packet, SocketMiddleware, client_manager, forget_closed_sockets
 
     if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
         _lighter_greenlets()
@@ -84,6 +84,7 @@ def _register_realtime(app: Flask) -> None:
         cors_allowed_origins=list(app.config["CORS_ALLOWED_ORIGINS"]),
         manage_session=False,
     )
+    forget_closed_sockets(socketio.server)
     socketio.sockio_mw = app.wsgi_app = SocketMiddleware(socketio.sockio_mw)  # type: ignore[method-assign]
     from forum.realtime.handlers import register_handlers
 

@@ -4,6 +4,7 @@ are neither listed nor counted; and the bookkeeping behind a join (socket rooms,
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,13 +12,16 @@ import pytest
 import socketio as python_socketio
 from flask import Flask
 from flask_socketio import SocketIOTestClient
+from werkzeug.serving import make_server
 
+from forum import create_app
 from forum.extensions import db, socketio
 from forum.models import Block, User
 from forum.realtime import LocalManager
-from forum.realtime.chat import Presence, _new_snapshot
+from forum.realtime.chat import Presence, _new_snapshot, presence
 from forum.services import accounts, chat
 from forum.services.transaction import write_transaction
+from tests.conftest import make_config
 
 ROOM = "board-introductions"
 
@@ -138,6 +142,55 @@ def test_the_client_manager_forgets_every_room_of_a_socket_that_disconnects() ->
     assert sorted(manager.get_rooms(second, "/chat")) == sorted([second, "user:2", "chat:a"])
     assert [sid for sid, _eio in manager.get_participants("/chat", "chat:a")] == [second]
     assert "user:1" not in manager.rooms["/chat"] and "chat:b" not in manager.rooms["/chat"]
+
+
+@pytest.fixture
+def served(app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An app on the test database behind a real HTTP server (WebSockets included), in this process so its
+    Socket.IO server can be inspected. Made here, not the session's app: other tests make apps too, and the
+    Socket.IO extension's server is the last one made."""
+    served_app = create_app(make_config(database_url))
+    server = make_server("127.0.0.1", 0, served_app, threaded=True)
+    origin = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setattr(socketio.server.eio, "cors_allowed_origins", [origin])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield origin
+    server.shutdown()
+    thread.join(timeout=5)
+    with served_app.app_context():
+        db.engine.dispose()
+
+
+def test_the_server_forgets_each_websocket_as_soon_as_it_drops(
+    app: Flask, make_user: Callable[..., User], served: str
+) -> None:
+    """A dropped socket must leave nothing behind: a reconnect storm otherwise left one dead Engine.IO socket
+    per client (waiting up to 40 s for engine.io's monitor), and every round cost more than the last."""
+    engine = socketio.server.eio
+    people = [make_user(f"dropper{n}") for n in range(3)]
+    clients = []
+    for person in people:
+        client = python_socketio.Client(reconnection=False)
+        client.connect(
+            served,
+            namespaces=["/chat"],
+            transports=["websocket"],
+            auth={"token": accounts.issue_token(person)},
+        )
+        assert client.call("join", {"room": ROOM, "after": None}, namespace="/chat")["ok"]
+        clients.append(client)
+    assert len(engine.sockets) == 3
+
+    for client in clients:
+        client.eio.disconnect(abort=True)  # the network drops: no goodbye
+
+    deadline = time.monotonic() + 5
+    while (engine.sockets or presence.count(chat.socket_room(ROOM))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.sockets == {}
+    assert presence.count(chat.socket_room(ROOM)) == 0
+    assert socketio.server.manager.rooms.get("/chat", {}).get(chat.socket_room(ROOM)) is None
 
 
 def test_a_join_reads_history_in_a_snapshot_taken_after_it_joined_and_keeps_loaded_rows(app: Flask, make_user) -> None:

@@ -501,3 +501,30 @@ def test_a_board_added_since_the_start_gets_its_room_on_the_first_message(app: F
     outcome = chat.send_to_room(member, "board-late-board", body="Message number 1 from me", client_id="late")
 
     assert outcome.created and outcome.payload["room"] == "board-late-board"
+
+
+def test_a_rejoin_finds_retractions_through_their_own_index_however_long_the_history(app: Flask, member: User) -> None:
+    """A rejoin asks which of the messages it shows were retracted; that must not walk the room's history,
+    or every rejoin costs more as the room grows (a thousand people reconnecting pay it a thousand times)."""
+    room = _room()
+    rows = [
+        {"room_id": room.id, "author_id": member.id, "client_id": f"h{n}", "body_md": "hi", "body_html": "<p>hi</p>"}
+        for n in range(300)
+    ]
+    db.session.execute(ChatMessage.__table__.insert(), rows)
+    db.session.commit()
+    ids = list(
+        db.session.scalars(select(ChatMessage.id).where(ChatMessage.room_id == room.id).order_by(ChatMessage.id))
+    )
+    chat.delete_message(member, db.session.get(ChatMessage, ids[10]))
+    chat.delete_message(member, db.session.get(ChatMessage, ids[200]))
+
+    assert chat.retracted_up_to(room, ids[150]) == [{"id": ids[10], "by": "author"}]
+    assert chat.retracted_up_to(room, ids[-1]) == [{"id": ids[200], "by": "author"}, {"id": ids[10], "by": "author"}]
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL's choice depends on table statistics
+        compiled = chat._RETRACTED_UP_TO.compile(db.engine)
+        plan = db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}",
+            tuple(compiled.construct_params({"room_id": room.id, "after_id": ids[-1]}).values()),
+        )
+        assert "ix_chat_messages_room_retracted" in " ".join(str(row[-1]) for row in plan)

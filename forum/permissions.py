@@ -99,16 +99,18 @@ def is_blocked_between(a: Any, b: Any) -> bool:
         known = cache.get(f"blocked_either_way:{member.id}")
         if known is not None:
             return other.id in known
-    found = db.session.scalar(
-        select(Block.id).where(
-            Block.kind == "block",
-            or_(
-                and_(Block.blocker_id == first.id, Block.blocked_id == second.id),
-                and_(Block.blocker_id == second.id, Block.blocked_id == first.id),
-            ),
-        )
-    )
+    found = db.session.execute(_BLOCK_BETWEEN, {"first": first.id, "second": second.id}).first()
     return found is not None
+
+
+# Built once: every reply and chat message asks it.
+_BLOCK_BETWEEN = select(Block.id).where(
+    Block.kind == "block",
+    or_(
+        and_(Block.blocker_id == bindparam("first"), Block.blocked_id == bindparam("second")),
+        and_(Block.blocker_id == bindparam("second"), Block.blocked_id == bindparam("first")),
+    ),
+)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ chat messages through the full write path and every client records when each arr
   - two processes on the Redis queue, clients split across them (the scale-out set-up).
 Target: Redis adds <= 2 ms to the median delivery latency.
 
-Part 2, pages: thread page (50 posts, signed in) and replies through the API on PostgreSQL next to SQLite,
+Part 2, pages: thread page (50 posts shown, signed in) and replies through the API on PostgreSQL next to SQLite,
 with bench_forum's server (deploy/gunicorn.conf.py, 2 gevent workers) and wrk.
 
 Usage: python -m bench.bench_cluster [--runs 5] [--clients 1000] [--messages 20] [--seconds 5] [--skip-pages]
@@ -35,7 +35,16 @@ import psycopg
 import redis
 import socketio
 
-from bench.bench_forum import REPLY_SCRIPT, prepare_database, session_cookie, start_server, wrk
+from bench.bench_forum import (
+    POSTS_SHOWN,
+    REPLY_SCRIPT,
+    THREAD_PAGE,
+    USER_AGENT,
+    prepare_database,
+    session_cookie,
+    start_server,
+    wrk,
+)
 from bench.common import median, wait_for_health, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,17 +286,18 @@ def run_pages(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, li
         for port, (name, url) in enumerate(backends.items(), start=5721):
             setup = prepare_database(url)
             env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench",
-                   "FORUM_RATELIMIT_ENABLED": "0", "FORUM_ARGON2_PROFILE": "CHEAPEST"}  # fmt: skip
+                   "FORUM_RATELIMIT_ENABLED": "0", "FORUM_ARGON2_PROFILE": "CHEAPEST",
+                   "FORUM_POSTS_PER_PAGE": str(POSTS_SHOWN)}  # fmt: skip
             env.pop("FORUM_REDIS_URL", None)
             server = start_server(env, port, workdir / f"pages-{port}.log")
             base = f"http://127.0.0.1:{port}"
-            runs: dict[str, list[dict]] = {"thread page (50 posts, signed in)": [], "reply (API, full write path)": []}
+            runs: dict[str, list[dict]] = {THREAD_PAGE: [], "reply (API, full write path)": []}
             try:
-                cookie = {"Cookie": session_cookie(port)}
+                cookie = {"Cookie": session_cookie(port), "User-Agent": USER_AGENT}
                 bearer = {"Authorization": f"Bearer {setup['token']}"}
                 for _ in range(args.runs):
-                    runs["thread page (50 posts, signed in)"].append(
-                        wrk(f"{base}/t/{setup['thread_id']}?page=2", args.seconds, args.connections, cookie)
+                    runs[THREAD_PAGE].append(
+                        wrk(f"{base}/t/{setup['thread_id']}?page=1", args.seconds, args.connections, cookie)
                     )
                     runs["reply (API, full write path)"].append(
                         wrk(f"{base}/api/v1/threads/{setup['thread_id']}/posts", args.seconds, args.connections,

@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import moderation
+from forum.blueprints.guides import _OPENING_SCREENINGS, thread_guides
 from forum.extensions import db
 from forum.guides import all_guides
 from forum.highlighting import highlight
 from forum.models import ReviewItem, Thread, User, utcnow
-from forum.services import moderation_actions, privacy, review
+from forum.services import moderation_actions, posting, privacy, review
 from tests.conftest import login
 
 from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
@@ -162,6 +163,25 @@ def test_threads_show_suggested_guides_beside_them(client: FlaskClient, member: 
     assert "thread-guides" in board and "/guides/grief-processing" in board
     thread = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
     assert "Guides for this thread" in thread
+
+
+def test_thread_guides_come_from_opening_posts_through_the_target_index(member: User) -> None:
+    """Board and thread pages ask for their threads' guides on every view: the lookup must go from the
+    opening posts to their screenings, not walk every post's screening (which grows with every reply)."""
+    first = posting.get_thread(start_thread(member, CALM_TEXT, title="Her recipe books").thread_id)
+    second = posting.get_thread(start_thread(member, "Starting a new job next week.", title="New job").thread_id)
+    posting.create_reply(member, first, body="My dad started a new job and we argue about it.")
+    found = thread_guides([first, second])
+    assert [g.slug for g in found[first.id]] == [g.slug for g in thread_guides([first])[first.id]]
+    assert "grief-processing" in {g.slug for g in found[first.id]} and set(found) == {first.id, second.id}
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL's plan depends on table statistics
+        compiled = _OPENING_SCREENINGS.compile(db.engine)
+        params = compiled.construct_params({"thread_ids": [first.id, second.id]}, _check=False)
+        sql = str(compiled).replace("(__[POSTCOMPILE_thread_ids])", f"({first.id}, {second.id})")
+        plan = db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}", tuple(v for k, v in params.items() if k != "thread_ids")
+        )
+        assert "ix_screenings_target (target_type=? AND target_id=?)" in " ".join(str(row[-1]) for row in plan)
 
 
 def test_after_a_calm_post_the_writer_sees_suggested_guides_once(client: FlaskClient, member: User) -> None:

@@ -5,21 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import bindparam, select
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import ApiToken, User
-from forum.services.accounts import _token_hash
+from forum.models import User
+from forum.services import accounts
 
 
 def socket_user(auth: Any) -> User | None:
     """The signed-in, active person for this connection, or None (the connection is then refused)."""
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-        # accounts.user_for_token's rules, as the statement built once below: a thousand clients
-        # reconnecting at once each run it at connect.
-        user = db.session.scalar(_LIVE_TOKEN_HOLDER, {"token_hash": _token_hash(auth["token"])})
-        return user if user is not None and user.is_active else None
+        return accounts.user_for_token(auth["token"])
     return permissions.signed_in(current_user)
 
 
@@ -32,23 +28,8 @@ def still_valid(user_id: int, session_version: int) -> User | None:
     return user
 
 
-# The rules of accounts.user_for_token (not revoked, made under the person's current session version) as
-# one statement built once: every event of a token socket runs it, and the token row itself isn't needed.
-_LIVE_TOKEN_HOLDER = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.revoked_at.is_(None),
-        ApiToken.session_version == User.session_version,
-    )
-)
-
-
 def token_still_valid(user_id: int, token: str) -> User | None:
     """For token sockets: the token itself must still be live (revoking one token ends its sockets' rights)."""
     db.session.expire_all()
-    user = db.session.scalar(_LIVE_TOKEN_HOLDER, {"token_hash": _token_hash(token)})
-    if user is None or user.id != user_id or not user.is_active:
-        return None
-    return user
+    user = accounts.user_for_token(token)
+    return user if user is not None and user.id == user_id else None

@@ -537,7 +537,6 @@ class _Draft:
 # Core inserts: the ORM's unit of work (flush, identity map, expiry) costs more than the write itself,
 # and nothing here needs the rows as objects. Columns left out take their defaults as with the ORM.
 _INSERT_MESSAGE = insert(ChatMessage.__table__)
-_INSERT_SCREENING = insert(ScreeningRecord.__table__)
 
 
 def store_message(
@@ -605,7 +604,7 @@ def _chat_writes() -> GroupCommit:
 def _screen_and_queue(session: Session, message_id: int, draft: _Draft, result: ScreenResult) -> None:
     if not result.needs_review:
         # The common case: only the screening record, as one Core insert.
-        session.connection().execute(_INSERT_SCREENING, _screening_row(message_id, result))
+        screening.insert_record(session.connection(), "chat_message", message_id, result)
         return
     record = screening.record(session, "chat_message", message_id, result)
     review.queue_screening(
@@ -626,21 +625,6 @@ def _screen_and_queue(session: Session, message_id: int, draft: _Draft, result: 
             "context": _context_before(session, draft.room_id, message_id),
         },
     )
-
-
-def _screening_row(message_id: int, result: ScreenResult) -> dict[str, Any]:
-    """The columns screening.record() fills, for a Core insert."""
-    return {
-        "target_type": "chat_message",
-        "target_id": message_id,
-        "level": result.level,
-        "score": result.score,
-        "signals": result.signals,
-        "area": result.area,
-        "guides": result.guides,
-        "model_version": result.model_version,
-        "error": result.error,
-    }
 
 
 def _context_before(session: Session, room_id: int, message_id: int) -> list[dict[str, Any]]:

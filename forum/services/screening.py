@@ -84,7 +84,7 @@ def _signal_dict(signal: Any) -> dict[str, Any]:
 
 
 def record(session: Session, target_type: str, target_id: int, result: ScreenResult) -> ScreeningRecord:
-    row = ScreeningRecord(**_record_columns(target_type, target_id, result))
+    row = ScreeningRecord(**record_columns(target_type, target_id, result))
     session.add(row)
     session.flush()
     return row
@@ -95,10 +95,11 @@ _INSERT_RECORD = insert(ScreeningRecord.__table__)
 
 def insert_record(connection: Connection, target_type: str, target_id: int, result: ScreenResult) -> None:
     """record() as one Core insert, for writers that need no ScreeningRecord object back (nothing to review)."""
-    connection.execute(_INSERT_RECORD, _record_columns(target_type, target_id, result))
+    connection.execute(_INSERT_RECORD, record_columns(target_type, target_id, result))
 
 
-def _record_columns(target_type: str, target_id: int, result: ScreenResult) -> dict[str, Any]:
+def record_columns(target_type: str, target_id: int, result: ScreenResult) -> dict[str, Any]:
+    """A screening record's columns, for record(), insert_record() and writers with Core inserts of their own."""
     return {
         "target_type": target_type,
         "target_id": target_id,

@@ -136,8 +136,8 @@ def create_thread(
         thread = Thread(board_id=board_id, author_id=author_id, title=clean_title, is_anonymous=anonymous)
         session.add(thread)
         session.flush()
-        post = _insert_post(session, author_id, thread, draft, key, anonymous=anonymous, reply_to_id=None)
-        _touch_board(session, board_id, post, new_thread=True)
+        post = _insert_opening_post(session, author_id, thread, draft, key, anonymous=anonymous)
+        _touch_board(session, board_id, post.created_at, new_threads=1)
         _announce(post.id)
         return post.id
 
@@ -192,11 +192,15 @@ _BUMP_THREAD = (
     .returning(_threads.c.post_count, _threads.c.board_id, _threads.c.title)
 )
 _INSERT_POST = insert(_posts)
+# One UPDATE that counts in SQL: no SELECT of the board while the write lock is held, and no lost count when
+# two writers touch the same board.
 _TOUCH_BOARD = (
     update(_boards)
     .where(_boards.c.id == bindparam("board_id"))
     .values(
-        post_count=_boards.c.post_count + 1, last_activity_at=bindparam("now", type_=_boards.c.last_activity_at.type)
+        post_count=_boards.c.post_count + 1,
+        thread_count=_boards.c.thread_count + bindparam("new_threads"),
+        last_activity_at=bindparam("now", type_=_boards.c.last_activity_at.type),
     )
 )
 _THREAD_BY_ID = select(Thread).where(Thread.id == bindparam("thread_id"))
@@ -234,7 +238,7 @@ def _write_reply(
     post_id: int = connection.execute(_INSERT_POST, row).inserted_primary_key[0]
     written = _Written(post_id, author_id, draft.body_md, thread_id, bumped.title)
     _screen_and_queue(session, written, draft.screen)
-    connection.execute(_TOUCH_BOARD, {"board_id": bumped.board_id, "now": now})
+    _touch_board(session, bumped.board_id, now)
     _announce(post_id)
     return post_id
 
@@ -249,7 +253,7 @@ def _post_row(
     reply_to_id: int | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The columns a new post's row gets; the same as _insert_post gives the ORM."""
+    """The columns a new post's row gets, for the reply's Core insert and the opening post's ORM object."""
     return {
         "thread_id": thread_id,
         "author_id": author_id,
@@ -311,37 +315,17 @@ def _check_anonymity(author: User, board: Board, anonymous: bool) -> None:
         raise invalid("anonymous", "This board doesn't allow anonymous posts.")
 
 
-def _insert_post(
-    session: Session,
-    author_id: int,
-    thread: Thread,
-    draft: Draft,
-    key: str | None,
-    *,
-    anonymous: bool,
-    reply_to_id: int | None,
+def _insert_opening_post(
+    session: Session, author_id: int, thread: Thread, draft: Draft, key: str | None, *, anonymous: bool
 ) -> Post:
+    """A new thread's first post, through the ORM: the thread itself was only just added to the session."""
     now = utcnow()
-    thread.post_count += 1
+    thread.post_count = 1
     thread.last_activity_at = now
-    visibility = _visibility_for(draft.screen)
-    post = Post(
-        thread_id=thread.id,
-        author_id=author_id,
-        number=thread.post_count,
-        body_md=draft.body_md,
-        body_html=draft.body_html,
-        content_note=_content_note_for(draft),
-        is_anonymous=anonymous,
-        risk_level=draft.screen.level,
-        visibility=visibility,
-        idempotency_key=key,
-        reply_to_id=reply_to_id,
-        created_at=now,
-    )
+    post = Post(**_post_row(thread.id, author_id, 1, draft, key, anonymous, None, now))
     session.add(post)
     session.flush()
-    _raise_thread_risk(thread, draft.screen.level, visibility, is_first=post.number == 1)
+    _raise_thread_risk(thread, draft.screen.level, post.visibility, is_first=True)
     _screen_and_queue(session, _Written(post.id, author_id, post.body_md, thread.id, thread.title), draft.screen)
     return post
 
@@ -371,15 +355,9 @@ def _screen_and_queue(session: Session, post: _Written, result: ScreenResult) ->
     )
 
 
-def _touch_board(session: Session, board_id: int, post: Post, *, new_thread: bool = False) -> None:
-    # One UPDATE that counts in SQL: no SELECT of the board while the write lock is held, and no lost
-    # count when two writers touch the same board.
-    counts: dict[str, Any] = {"post_count": Board.post_count + 1, "last_activity_at": post.created_at}
-    if new_thread:
-        counts["thread_count"] = Board.thread_count + 1
-    statement = update(Board).where(Board.id == board_id).values(**counts)
+def _touch_board(session: Session, board_id: int, now: datetime, *, new_threads: int = 0) -> None:
     # The board object, if loaded, is expired at commit like everything else: no need to sync it here.
-    session.execute(statement.execution_options(synchronize_session=False))
+    session.connection().execute(_TOUCH_BOARD, {"board_id": board_id, "now": now, "new_threads": new_threads})
 
 
 def _announce(post_id: int) -> None:

@@ -135,13 +135,6 @@ _BOOKMARKED = select(Bookmark.post_id).where(
 )
 
 
-def bookmarked_ids(user: Any, post_ids: list[int]) -> set[int]:
-    member = permissions.signed_in(user)
-    if member is None or not post_ids:
-        return set()
-    return set(queries.read(_BOOKMARKED, {"member": member.id, "post_ids": post_ids}).scalars())
-
-
 # --- reactions -------------------------------------------------------------------------------------
 
 
@@ -231,8 +224,9 @@ _PAGE_READS = union_all(
 
 
 def page_reads(user: Any, thread: Thread, post_ids: list[int]) -> PageReads:
-    """reactions_on, bookmarked_ids and thread_watch_level for a thread page; for a member in one query,
-    which also answers permissions.hidden_author_ids and queries.unread for the rest of the request."""
+    """reactions_on, the viewer's bookmarks among the posts and thread_watch_level for a thread page; for a
+    member in one query, which also answers permissions.hidden_author_ids and queries.unread for the rest of
+    the request."""
     member = permissions.signed_in(user)
     if member is None or not post_ids:
         return PageReads(*reactions_on(user, post_ids), set(), thread_watch_level(user, thread))

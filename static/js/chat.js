@@ -119,6 +119,9 @@
       self.onRoom(ack.room);
       if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
       ack.history.forEach(function (m) { self.addMessage(m, false); });
+      // An empty first history means the room had nothing this person may see: everything is after 0.
+      // Left at null, a reconnect would ask for the latest page only and could skip what came between.
+      if (self.historyId === null && !ack.room.has_more) { self.historyId = 0; }
       (ack.retracted || []).forEach(function (p) { self.retract(p); });
       self.present = {};
       ack.present.forEach(function (p) { self.present[p.id] = p.username; });

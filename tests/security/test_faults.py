@@ -174,11 +174,12 @@ def _room_key(server: LiveServer) -> str:
 
 
 def test_chat_connections_cut_mid_burst_lose_and_double_nothing(live_server: LiveServer) -> None:
-    sender, listener = Sock(live_server, _chat_user(live_server, "sender")), None
+    sender = Sock(live_server, _chat_user(live_server, "sender"))
     listener = Sock(live_server, _chat_user(live_server, "listener"))
     room = _room_key(live_server)
-    for sock in (sender, listener):
-        assert sock.client.call("join", {"room": room}, namespace="/chat", timeout=15)["ok"]
+    assert sender.client.call("join", {"room": room}, namespace="/chat", timeout=15)["ok"]
+    first_join = listener.client.call("join", {"room": room}, namespace="/chat", timeout=15)
+    assert first_join["ok"], first_join
 
     acked: dict[str, int] = {}
     pending = [f"burst-{n}" for n in range(120)]
@@ -195,12 +196,12 @@ def test_chat_connections_cut_mid_burst_lose_and_double_nothing(live_server: Liv
         )
 
     # Reconnect; resend everything not acknowledged (the same client ids), then the rest of the burst.
-    # The listener resumes from just before the first message it saw live, not after the highest id: sends
-    # are handled concurrently, so a higher id can arrive before a lower one that was still in flight, and
-    # "after the highest" would skip it. Ids make the overlap harmless: the listener keeps each id once.
+    # The listener resumes as the browser client does: from the newest id its join history vouched for
+    # (0 when the room was empty), not from anything it saw live. Sends are handled concurrently, so live
+    # messages arrive out of id order, and at the cut any of them (the lowest included) may still have been
+    # in flight: no live id proves there is no gap below it. Ids make the overlap harmless.
     sender.reconnect()
-    live_ids = [m["id"] for m in listener.received]
-    resume_after = min(live_ids) - 1 if live_ids else None
+    resume_after = max((m["id"] for m in first_join["history"]), default=0)
     listener.reconnect()
     history = listener.client.call("join", {"room": room, "after": resume_after}, namespace="/chat", timeout=15)
     assert history["ok"], history

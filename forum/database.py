@@ -80,7 +80,30 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         if conn.get_execution_options().get(IMMEDIATE, False):
             _begin_immediate(conn)
         else:
-            conn.exec_driver_sql("BEGIN")
+            # Straight to the driver: every request and chat event opens a read transaction, and
+            # SQLAlchemy's statement machinery (events, a result object) cost more than the BEGIN itself.
+            conn.connection.dbapi_connection.execute("BEGIN")
+
+
+def restart_for_reading(conn: Any) -> None:
+    """End this connection's read transaction and open a new one in place: a fresh snapshot."""
+    driver = conn.connection.dbapi_connection
+    driver.execute("ROLLBACK")
+    driver.execute("BEGIN")
+
+
+def end_read_in_place(conn: Any) -> None:
+    """End this connection's read transaction, keeping the connection: begin_write_in_place follows."""
+    conn.connection.dbapi_connection.execute("ROLLBACK")
+
+
+def begin_write_in_place(conn: Any) -> None:
+    """Take SQLite's write lock on a connection whose read transaction was ended in place.
+
+    Cheaper than a session rollback and a new checkout (returning the connection to the pool, taking
+    it back, the transaction bookkeeping on both sides), which every reply and chat message paid.
+    """
+    _begin_immediate(conn)
 
 
 # How long a writer waits for SQLite's write lock before "database is locked" (as busy_timeout did).

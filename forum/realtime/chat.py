@@ -42,6 +42,7 @@ from flask import current_app, request
 from flask_socketio import SocketIO, join_room, leave_room, rooms
 
 from forum import permissions
+from forum.database import restart_for_reading
 from forum.extensions import db
 from forum.models import User
 from forum.realtime import CHAT_NAMESPACE, deliver, user_room
@@ -313,8 +314,7 @@ def _new_snapshot() -> None:
     """
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("ROLLBACK")
-        connection.exec_driver_sql("BEGIN")
+        restart_for_reading(connection)
 
 
 @_event

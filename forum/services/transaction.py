@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from forum.database import IMMEDIATE
+from forum.database import IMMEDIATE, begin_write_in_place, end_read_in_place
 from forum.extensions import db
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,17 @@ def write_transaction() -> Iterator[Session]:
         # Nested call inside a running transaction: join it; the outer one commits.
         yield session
         return
-    if session.in_transaction():
-        # End the read snapshot the request may have opened, so the write sees the latest rows.
+    # End the read snapshot the request may have opened, so the write sees the latest rows.
+    kept = _end_read_keeping_connection(session)
+    if kept is None and session.in_transaction():
         session.rollback()
     session.info[_AFTER_COMMIT] = []
     with _writers_queue(session):
         try:
-            session.connection(execution_options={IMMEDIATE: True})
+            if kept is not None:
+                begin_write_in_place(kept)
+            else:
+                session.connection(execution_options={IMMEDIATE: True})
             yield session
             session.commit()
         except BaseException:
@@ -47,6 +52,25 @@ def write_transaction() -> Iterator[Session]:
             raise
     callbacks = session.info.pop(_AFTER_COMMIT)
     _run_callbacks(callbacks)
+
+
+def _end_read_keeping_connection(session: Session) -> Connection | None:
+    """On SQLite, end a clean read transaction on its own connection and return that connection.
+
+    What a rollback does for the write that follows, without giving the connection back to the pool:
+    every loaded row is expired, so the write reads values as they are under the write lock. A session
+    holding unsaved changes is left to the rollback, which discards them as before.
+    """
+    if not session.in_transaction() or session.in_nested_transaction():
+        return None
+    if session.new or session.dirty or session.deleted:
+        return None
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    connection = session.connection()
+    end_read_in_place(connection)
+    session.expire_all()
+    return connection
 
 
 # One per process. Under gevent (monkey-patched) it is a cooperative lock that wakes waiters in turn.

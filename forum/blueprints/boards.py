@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -13,7 +14,7 @@ from markupsafe import Markup, escape
 from forum import permissions, post_views, queries, ratelimits
 from forum.blueprints.guides import guide_url, thread_guides
 from forum.forms import EditForm, ReplyForm, ThreadForm
-from forum.models import Thread
+from forum.models import Post, Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
 from forum.templating import ID, author_name, fragment_template, fragments, kept, link, render_slotted, url_by_id
@@ -28,12 +29,12 @@ def _page_arg() -> int:
 
 
 @bp.get("/")
-def home() -> object:
+def home() -> ResponseReturnValue:
     return render_template("home.html", boards=queries.boards(), latest=queries.latest_threads(current_user))
 
 
 @bp.get("/b/<slug>")
-def board(slug: str) -> object:
+def board(slug: str) -> ResponseReturnValue:
     board = queries.board_by_slug(slug)
     per_page = current_app.config["THREADS_PER_PAGE"]
     page = queries.board_listing(current_user, board, _page_arg(), per_page)
@@ -106,7 +107,7 @@ def new_thread(slug: str) -> object:
 
 
 @bp.get("/t/<int:thread_id>")
-def thread(thread_id: int) -> object:
+def thread(thread_id: int) -> ResponseReturnValue:
     thread = permissions.ensure_can_view_thread(current_user, queries.thread_with_board(thread_id))
     page = queries.thread_page_rows(thread, _page_arg(), current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, page, None, support=take_support())
@@ -273,13 +274,12 @@ def lock(thread_id: int) -> object:
     return redirect(url_for("boards.thread", thread_id=thread.id))
 
 
-def _post_url(post: object) -> str:
-    number = getattr(post, "number", 1)
+def _post_url(post: Post) -> str:
     per_page = current_app.config["POSTS_PER_PAGE"]
-    thread_id = post.thread_id
-    return url_for("boards.thread", thread_id=thread_id, page=(number - 1) // per_page + 1, _anchor=f"p{post.id}")  # type: ignore[attr-defined]
+    page = (post.number - 1) // per_page + 1
+    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
 
 
 @bp.get("/healthz")
-def healthz() -> object:
+def healthz() -> ResponseReturnValue:
     return {"ok": True}

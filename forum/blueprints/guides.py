@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
@@ -25,7 +26,7 @@ GUIDES_PER_THREAD = 2
 
 
 @bp.get("/")
-def index() -> object:
+def index() -> ResponseReturnValue:
     area = request.args.get("area")
     guides = list(all_guides().values())
     if area in AREA_NAMES:
@@ -36,7 +37,7 @@ def index() -> object:
 
 
 @bp.get("/<slug>")
-def guide(slug: str) -> object:
+def guide(slug: str) -> ResponseReturnValue:
     found = get_guide(slug)
     if found is None:
         abort(404, "There is no guide with that name.")

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -73,7 +74,7 @@ def _privacy_page() -> tuple[str, str]:
 
 
 @bp.get("/privacy")
-def privacy_page() -> object:
+def privacy_page() -> ResponseReturnValue:
     title, html = _privacy_page()
     return render_template("me/privacy.html", title=title, body=Markup(html))  # noqa: S704  (sanitised)
 

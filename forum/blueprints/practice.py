@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -239,7 +240,7 @@ def journal_new() -> object:
 
 
 @bp.get("/journal/<int:entry_id>")
-def journal_entry(entry_id: int) -> object:
+def journal_entry(entry_id: int) -> ResponseReturnValue:
     # No login_required: a stranger, a moderator and an admin all get the same 404 as a missing entry.
     entry = permissions.ensure_can_read_journal(current_user, journal.get_entry(entry_id))
     support = take_support()
@@ -255,7 +256,7 @@ def journal_entry(entry_id: int) -> object:
 
 
 @bp.route("/journal/<int:entry_id>/edit", methods=["GET", "POST"])
-def journal_edit(entry_id: int) -> object:
+def journal_edit(entry_id: int) -> ResponseReturnValue:
     entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
     form = JournalForm()
     if form.validate_on_submit():
@@ -273,7 +274,7 @@ def journal_edit(entry_id: int) -> object:
 
 
 @bp.post("/journal/<int:entry_id>/delete")
-def journal_delete(entry_id: int) -> object:
+def journal_delete(entry_id: int) -> ResponseReturnValue:
     entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
     journal.delete_entry(current_user, entry)
     flash("The entry was deleted.", "info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -36,7 +37,7 @@ def avatar_hue(name: str) -> int:
 
 
 @bp.get("/u/<username>")
-def profile(username: str) -> object:
+def profile(username: str) -> ResponseReturnValue:
     person = profiles.get_profile(username)
     return render_template(
         "profiles/profile.html",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from forum import queries, ratelimits
 from forum.extensions import db
-from forum.models import User
+from forum.models import Board, User
 from forum.search import SORTS, search
 from forum.services import posting
 from forum.services.errors import NotFound
@@ -18,7 +19,7 @@ bp = Blueprint("search", __name__)
 
 @bp.get("/search")
 @ratelimits.limited("search", methods=("GET",))
-def search_page() -> object:
+def search_page() -> ResponseReturnValue:
     query = request.args.get("q", "", type=str)
     sort = request.args.get("sort", "relevant", type=str)
     sort = sort if sort in SORTS else "relevant"
@@ -43,7 +44,7 @@ def search_page() -> object:
     )
 
 
-def _board_or_none(slug: str) -> object:
+def _board_or_none(slug: str) -> Board | None:
     if not slug:
         return None
     try:

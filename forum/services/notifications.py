@@ -8,7 +8,7 @@ transaction, and each recipient's new unread count is pushed live once the commi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
@@ -118,7 +118,7 @@ def mark_read(actor: Any, ids: Iterable[int] | None = None) -> int:
     return int(changed)
 
 
-def update_settings(actor: Any, enabled: dict[str, object]) -> dict[str, bool]:
+def update_settings(actor: Any, enabled: Mapping[str, object]) -> dict[str, bool]:
     member = permissions.ensure_signed_in(actor)
     unknown = [kind for kind in enabled if kind not in NOTIFICATION_KINDS]
     if unknown:

@@ -59,7 +59,7 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout() -> object:
+def logout() -> ResponseReturnValue:
     auth.end_session(current_user._get_current_object())
     flash("You're signed out. Take care.", "info")
     return redirect(url_for("boards.home"))

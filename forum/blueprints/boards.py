@@ -82,7 +82,7 @@ def _row_guides(threads: list[Any]) -> dict[int, tuple[tuple[str, str], ...]]:
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
 @ratelimits.limited("thread")
-def new_thread(slug: str) -> object:
+def new_thread(slug: str) -> ResponseReturnValue:
     board = posting.get_board(slug)
     permissions.ensure_can_create_thread(current_user, board)
     form = ThreadForm()
@@ -203,7 +203,7 @@ def _quote(thread_id: int) -> tuple[str, str]:
 @bp.post("/t/<int:thread_id>/reply")
 @login_required
 @ratelimits.limited("post")
-def reply(thread_id: int) -> object:
+def reply(thread_id: int) -> ResponseReturnValue:
     thread = posting.get_thread(thread_id)
     form = ReplyForm()
     if form.validate_on_submit():
@@ -232,7 +232,7 @@ def _int_or_none(value: object) -> int | None:
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(post_id: int) -> object:
+def edit(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     permissions.ensure_can_edit_post(current_user, post)
     form = EditForm(obj=None if request.method == "POST" else post)
@@ -252,7 +252,7 @@ def edit(post_id: int) -> object:
 
 @bp.post("/p/<int:post_id>/delete")
 @login_required
-def delete(post_id: int) -> object:
+def delete(post_id: int) -> ResponseReturnValue:
     post = posting.delete_post(current_user, posting.get_post(post_id))
     flash("The post was deleted.", "info")
     if post.number == 1:
@@ -262,14 +262,14 @@ def delete(post_id: int) -> object:
 
 @bp.post("/t/<int:thread_id>/pin")
 @login_required
-def pin(thread_id: int) -> object:
+def pin(thread_id: int) -> ResponseReturnValue:
     thread = posting.set_pinned(current_user, posting.get_thread(thread_id), request.form.get("pinned") == "1")
     return redirect(url_for("boards.thread", thread_id=thread.id))
 
 
 @bp.post("/t/<int:thread_id>/lock")
 @login_required
-def lock(thread_id: int) -> object:
+def lock(thread_id: int) -> ResponseReturnValue:
     thread = posting.set_locked(current_user, posting.get_thread(thread_id), request.form.get("locked") == "1")
     return redirect(url_for("boards.thread", thread_id=thread.id))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
@@ -42,7 +43,7 @@ class CheckInForm(FlaskForm):
 
 @bp.get("/")
 @login_required
-def index() -> object:
+def index() -> ResponseReturnValue:
     rooms = chat.board_rooms()
     upcoming = checkins.upcoming()
     unread = chat.unread_counts(current_user, rooms + [c.room for c in upcoming])
@@ -51,7 +52,7 @@ def index() -> object:
 
 @bp.get("/<key>")
 @login_required
-def room(key: str) -> object:
+def room(key: str) -> ResponseReturnValue:
     room = chat.get_room(key)
     checkin = chat.checkin_for(room)
     summary = checkins.summary(checkin) if checkin is not None and checkin.state == "closed" else None
@@ -60,7 +61,7 @@ def room(key: str) -> object:
 
 @bp.route("/check-ins/new", methods=["GET", "POST"])
 @login_required
-def new_checkin() -> object:
+def new_checkin() -> ResponseReturnValue:
     permissions.ensure_can_host_checkin(current_user)
     form = CheckInForm()
     if form.validate_on_submit():
@@ -83,14 +84,14 @@ def new_checkin() -> object:
 
 @bp.post("/check-ins/<int:checkin_id>/state")
 @login_required
-def advance_checkin(checkin_id: int) -> object:
+def advance_checkin(checkin_id: int) -> ResponseReturnValue:
     checkin = checkins.advance(current_user, checkins.get_checkin(checkin_id), request.form.get("state"))
     return redirect(url_for("chat.room", key=checkin.room.key))
 
 
 @bp.post("/<key>/slow-mode")
 @login_required
-def slow_mode(key: str) -> object:
+def slow_mode(key: str) -> ResponseReturnValue:
     seconds = request.form.get("seconds", type=int)
     room = chat.set_slow_mode(current_user, chat.get_room(key), seconds if seconds is not None else -1)
     flash("Slow mode is off." if room.slow_mode_seconds == 0 else f"Slow mode: {room.slow_mode_seconds} s.", "info")
@@ -99,7 +100,7 @@ def slow_mode(key: str) -> object:
 
 @bp.post("/<key>/close")
 @login_required
-def close(key: str) -> object:
+def close(key: str) -> ResponseReturnValue:
     room = chat.close_room(current_user, chat.get_room(key))
     flash("The room is closed.", "info")
     return redirect(url_for("chat.room", key=room.key))
@@ -107,7 +108,7 @@ def close(key: str) -> object:
 
 @bp.post("/<key>/reopen")
 @login_required
-def reopen(key: str) -> object:
+def reopen(key: str) -> ResponseReturnValue:
     room = chat.reopen_room(current_user, chat.get_room(key))
     flash("The room is open again.", "info")
     return redirect(url_for("chat.room", key=room.key))

@@ -81,13 +81,13 @@ def privacy_page() -> ResponseReturnValue:
 
 @bp.get("/me/data")
 @login_required
-def data() -> object:
+def data() -> ResponseReturnValue:
     return render_template("me/data.html", form=DeleteAccountForm())
 
 
 @bp.post("/me/training-consent")
 @login_required
-def training_consent() -> object:
+def training_consent() -> ResponseReturnValue:
     member = privacy.set_training_opt_in(current_user, request.form.get("allowed") == "1")
     flash(
         "Thank you: reviewed posts of yours may help the safety check learn."
@@ -101,7 +101,7 @@ def training_consent() -> object:
 @bp.post("/me/export")
 @login_required
 @ratelimits.limited("export")
-def export() -> object:
+def export() -> ResponseReturnValue:
     filename, payload = privacy.export_zip(current_user)
     security_event("data_exported", user_id=current_user.id)
     return Response(
@@ -114,7 +114,7 @@ def export() -> object:
 @bp.post("/me/delete")
 @login_required
 @ratelimits.limited("delete_account")
-def delete_account() -> object:
+def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         user_id = current_user.id
@@ -136,13 +136,13 @@ def delete_account() -> object:
 
 @bp.get("/me/bookmarks")
 @login_required
-def bookmarks() -> object:
+def bookmarks() -> ResponseReturnValue:
     return render_template("me/bookmarks.html", posts=social.bookmarks(current_user))
 
 
 @bp.get("/me/following")
 @login_required
-def following() -> object:
+def following() -> ResponseReturnValue:
     return render_template(
         "me/following.html", followed=social.followed(current_user), blocked=social.blocked_people(current_user)
     )
@@ -159,7 +159,7 @@ def _post_anchor(post: Any) -> str:
 
 @bp.post("/t/<int:thread_id>/watch")
 @login_required
-def watch_thread(thread_id: int) -> object:
+def watch_thread(thread_id: int) -> ResponseReturnValue:
     thread = posting.get_thread(thread_id)
     level = request.form.get("level") or None
     social.set_thread_watch(current_user, thread, level)
@@ -168,7 +168,7 @@ def watch_thread(thread_id: int) -> object:
 
 @bp.post("/b/<slug>/follow")
 @login_required
-def follow_board(slug: str) -> object:
+def follow_board(slug: str) -> ResponseReturnValue:
     board = posting.get_board(slug)
     social.set_board_follow(current_user, board, request.form.get("follow") == "1")
     return _back(url_for("boards.board", slug=board.slug))
@@ -176,7 +176,7 @@ def follow_board(slug: str) -> object:
 
 @bp.post("/p/<int:post_id>/bookmark")
 @login_required
-def bookmark(post_id: int) -> object:
+def bookmark(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     social.set_bookmark(current_user, post, request.form.get("on") == "1")
     return _back(_post_anchor(post))
@@ -185,7 +185,7 @@ def bookmark(post_id: int) -> object:
 @bp.post("/p/<int:post_id>/react")
 @login_required
 @ratelimits.limited("react")
-def react(post_id: int) -> object:
+def react(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     kind, on = _reaction_choice()
     social.set_reaction(current_user, post, kind, on)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -55,14 +56,14 @@ def viewer_is_signed_in() -> bool:
 
 @bp.get("/moderation/")
 @login_required
-def queue() -> object:
+def queue() -> ResponseReturnValue:
     page = review.queue(current_user, page=_page_number())
     return render_template("moderation/queue.html", page=page, rows=_rows(page.items))
 
 
 @bp.get("/moderation/queue/list")
 @login_required
-def queue_list() -> object:
+def queue_list() -> ResponseReturnValue:
     """The queue's list alone, fetched by moderation.js when the socket says something changed."""
     page = review.queue(current_user, page=_page_number())
     return render_template("moderation/_queue_list.html", page=page, rows=_rows(page.items))
@@ -70,7 +71,7 @@ def queue_list() -> object:
 
 @bp.get("/moderation/resolved")
 @login_required
-def resolved() -> object:
+def resolved() -> ResponseReturnValue:
     page = review.queue(current_user, status="resolved", page=_page_number())
     return render_template("moderation/resolved.html", page=page, rows=_rows(page.items))
 
@@ -96,7 +97,7 @@ def _load_target_posts(items: list[ReviewItem]) -> None:
 
 @bp.get("/moderation/items/<int:item_id>")
 @login_required
-def item(item_id: int) -> object:
+def item(item_id: int) -> ResponseReturnValue:
     return _item_page(review.get_item(current_user, item_id))
 
 
@@ -124,7 +125,7 @@ def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | No
 
 @bp.post("/moderation/items/<int:item_id>/claim")
 @login_required
-def claim(item_id: int) -> object:
+def claim(item_id: int) -> ResponseReturnValue:
     try:
         review.claim(current_user, item_id, version=_form_version())
     except Conflict as error:
@@ -135,7 +136,7 @@ def claim(item_id: int) -> object:
 
 @bp.post("/moderation/items/<int:item_id>/act")
 @login_required
-def act(item_id: int) -> object:
+def act(item_id: int) -> ResponseReturnValue:
     action = request.form.get("action", "")
     try:
         with invalid_input() as caught:
@@ -204,7 +205,7 @@ def _screened_text(title: str, body: str, number: int, item: ReviewItem) -> str:
 
 @bp.get("/moderation/dashboard")
 @login_required
-def dashboard_page() -> object:
+def dashboard_page() -> ResponseReturnValue:
     by_level = dashboard.open_items_by_level(current_user)
     times = [dashboard.response_times(current_user, days) for days in (7, 30)]
     agreement = dashboard.agreement_by_model(current_user)
@@ -213,7 +214,7 @@ def dashboard_page() -> object:
 
 @bp.get("/moderation/needs-reply")
 @login_required
-def needs_reply() -> object:
+def needs_reply() -> ResponseReturnValue:
     threads = dashboard.needs_reply(current_user)
     return render_template(
         "moderation/needs_reply.html", threads=threads, hours=current_app.config["NEEDS_REPLY_HOURS"]
@@ -222,7 +223,7 @@ def needs_reply() -> object:
 
 @bp.get("/moderation/audit")
 @login_required
-def audit() -> object:
+def audit() -> ResponseReturnValue:
     return render_template("moderation/audit.html", entries=dashboard.audit_entries(current_user))
 
 
@@ -231,14 +232,14 @@ def audit() -> object:
 
 @bp.get("/messages")
 @login_required
-def inbox() -> object:
+def inbox() -> ResponseReturnValue:
     messages = moderator_messages.inbox(current_user)
     return render_template("moderation/inbox.html", messages=messages)
 
 
 @bp.post("/messages/read")
 @login_required
-def mark_read() -> object:
+def mark_read() -> ResponseReturnValue:
     moderator_messages.mark_all_read(current_user)
     return redirect(url_for("moderation.inbox"))
 
@@ -246,7 +247,7 @@ def mark_read() -> object:
 @bp.post("/support/check-in")
 @login_required
 @ratelimits.limited("check_in_request")
-def check_in() -> object:
+def check_in() -> ResponseReturnValue:
     source = request.form.get("source", "support_panel")
     if source not in ("post", "draft", "journal", "chat", "support_panel"):
         source = "support_panel"
@@ -262,7 +263,7 @@ def check_in() -> object:
 @bp.post("/p/<int:post_id>/report")
 @login_required
 @ratelimits.limited("report")
-def report(post_id: int) -> object:
+def report(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     try:
         with invalid_input() as caught:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from forum import permissions
@@ -27,7 +28,7 @@ def notification_actor(notification: Notification) -> str:
 
 @bp.get("/notifications")
 @login_required
-def index() -> object:
+def index() -> ResponseReturnValue:
     before = request.args.get("before", type=int)
     items = notifications.recent(current_user, before_id=before)
     return render_template("notifications/index.html", items=items, labels=KIND_LABELS)
@@ -35,7 +36,7 @@ def index() -> object:
 
 @bp.post("/notifications/<int:notification_id>/open")
 @login_required
-def open_one(notification_id: int) -> object:
+def open_one(notification_id: int) -> ResponseReturnValue:
     item = db.session.get(Notification, notification_id)
     member = permissions.ensure_signed_in(current_user)
     if item is None or item.user_id != member.id:
@@ -58,7 +59,7 @@ def _target(item: Notification) -> str:
 
 @bp.post("/notifications/read")
 @login_required
-def mark_all_read() -> object:
+def mark_all_read() -> ResponseReturnValue:
     notifications.mark_read(current_user)
     flash("All notifications are marked as read.", "info")
     return redirect(url_for("notifications.index"))
@@ -66,7 +67,7 @@ def mark_all_read() -> object:
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @login_required
-def settings() -> object:
+def settings() -> ResponseReturnValue:
     if request.method == "POST":
         chosen = {kind: request.form.get(kind) == "on" for kind in NOTIFICATION_KINDS}
         notifications.update_settings(current_user, chosen)

@@ -116,7 +116,7 @@ class PlanForm(FlaskForm):
 
 @bp.get("/practice")
 @login_required
-def overview() -> object:
+def overview() -> ResponseReturnValue:
     today = _local_today_or_utc()
     return render_template(
         "practice/overview.html",
@@ -132,7 +132,7 @@ def overview() -> object:
 
 @bp.get("/homework")
 @login_required
-def homework_list() -> object:
+def homework_list() -> ResponseReturnValue:
     today = _local_today_or_utc()
     return render_template(
         "practice/homework.html",
@@ -145,7 +145,7 @@ def homework_list() -> object:
 
 @bp.post("/homework")
 @login_required
-def homework_add() -> object:
+def homework_add() -> ResponseReturnValue:
     form = HomeworkAddForm()
     if not form.validate_on_submit():
         raise NotFound("There is no guide practice with that name.")
@@ -166,7 +166,7 @@ def homework_add() -> object:
 
 @bp.post("/homework/<int:item_id>/done")
 @login_required
-def homework_done(item_id: int) -> object:
+def homework_done(item_id: int) -> ResponseReturnValue:
     item = permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id))
     form = HomeworkDoneForm()
     if form.validate_on_submit():
@@ -183,14 +183,14 @@ def homework_done(item_id: int) -> object:
 
 @bp.post("/homework/<int:item_id>/reopen")
 @login_required
-def homework_reopen(item_id: int) -> object:
+def homework_reopen(item_id: int) -> ResponseReturnValue:
     homework.reopen(current_user, permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id)))
     return redirect(url_for("practice.homework_list"))
 
 
 @bp.post("/homework/<int:item_id>/delete")
 @login_required
-def homework_delete(item_id: int) -> object:
+def homework_delete(item_id: int) -> ResponseReturnValue:
     homework.remove(current_user, permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id)))
     flash("Removed from your list.", "info")
     return redirect(url_for("practice.homework_list"))
@@ -201,7 +201,7 @@ def homework_delete(item_id: int) -> object:
 
 @bp.get("/journal")
 @login_required
-def journal_list() -> object:
+def journal_list() -> ResponseReturnValue:
     entries, pages = journal.entries_for(current_user, request.args.get("page", 1, type=int) or 1)
     return render_template(
         "practice/journal_list.html",
@@ -214,7 +214,7 @@ def journal_list() -> object:
 
 @bp.route("/journal/new", methods=["GET", "POST"])
 @login_required
-def journal_new() -> object:
+def journal_new() -> ResponseReturnValue:
     form = JournalForm()
     guide = get_guide(request.values.get("guide", "")) if request.values.get("guide") else None
     if form.validate_on_submit():
@@ -284,7 +284,7 @@ def journal_delete(entry_id: int) -> ResponseReturnValue:
 @bp.post("/journal/check-in")
 @login_required
 @ratelimits.limited("check_in_request")
-def journal_check_in() -> object:
+def journal_check_in() -> ResponseReturnValue:
     form = CheckInForm()
     if form.validate_on_submit():
         journal.request_check_in(current_user, note=form.note.data or "")
@@ -300,7 +300,7 @@ def journal_check_in() -> object:
 
 @bp.route("/mood", methods=["GET", "POST"])
 @login_required
-def mood_log() -> object:
+def mood_log() -> ResponseReturnValue:
     form = MoodForm()
     status = 200
     if form.validate_on_submit():
@@ -365,7 +365,7 @@ def _mood_context(today: Any) -> dict[str, Any]:
 
 @bp.route("/plan", methods=["GET", "POST"])
 @login_required
-def relapse_plan() -> object:
+def relapse_plan() -> ResponseReturnValue:
     form = PlanForm()
     mine = plan.get_plan(current_user)
     suggestion = plan.crisis_lines_suggestion(resources_for(current_app.config["SUPPORT_REGION"]))

@@ -49,7 +49,7 @@ def profile(username: str) -> ResponseReturnValue:
 
 @bp.post("/u/<username>/block")
 @login_required
-def block(username: str) -> object:
+def block(username: str) -> ResponseReturnValue:
     person = profiles.get_profile(username)
     kind = request.form.get("kind") or None
     social.set_block(current_user, person, kind if kind in ("block", "mute") else None)
@@ -64,7 +64,7 @@ def block(username: str) -> object:
 
 @bp.route("/me/profile", methods=["GET", "POST"])
 @login_required
-def edit() -> object:
+def edit() -> ResponseReturnValue:
     form = ProfileForm()
     if request.method == "GET":
         form.pronouns.data = current_user.pronouns
@@ -81,7 +81,7 @@ def edit() -> object:
 
 @bp.route("/p/<int:post_id>/reveal", methods=["GET", "POST"])
 @login_required
-def reveal(post_id: int) -> object:
+def reveal(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     permissions.ensure_can_reveal_author(current_user, post)
     form = RevealForm()

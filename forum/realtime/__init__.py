@@ -19,6 +19,7 @@ from typing import Any
 import socketio as python_socketio
 
 from forum.extensions import socketio
+from forum.realtime.whole_frames import send_whole_frames
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class SocketMiddleware:
     and decompressor for its whole life (a compressor alone reserves about 256 KiB) and compresses each
     delivery once per recipient. Chat frames are small; memory per idle client is the scarcer resource.
     Without the request header the handshake completes without the extension, as the protocol allows.
+
+    It also makes a WebSocket's frames leave whole (forum.realtime.whole_frames).
     """
 
     def __init__(self, installed: Any) -> None:
@@ -129,6 +132,7 @@ class SocketMiddleware:
         if (environ.get("PATH_INFO") or "").startswith(self.engineio_path):
             environ["flask.app"] = self.flask_app
             environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+            send_whole_frames(environ)
             return self.engineio_app.handle_request(environ, start_response)
         return self.wsgi_app(environ, start_response)
 

@@ -33,8 +33,18 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, *, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        production: bool = False,
+    ) -> None:
         self.database_url = database_url
+        # production: gunicorn with deploy/gunicorn.conf.py (gevent), as deployed; the database must be
+        # made first (server.app). Otherwise the development server (threads), which makes it itself.
+        self.production = production
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = env or {}
@@ -59,7 +69,7 @@ class LiveServer:
     def start(self) -> LiveServer:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve", str(self.port)],
+            self._command(),
             cwd=ROOT,
             env=self.environment(),
             stdout=log,
@@ -67,6 +77,13 @@ class LiveServer:
         )
         self.wait_until_up()
         return self
+
+    def _command(self) -> list[str]:
+        if not self.production:
+            return [sys.executable, "-m", "tests.support.serve", str(self.port)]
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        config = str(ROOT / "deploy" / "gunicorn.conf.py")
+        return [gunicorn, "-c", config, "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
 
     def wait_until_up(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -77,12 +77,18 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
+        driver = conn.connection.dbapi_connection
+        conn.info[_CHANGES_AT_BEGIN] = driver.total_changes
         if conn.get_execution_options().get(IMMEDIATE, False):
             _begin_immediate(conn)
         else:
             # Straight to the driver: every request and chat event opens a read transaction, and
             # SQLAlchemy's statement machinery (events, a result object) cost more than the BEGIN itself.
-            conn.connection.dbapi_connection.execute("BEGIN")
+            driver.execute("BEGIN")
+
+
+# The driver's count of rows changed, noted at each BEGIN: the same count later means nothing was written.
+_CHANGES_AT_BEGIN = "forum_changes_at_begin"
 
 
 def restart_for_reading(conn: Any) -> None:
@@ -92,9 +98,14 @@ def restart_for_reading(conn: Any) -> None:
     driver.execute("BEGIN")
 
 
-def end_read_in_place(conn: Any) -> None:
-    """End this connection's read transaction, keeping the connection: begin_write_in_place follows."""
-    conn.connection.dbapi_connection.execute("ROLLBACK")
+def end_read_in_place(conn: Any) -> bool:
+    """End this connection's transaction if it only read, keeping the connection; begin_write_in_place
+    follows. False (and nothing done) if it wrote: undoing that is the session's rollback's job."""
+    driver = conn.connection.dbapi_connection
+    if driver.total_changes != conn.info.get(_CHANGES_AT_BEGIN):
+        return False
+    driver.execute("ROLLBACK")
+    return True
 
 
 def begin_write_in_place(conn: Any) -> None:

@@ -59,7 +59,8 @@ def _end_read_keeping_connection(session: Session) -> Connection | None:
 
     What a rollback does for the write that follows, without giving the connection back to the pool:
     every loaded row is expired, so the write reads values as they are under the write lock. A session
-    holding unsaved changes is left to the rollback, which discards them as before.
+    holding unsaved changes, or rows flushed outside a write transaction, is left to the rollback, which
+    discards them as before.
     """
     if not session.in_transaction() or session.in_nested_transaction():
         return None
@@ -68,7 +69,8 @@ def _end_read_keeping_connection(session: Session) -> Connection | None:
     if session.get_bind().dialect.name != "sqlite":
         return None
     connection = session.connection()
-    end_read_in_place(connection)
+    if not end_read_in_place(connection):
+        return None  # rows were flushed outside a write transaction
     session.expire_all()
     return connection
 

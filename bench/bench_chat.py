@@ -302,7 +302,7 @@ def prepare_database(database_url: str, people: int, token_file: Path) -> None:
     from forum.extensions import db
     from forum.models import ApiToken, User
     from forum.seeding import seed_boards
-    from forum.services.accounts import _token_hash
+    from forum.services.accounts import token_hash
 
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-secret-key", "ARGON2_PROFILE": "CHEAPEST"}
@@ -322,7 +322,7 @@ def prepare_database(database_url: str, people: int, token_file: Path) -> None:
             token = f"bench-token-{i}-{os.getpid()}"
             tokens.append(token)
             db.session.add(
-                ApiToken(user_id=user.id, token_hash=_token_hash(token), session_version=user.session_version)
+                ApiToken(user_id=user.id, token_hash=token_hash(token), session_version=user.session_version)
             )
         db.session.commit()
     token_file.write_text(json.dumps(tokens))

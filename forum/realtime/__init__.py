@@ -12,6 +12,7 @@ Redis queue alike, and run a handler in each process against that process's own 
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -254,7 +255,7 @@ def local_sids(user_id: int, namespace: str, manager: Any = None) -> list[str]:
 def disconnect_user(user_id: int) -> None:
     """Close every socket this person has open, in every process.
 
-    Called after logout, password change and suspension. Handlers also re-check the session
+    Called after logout, password change, suspension and a change of role. Handlers also re-check the session
     version on every event, so even a socket that missed this message cannot act on a dead session.
     """
     broadcast_internal("disconnect_user", {"user_id": user_id})
@@ -266,6 +267,26 @@ def _disconnect_local(manager: Any, data: dict[str, Any]) -> None:
     for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE, NOTIFICATIONS_NAMESPACE):
         for sid in local_sids(int(data["user_id"]), namespace, manager):
             server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+# Where a socket opened with an API token keeps the token's hash (in its connection's environ).
+TOKEN_HASH_KEY = "hearth.token_hash"  # noqa: S105  (an environ key, not a secret)
+
+
+def disconnect_token(user_id: int, digest: str) -> None:
+    """Close every socket opened with this token (by its hash), in every process: after it is revoked."""
+    broadcast_internal("disconnect_token", {"user_id": user_id, "token_hash": digest})
+
+
+@on_internal("disconnect_token")
+def _disconnect_token_local(manager: Any, data: dict[str, Any]) -> None:
+    server = manager.server
+    digest = str(data["token_hash"])
+    for namespace in (CHAT_NAMESPACE, MODERATION_NAMESPACE, NOTIFICATIONS_NAMESPACE):
+        for sid in local_sids(int(data["user_id"]), namespace, manager):
+            environ = server.get_environ(sid, namespace=namespace) or {}
+            if hmac.compare_digest(str(environ.get(TOKEN_HASH_KEY, "")), digest):
+                server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
 
 def deliver(

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_login import current_user
 
 from forum import permissions
 from forum.extensions import db
 from forum.models import User
+from forum.realtime import TOKEN_HASH_KEY
 from forum.services import accounts
 
 
 def socket_user(auth: Any) -> User | None:
     """The signed-in, active person for this connection, or None (the connection is then refused)."""
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-        return accounts.user_for_token(auth["token"])
+        user = accounts.user_for_token(auth["token"])
+        if user is not None:  # so revoking the token can find this connection (forum.realtime.disconnect_token)
+            request.environ[TOKEN_HASH_KEY] = accounts.token_hash(auth["token"])
+        return user
     return permissions.signed_in(current_user)
 
 

@@ -193,19 +193,21 @@ def set_role(user: User, role: str) -> None:
         raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.")
     with write_transaction():
         user.role = role
+        # Sockets were let in with the old role (a moderator's hears crisis alerts): they reconnect with the new one.
+        _disconnect_sockets(user)
 
 
 # --- API tokens -------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User) -> str:
     token = secrets.token_urlsafe(32)
     with write_transaction() as session:
-        session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), session_version=user.session_version))
+        session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), session_version=user.session_version))
     return token
 
 
@@ -224,14 +226,29 @@ _TOKEN_HOLDER = (
 
 
 def user_for_token(token: str) -> User | None:
-    user = db.session.scalar(_TOKEN_HOLDER, {"token_hash": _token_hash(token)})
+    user = db.session.scalar(_TOKEN_HOLDER, {"token_hash": token_hash(token)})
     return user if user is not None and user.is_active else None
 
 
 def revoke_token(token: str) -> bool:
+    digest = token_hash(token)
     with write_transaction() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = utcnow()
+        _close_token_sockets(row.user_id, digest)
     return True
+
+
+def _close_token_sockets(user_id: int, digest: str) -> None:
+    """After the commit: the sockets opened with this token close too (they would go on hearing the
+    rooms they joined; their next event would be refused, but a listener sends none)."""
+    from forum.services.transaction import after_commit
+
+    def close() -> None:
+        from forum.realtime import disconnect_token
+
+        disconnect_token(user_id, digest)
+
+    after_commit(close)

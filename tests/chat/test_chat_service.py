@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forum.extensions import db
 from forum.models import (
+    ApiToken,
     Block,
     ChatMessage,
     ChatMute,
@@ -435,12 +436,44 @@ def test_a_socket_cannot_send_once_its_persons_session_ended_even_if_it_missed_t
             person.session_version += 1
         elif change == "deleted":
             person.deleted_at = utcnow()
-    if change == "token_revoked":
-        accounts.revoke_token(token)
+        elif change == "token_revoked":
+            revoked = update(ApiToken).where(ApiToken.token_hash == accounts.token_hash(token))
+            db.session.execute(revoked.values(revoked_at=utcnow()))
 
     ack = _send(sock, "after")
     assert ack["ok"] is False and ack["error"]["code"] == "not_authenticated"
     assert set(db.session.scalars(select(ChatMessage.client_id))) == {"before"}
+
+
+def test_revoking_a_token_closes_the_sockets_opened_with_it_and_no_other(app: Flask, make_user) -> None:
+    from forum.services import accounts
+
+    person = make_user("leaving")
+    token, other = accounts.issue_token(person), accounts.issue_token(person)
+    revoked, kept = _socket(app, token), _socket(app, other)
+
+    assert accounts.revoke_token(token)
+
+    assert not revoked.is_connected("/chat"), "a socket that only listens would go on hearing the room"
+    assert kept.is_connected("/chat")
+
+
+def test_a_change_of_role_closes_the_persons_sockets_and_a_former_moderator_hears_no_more_alerts(
+    app: Flask, make_user
+) -> None:
+    from forum.extensions import socketio
+    from forum.services import accounts
+
+    former = make_user("mod_leaving", role="moderator")
+    token = accounts.issue_token(former)
+    alerts = socketio.test_client(app, namespace="/moderation", auth={"token": token})
+    assert alerts.is_connected("/moderation")
+
+    accounts.set_role(former, "member")
+
+    assert not alerts.is_connected("/moderation"), "the socket let in as a moderator is closed"
+    again = socketio.test_client(app, namespace="/moderation", auth={"token": token})
+    assert not again.is_connected("/moderation"), "and a member's socket is not let back in"
 
 
 def test_a_socket_of_someone_silenced_since_it_connected_cannot_send(app: Flask, make_user) -> None:

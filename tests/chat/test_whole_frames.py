@@ -51,7 +51,7 @@ def _room_with_long_history(server: LiveServer) -> tuple[str, str]:
         db.session.flush()
         token = "whole-frames-token"
         db.session.add(
-            ApiToken(user_id=user.id, token_hash=accounts._token_hash(token), session_version=user.session_version)
+            ApiToken(user_id=user.id, token_hash=accounts.token_hash(token), session_version=user.session_version)
         )
         db.session.commit()
         chat.ensure_board_rooms()

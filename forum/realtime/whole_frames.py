@@ -10,6 +10,11 @@ a client stopped for four seconds while eight such acks were sent got one of the
 The server's socket is wrapped before simple-websocket sees it: `send` becomes `sendall`, which under
 gevent waits (cooperatively) until the buffer takes the rest, and a lock keeps two frames (a delivery
 from the writer, a pong from the reader) from interleaving while one of them waits.
+
+That wait is bounded: a client that stops reading for good (alive, but its window shut) would otherwise
+hold its writer, and the close that waits for the writer's lock, forever. The socket gets a timeout of
+STALLED_SECONDS for every send and receive. A healthy client is never silent that long: Engine.IO pings
+every 25 s and expects the pong within 20 s, so a socket idle past 45 s is already being closed.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 # Where simple-websocket looks for the connection's socket, per server (gunicorn; werkzeug in development).
 _SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
+STALLED_SECONDS = 60.0
 
 
 class WholeFrameSocket:
@@ -26,7 +32,8 @@ class WholeFrameSocket:
 
     __slots__ = ("_lock", "_sock")
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: Any, *, stalled_after: float = STALLED_SECONDS) -> None:
+        sock.settimeout(stalled_after)  # a send or receive stuck this long raises (socket.timeout)
         self._sock = sock
         self._lock = threading.Lock()
 

@@ -189,7 +189,7 @@ class Fragments:
 
     def _render(self, view: Any) -> tuple[str, ...]:
         slot = secrets.token_hex(16)
-        return tuple(self.template.render(v=view, token=slot).split(slot))
+        return tuple(ascii_html(self.template.render(v=view, token=slot)).split(slot))
 
 
 class Kept:
@@ -237,11 +237,20 @@ class Slotted(NamedTuple):
         return Markup("".join(out))  # noqa: S704  (autoescaped output, escaped values)
 
 
+def ascii_html(html: str) -> str:
+    """The HTML with every character beyond ASCII written as a character reference (&#8217;): the same
+    page to a browser, in text and in attributes alike (kept HTML has no <script> or <style>, where
+    references are not read). Kept HTML is most of a page, and a response that is all ASCII is encoded by
+    copying it, while one curly quote anywhere makes Python encode the whole page character by character:
+    0.27 ms for a thread page of 145 KB, a twentieth of its time."""
+    return html if html.isascii() else html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
 def render_slotted(render: Callable[..., str], *holes: str) -> Slotted:
     """Call render(**markers), one random marker per hole, and cut the HTML where the markers are. A marker
     is made after everything the HTML shows was written, so nothing a member writes can be taken for it."""
     markers = {secrets.token_hex(16): hole for hole in holes}
-    pieces = re.split("(" + "|".join(markers) + ")", render(**{hole: m for m, hole in markers.items()}))
+    pieces = re.split("(" + "|".join(markers) + ")", ascii_html(render(**{hole: m for m, hole in markers.items()})))
     return Slotted(tuple(pieces[0::2]), tuple(markers[m] for m in pieces[1::2]))
 
 

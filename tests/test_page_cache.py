@@ -5,6 +5,7 @@ What is kept must follow every write at once, and must never show one person's v
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -213,12 +214,12 @@ def test_board_rows_follow_replies_pins_and_locks(
 ) -> None:
     thread = thread_by(member, title="Missing my mum")
     row = _row(client.get("/b/grief-and-loss").get_data(as_text=True), thread)
-    assert "1 post ·" in row and "Pinned" not in row
+    assert "1 post &middot;" in row and "Pinned" not in row
     reply(member, thread, "Still here.")
     posting.set_pinned(moderator, posting.get_thread(thread.id), True)
     posting.set_locked(moderator, posting.get_thread(thread.id), True)
     row = _row(client.get("/b/grief-and-loss").get_data(as_text=True), thread)
-    assert "2 posts ·" in row and "Pinned" in row and "Locked" in row
+    assert "2 posts &middot;" in row and "Pinned" in row and "Locked" in row
 
 
 def test_a_held_thread_is_listed_only_for_its_author_and_moderators(
@@ -359,3 +360,17 @@ def test_follow_and_mute_buttons_show_each_viewers_own_choice(app: Flask, member
 def _pressed(page: str) -> set[str]:
     watch = page[page.index('class="watch-actions"') : page.index("</div>", page.index('class="watch-actions"'))]
     return set(re.findall(r'aria-pressed="true">([^<]+)<', watch))
+
+
+def test_kept_html_is_ascii_so_a_page_of_any_text_is_sent_as_written(app: Flask, member: User) -> None:
+    """A curly quote or an emoji in a post is written as a character reference: the page reads the same
+    in a browser, and a page that is all ASCII is encoded for the response by copying it."""
+    words = "It\u2019s been a year \U0001f642 \u2014 caf\u00e9 \u201cquiet\u201d"
+    thread = thread_by(member, body=words)
+    reply(member, thread, "Still here \u2764\ufe0f")
+    response = _client(app, member).get(f"/t/{thread.id}")
+    assert response.status_code == 200
+    assert response.data.isascii(), "a page of ASCII words and references"
+    shown = html.unescape(response.get_data(as_text=True))
+    assert words in shown and "Still here \u2764\ufe0f" in shown
+    assert "Reply as \u201ca member\u201d" in shown  # the kept reply form's label too

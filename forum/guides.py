@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import frontmatter
@@ -48,6 +51,19 @@ def _as_list(value: object) -> list[object]:
 
 def get_guide(slug: str) -> Guide | None:
     return all_guides().get(slug)
+
+
+GUIDES_PER_THREAD = 2
+
+
+def suggested_for_threads(screenings: Iterable[tuple[int, int, str | None, str | None]]) -> dict[int, list[Guide]]:
+    """thread id -> the guides its opening post's latest screening suggests (queries.OPENING_SCREENINGS rows,
+    in any order), or those of the area it found when it named none."""
+    found: dict[int, list[Guide]] = {}
+    for thread_id, _, area, slugs in sorted(screenings, key=itemgetter(1)):  # the latest screening wins
+        guides = [g for g in (get_guide(str(slug)) for slug in json.loads(slugs or "[]")) if g is not None]
+        found[thread_id] = (guides or guides_for_area(area))[:GUIDES_PER_THREAD]
+    return found
 
 
 def guides_for_area(area: str | None) -> list[Guide]:

@@ -36,6 +36,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import inspect
 
 from forum import permissions, queries
+from forum.guides import Guide
 from forum.models import Post, Thread, User
 from forum.models.community import REACTION_KINDS, REACTION_LABELS
 from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page
@@ -109,6 +110,7 @@ class ThreadView:
     html: list[tuple[str, ...]]  # each post's HTML, split where the CSRF token goes
     may_reply: bool  # asked once: it costs a query (blocks) per ask
     watch_level: str | None  # social.thread_watch_level, read with the rest
+    guides: list[Guide]  # suggested for the thread, read with the rest
 
     def posts_html(self, csrf_token: str) -> Markup:
         """Every post's <li>, with this viewer's CSRF token in it."""
@@ -160,7 +162,7 @@ class _Builder:
         self.counts, self.mine, self.bookmarks = reads.reactions, reads.mine, reads.bookmarks
         mine = self.mine
         self.mine_kinds = {pid: tuple(kind for kind in REACTION_KINDS if (pid, kind) in mine) for pid, _ in mine}
-        self.watch_level = reads.watch_level
+        self.watch_level, self.guides = reads.watch_level, reads.guides
         self.sees_screening = permissions.can_see_screening(viewer)
         self.may_reply = permissions.can_reply(viewer, thread)
         self.page = page
@@ -170,7 +172,7 @@ class _Builder:
         self.profile_urls: dict[str, str] = {}
 
     def thread_view(self, html: list[tuple[str, ...]]) -> ThreadView:
-        return ThreadView(html=html, may_reply=self.may_reply, watch_level=self.watch_level)
+        return ThreadView(html=html, may_reply=self.may_reply, watch_level=self.watch_level, guides=self.guides)
 
     @cached_property
     def urls(self) -> dict[str, Callable[[int], str]]:

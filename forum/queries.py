@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g
-from sqlalchemy import bindparam, func, inspect, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy import String, bindparam, cast, func, inspect, select
+from sqlalchemy.orm import aliased, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import Board, ModeratorMessage, Notification, Post, Thread, User
+from forum.models import Board, ModeratorMessage, Notification, Post, ScreeningRecord, Thread, User
 from forum.services.errors import NotFound
 
 
@@ -263,3 +263,24 @@ _UNREAD_KEY = "hearth_unread"
 def remember_unread(member: User, messages: int, notifications: int) -> None:
     """UNREAD's answer for `member`, read along with other things: the menu of this request uses it."""
     setattr(g, _UNREAD_KEY, (member.id, Unread(int(messages or 0), int(notifications or 0))))
+
+
+# The screenings of threads' opening posts, which suggest the guides shown beside them: rows of (thread id,
+# screening id, area, guide slugs as JSON text), oldest screening first (a later one, after an edit,
+# replaces an earlier one). The opening posts' ids go to the screenings as a list (target_id IN ...), so
+# the (target_type, target_id) index finds them with both columns; written as a plain join, SQLite without
+# table statistics walked every post screening there is (5 ms a page at 30,000 posts, growing with every
+# reply). The slugs come as text so that this can be one part of a UNION (social.page_reads).
+_OPENING = aliased(Post)
+OPENING_SCREENINGS = (
+    select(Post.thread_id, ScreeningRecord.id, ScreeningRecord.area, cast(ScreeningRecord.guides, String))
+    .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
+    .where(
+        ScreeningRecord.target_id.in_(
+            select(_OPENING.id).where(
+                _OPENING.thread_id.in_(bindparam("thread_ids", expanding=True)), _OPENING.number == 1
+            )
+        )
+    )
+    .order_by(ScreeningRecord.id)
+)

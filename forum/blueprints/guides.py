@@ -7,12 +7,10 @@ from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import aliased
 
 from forum import queries
-from forum.guides import Guide, all_guides, get_guide, guides_for_area
-from forum.models import Board, Post, ScreeningRecord, Thread
+from forum.guides import Guide, all_guides, get_guide, guides_for_area, suggested_for_threads
+from forum.models import Board, Thread
 
 bp = Blueprint("guides", __name__, url_prefix="/guides")
 
@@ -22,7 +20,6 @@ AREA_NAMES = {
     "disputes": "Interpersonal disputes",
     "deficits": "Loneliness and connection",
 }
-GUIDES_PER_THREAD = 2
 
 
 @bp.get("/")
@@ -68,37 +65,13 @@ def take_suggested_guides() -> list[Guide]:
     return _existing(slugs)
 
 
-# Built once: board and thread pages run it on every view. The opening posts' ids go to the screenings
-# as a list (target_id IN ...), so the (target_type, target_id) index finds them with both columns;
-# written as a plain join, SQLite without table statistics walked every post screening there is (5 ms
-# a page at 30,000 posts, growing with every reply).
-_OPENING = aliased(Post)
-_OPENING_SCREENINGS = (
-    select(Post.thread_id, ScreeningRecord.guides, ScreeningRecord.area)
-    .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
-    .where(
-        ScreeningRecord.target_id.in_(
-            select(_OPENING.id).where(
-                _OPENING.thread_id.in_(bindparam("thread_ids", expanding=True)), _OPENING.number == 1
-            )
-        )
-    )
-    .order_by(ScreeningRecord.id)
-)
-
-
 @bp.app_template_global()
 def thread_guides(threads: Iterable[Thread]) -> dict[int, list[Guide]]:
     """thread id -> guides suggested by the screening of its opening post, in one query for the whole page."""
     ids = [thread.id for thread in threads]
     if not ids:
         return {}
-    rows = queries.read(_OPENING_SCREENINGS, {"thread_ids": ids})
-    found: dict[int, list[Guide]] = {}
-    for thread_id, slugs, area in rows:  # later screenings (after an edit) replace earlier ones
-        guides = _existing(list(slugs or [])) or guides_for_area(area)
-        found[thread_id] = guides[:GUIDES_PER_THREAD]
-    return found
+    return suggested_for_threads(queries.read(queries.OPENING_SCREENINGS, {"thread_ids": ids}))
 
 
 def _existing(slugs: list[Any]) -> list[Guide]:

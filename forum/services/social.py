@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions, queries
 from forum.extensions import db
+from forum.guides import Guide, suggested_for_threads
 from forum.models import Block, Board, BoardFollow, Bookmark, Post, Reaction, Thread, ThreadWatch, User
 from forum.models.community import REACTION_KINDS, THREAD_WATCH_LEVELS
 from forum.services import personal_data
@@ -199,49 +200,64 @@ class PageReads:
     mine: set[tuple[int, str]]  # the viewer's own reactions
     bookmarks: set[int]  # the viewer's bookmarks among the page's posts
     watch_level: str | None  # thread_watch_level
+    guides: list[Guide]  # suggested by the screening of the thread's opening post
 
 
 def _arm(tag: int, statement: Any, *columns: int | None) -> Any:
-    """One part of _PAGE_READS: a tag, then the statement's columns at these places (None: an empty cell),
-    so that each of the four cells has one type in every part."""
+    """One part of _PAGE_READS: a tag, then the statement's columns at these places (None, or left out at the
+    end: an empty cell), so that each of the five cells has one type in every part."""
     sub = statement.subquery()
-    types = (Integer, Integer, String, Integer)
+    types = (Integer, Integer, String, Integer, String)
+    columns += (None,) * (len(types) - len(columns))
     cells = (cast(null(), types[at]) if column is None else sub.c[column] for at, column in enumerate(columns))
     return select(literal_column(str(tag)).label("tag"), *(cell.label(f"cell{at}") for at, cell in enumerate(cells)))
 
 
-_RELATIONS_ROW, _REACTION_ROW, _BOOKMARK_ROW, _WATCH_ROW, _UNREAD_ROW = range(5)
+_RELATIONS_ROW, _REACTION_ROW, _BOOKMARK_ROW, _WATCH_ROW, _UNREAD_ROW, _GUIDES_ROW = range(6)
 # The reads of a member's thread page in one round trip: their blocks and mutes (permissions.RELATIONS), the
-# page's reactions, their bookmarks among its posts, their watch level and the menu's unread counts. Each
-# row is (tag, int, int, str, int).
+# page's reactions, their bookmarks among its posts, their watch level, the menu's unread counts and the
+# screenings that suggest the thread's guides. Each row is (tag, int, int, str, int, str).
 _PAGE_READS = union_all(
-    _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2, None),
+    _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2),
     _arm(_REACTION_ROW, _REACTIONS_ON, 0, 2, 1, 3),
-    _arm(_BOOKMARK_ROW, _BOOKMARKED, 0, None, None, None),
-    _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0, None),
-    _arm(_UNREAD_ROW, queries.UNREAD, 0, 1, None, None),
+    _arm(_BOOKMARK_ROW, _BOOKMARKED, 0),
+    _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0),
+    _arm(_UNREAD_ROW, queries.UNREAD, 0, 1),
+    _arm(_GUIDES_ROW, queries.OPENING_SCREENINGS, 0, 1, 2, None, 3),
 )
 
 
 def page_reads(user: Any, thread: Thread, post_ids: list[int]) -> PageReads:
-    """reactions_on, the viewer's bookmarks among the posts and thread_watch_level for a thread page; for a
-    member in one query, which also answers permissions.hidden_author_ids and queries.unread for the rest of
-    the request."""
+    """reactions_on, the viewer's bookmarks among the posts, thread_watch_level and the thread's suggested
+    guides for a thread page; for a member in one query, which also answers permissions.hidden_author_ids and
+    queries.unread for the rest of the request."""
     member = permissions.signed_in(user)
     if member is None or not post_ids:
-        return PageReads(*reactions_on(user, post_ids), set(), thread_watch_level(user, thread))
+        return PageReads(
+            *reactions_on(user, post_ids),
+            set(),
+            thread_watch_level(user, thread),
+            _thread_guides(queries.read(queries.OPENING_SCREENINGS, {"thread_ids": [thread.id]}), thread),
+        )
     params = {"member": member.id, "viewer": member.id, "post_ids": post_ids, "thread_id": thread.id}
     parts: dict[int, list[Any]] = defaultdict(list)
-    for tag, *cells in queries.read(_PAGE_READS, params):
+    for tag, *cells in queries.read(_PAGE_READS, params | {"thread_ids": [thread.id]}):
         parts[tag].append(cells)
-    permissions.remember_relations(member, [(a, b, kind) for a, b, kind, _ in parts[_RELATIONS_ROW]])
+    permissions.remember_relations(member, [(a, b, kind) for a, b, kind, *_ in parts[_RELATIONS_ROW]])
     queries.remember_unread(member, *parts[_UNREAD_ROW][0][:2])
     watch = parts[_WATCH_ROW]
     return PageReads(
-        *_tally((post_id, kind, count, is_mine) for post_id, count, kind, is_mine in parts[_REACTION_ROW]),
+        *_tally((post_id, kind, count, is_mine) for post_id, count, kind, is_mine, _ in parts[_REACTION_ROW]),
         {post_id for post_id, *_ in parts[_BOOKMARK_ROW]},
         watch[0][2] if watch else None,
+        _thread_guides(
+            ((thread_id, screening, area, slugs) for thread_id, screening, area, _, slugs in parts[_GUIDES_ROW]), thread
+        ),
     )
+
+
+def _thread_guides(screenings: Any, thread: Thread) -> list[Guide]:
+    return suggested_for_threads(screenings).get(thread.id, [])
 
 
 # --- blocking and muting people ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import moderation
-from forum.blueprints.guides import _OPENING_SCREENINGS, thread_guides
+from forum.blueprints.guides import thread_guides
 from forum.extensions import db
 from forum.guides import all_guides
 from forum.highlighting import highlight
-from forum.models import ReviewItem, Thread, User, utcnow
+from forum.models import Post, ReviewItem, Thread, User, utcnow
+from forum.queries import OPENING_SCREENINGS
 from forum.services import moderation_actions, posting, privacy, review
 from tests.conftest import login
 
@@ -175,7 +177,7 @@ def test_thread_guides_come_from_opening_posts_through_the_target_index(member: 
     assert [g.slug for g in found[first.id]] == [g.slug for g in thread_guides([first])[first.id]]
     assert "grief-processing" in {g.slug for g in found[first.id]} and set(found) == {first.id, second.id}
     if db.engine.dialect.name == "sqlite":  # PostgreSQL's plan depends on table statistics
-        compiled = _OPENING_SCREENINGS.compile(db.engine)
+        compiled = OPENING_SCREENINGS.compile(db.engine)
         params = compiled.construct_params({"thread_ids": [first.id, second.id]}, _check=False)
         sql = str(compiled).replace("(__[POSTCOMPILE_thread_ids])", f"({first.id}, {second.id})")
         plan = db.session.connection().exec_driver_sql(
@@ -229,3 +231,26 @@ def test_export_feedback_leaves_out_people_who_did_not_opt_in(
     text = out.read_text(encoding="utf-8")
     assert "Lyrics I love" in text
     assert "Not for training" not in text
+
+
+def test_a_thread_page_shows_the_guides_of_the_opening_posts_latest_screening(app: Flask, member: User) -> None:
+    """A member's page reads them with the rest of its reads, a guest's on their own: both show what the
+    board page's lookup finds, and an edit that is screened again changes them."""
+    thread = posting.get_thread(start_thread(member, CALM_TEXT, title="Her recipe books").thread_id)
+    reader = app.test_client()
+    login(reader, member.username)
+
+    def shown(client: FlaskClient) -> set[str]:
+        page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+        section = page.split("Guides for this thread", 1)[1].split("</aside>", 1)[0]
+        return set(re.findall(r'href="/guides/([a-z0-9-]+)"', section))
+
+    def expected() -> set[str]:
+        return {g.slug for g in thread_guides([thread])[thread.id]}
+
+    before = expected()
+    assert "grief-processing" in before and shown(reader) == before == shown(app.test_client())
+    opening = db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+    posting.edit_post(member, opening, body="Starting a new job next week and I feel lost in the new role.")
+    after = expected()
+    assert after != before and shown(reader) == after == shown(app.test_client())

@@ -44,6 +44,7 @@ from forum.services import profiles, social
 from forum.templating import ID, Kept, author_name, fragments, kept, link, url_by_id
 
 _ANSWERS = "hearth.post_answers"
+_FACTS = "hearth.post_view_facts"
 # Rendered posts kept per process, and the viewer-specific answers that lead to them. An entry refers to
 # the post's HTML about twice (the key and the output); a post is at most 20,000 characters of Markdown,
 # most are a few hundred.
@@ -167,8 +168,8 @@ class _Builder:
         self.may_reply = permissions.can_reply(viewer, thread)
         self.page = page
         self.back = f"{request.path}?page={page.page}#p"
-        self.people: dict[int, tuple[Any, ...]] = {}
-        self.shared = self._shared_facts(page)
+        self.people: dict[int, Facts] = {}
+        self.shared = _interned(self._shared_facts(page))
         self.profile_urls: dict[str, str] = {}
 
     def thread_view(self, html: list[tuple[str, ...]]) -> ThreadView:
@@ -202,19 +203,19 @@ class _Builder:
             _columns(self.thread, THREAD_FACTS),
         )
 
-    def _person(self, person: User | None) -> tuple[Any, ...] | None:
+    def _person(self, person: User | None) -> Facts | None:
         if person is None:
             return None
         if person.id not in self.people:
-            self.people[person.id] = _person_facts(_columns(person, PAGE_PERSON_COLUMNS))
+            self.people[person.id] = _interned(_person_facts(_columns(person, PAGE_PERSON_COLUMNS)))
         return self.people[person.id]
 
-    def _person_of_row(self, row: Any) -> tuple[Any, ...] | None:
+    def _person_of_row(self, row: Any) -> Facts | None:
         author_id = row[_AUTHOR_ID]
         if author_id is None:
             return None
         if author_id not in self.people:
-            self.people[author_id] = _person_facts(tuple(row[_PERSON_START:]))
+            self.people[author_id] = _interned(_person_facts(tuple(row[_PERSON_START:])))
         return self.people[author_id]
 
     def facts_key(self, post: Post) -> tuple[Any, ...] | None:
@@ -229,7 +230,7 @@ class _Builder:
             return None
         return self._key(row[_ID], tuple(row[:_PERSON_START]), self._person_of_row(row))
 
-    def _key(self, pid: int, post: tuple[Any, ...], author: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    def _key(self, pid: int, post: tuple[Any, ...], author: Facts | None) -> tuple[Any, ...]:
         counts = self.counts.get(pid)
         return (
             self.shared,
@@ -314,6 +315,38 @@ def _person_facts(columns: tuple[Any, ...]) -> tuple[Any, ...]:
     silenced, which depend on the time as well."""
     person: Any = _PersonFacts(columns)  # Any: User's rules, applied to a stand-in with the same columns
     return (columns, person.is_active, person.is_silenced)
+
+
+class Facts:
+    """Facts that are part of many keys (the viewer's, the thread's, an author's): hashed once, and, being
+    _interned, equal to the copy inside a kept key by identity. Compared as plain tuples, they were most of
+    the cost of looking up fifty posts' answers (a key's hash and equality walk every value)."""
+
+    __slots__ = ("_hash", "values")
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        self.values = values
+        self._hash = hash(values)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Facts) and self._hash == other._hash and self.values == other.values)
+
+
+INTERNED_FACTS_SIZE = 4096
+
+
+def _interned(values: tuple[Any, ...]) -> Facts:
+    """The one Facts object of these values kept in this process, so keys built from it share it."""
+    facts = Facts(values)
+    interned = kept(_FACTS, INTERNED_FACTS_SIZE)
+    found: Facts | None = interned.get(facts)
+    if found is None:
+        interned.put(facts, facts)
+        return facts
+    return found
 
 
 def _columns(row: Any, names: tuple[str, ...]) -> tuple[Any, ...]:

@@ -341,7 +341,7 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "ok": True,
         "room": state,
-        "history": [chat.message_payload(message) for message in entry.history],
+        "history": entry.history,
         "present": present.people,
         "present_count": present.count,
         "present_more": present.more,

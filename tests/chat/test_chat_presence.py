@@ -196,7 +196,7 @@ def test_the_server_forgets_each_websocket_as_soon_as_it_drops(
 def test_a_join_reads_history_in_a_snapshot_taken_after_it_joined_and_keeps_loaded_rows(app: Flask, make_user) -> None:
     reader, writer_id = make_user("reader"), make_user("writer").id
     room = chat.get_room(ROOM)  # this event's first read: on SQLite it fixes the transaction's snapshot
-    assert chat.read_history(reader, room, after_id=None)[0] == []
+    assert chat.history_payloads(reader, room, after_id=None)[0] == []
 
     def write() -> None:
         with app.app_context():
@@ -208,6 +208,6 @@ def test_a_join_reads_history_in_a_snapshot_taken_after_it_joined_and_keeps_load
     sender.join(30)
     _new_snapshot()
 
-    history, _ = chat.read_history(reader, room, after_id=None)
-    assert [message.client_id for message in history] == ["mid"]
+    history, _ = chat.history_payloads(reader, room, after_id=None)
+    assert [message["client_id"] for message in history] == ["mid"]
     assert "username" in reader.__dict__ and "key" in room.__dict__  # still loaded: no reload per join

@@ -138,11 +138,11 @@ def test_history_after_an_id_returns_everything_after_it_and_never_blocked_autho
     with write_transaction() as session:
         session.add(Block(blocker_id=third.id, blocked_id=other.id, kind="block"))
 
-    seen_by_third, _ = chat.read_history(third, _room(), after_id=ids[0])
-    seen_by_other, _ = chat.read_history(other, _room(), after_id=None)
+    seen_by_third, _ = chat.history_payloads(third, _room(), after_id=ids[0])
+    seen_by_other, _ = chat.history_payloads(other, _room(), after_id=None)
 
-    assert [m.id for m in seen_by_third] == ids[1:]
-    assert [m.id for m in seen_by_other] == [*ids, theirs]
+    assert [m["id"] for m in seen_by_third] == ids[1:]
+    assert [m["id"] for m in seen_by_other] == [*ids, theirs]
 
 
 def test_the_last_fifty_are_shown_without_after(app: Flask, member) -> None:
@@ -152,9 +152,38 @@ def test_the_last_fifty_are_shown_without_after(app: Flask, member) -> None:
         for n in range(7)
     ]
 
-    history, has_more = chat.read_history(member, _room(), after_id=None)
+    history, has_more = chat.history_payloads(member, _room(), after_id=None)
 
-    assert [m.id for m in history] == ids[2:] and has_more
+    assert [m["id"] for m in history] == ids[2:] and has_more
+
+
+def test_history_is_each_message_as_it_is_sent_live_without_what_the_viewer_must_not_see(
+    app: Flask, member, make_user
+) -> None:
+    """A join's history is read as rows, not objects: each entry must still be exactly what message_payload
+    makes of the message (the live event's payload), for edited messages and erased authors too."""
+    app.config["CHAT_HISTORY"] = 4
+    other, blocked, gone = make_user("river"), make_user("stone"), make_user("leaf")
+    sent = [
+        chat.send_message(author, _room(), body=f"Message number {n} from me", client_id=f"p{n}").message.id
+        for n, author in enumerate([member, other, blocked, gone, member, other, member])
+    ]
+    edited = chat.send_message(member, _room(), body="Message to edit", client_id="p-edit").message
+    chat.edit_message(member, edited, body="Message edited")
+    with write_transaction() as session:
+        session.add(Block(blocker_id=other.id, blocked_id=blocked.id, kind="block"))
+        session.execute(update(ChatMessage).where(ChatMessage.author_id == gone.id).values(author_id=None))
+    visible = [i for i in [*sent, edited.id] if i != sent[2]]  # all but the blocked person's
+
+    for after, expected, more in ((None, visible[-4:], True), (0, visible, False), (sent[4], visible[4:], False)):
+        payloads, has_more = chat.history_payloads(other, _room(), after_id=after)
+
+        assert [p["id"] for p in payloads] == expected and has_more is more
+        db.session.expire_all()
+        assert payloads == [chat.message_payload(db.session.get(ChatMessage, i)) for i in expected]
+    everything = chat.history_payloads(other, _room(), after_id=0)[0]
+    assert [p["author"] for p in everything if p["id"] == sent[3]] == ["a former member"]
+    assert [p["edited_at"] is not None for p in everything if p["id"] == edited.id] == [True]
 
 
 def test_unread_counts_are_messages_by_others_after_the_read_mark(app: Flask, member, make_user) -> None:

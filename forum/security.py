@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -50,6 +52,28 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseId
     _document_bounded_ids()
     app.after_request(_set_headers)
+    app.session_interface = SignedCookieSessions()
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per set of keys. Flask builds
+    one on every request, and a chat socket opens the session on every event (a request context each),
+    even when it carries no cookie. The serializer keeps no per-request state: the same keys, salt and
+    methods sign and check alike."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[str | bytes, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        found = self._serializers.get(keys)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if found is not None:
+                self._serializers[keys] = found
+        return found
 
 
 def _document_bounded_ids() -> None:

@@ -173,3 +173,26 @@ def test_suspension_closes_open_sockets_and_their_events_are_refused(app: Flask,
     g.pop("_login_user", None)
     again = socketio.test_client(app, namespace="/chat", flask_test_client=browser)
     assert not again.is_connected("/chat"), "the old cookie cannot open a new one"
+
+
+def _with_session_of(client: FlaskClient, app: Flask) -> FlaskClient:
+    other = app.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)  # type: ignore[union-attr]
+    return other
+
+
+def test_a_new_secret_key_ends_cookie_sessions_unless_the_old_one_is_kept_as_a_fallback(
+    app: Flask, client: FlaskClient, member: User
+) -> None:
+    """The session's signing serializer is built once per set of keys: a key rotation must still be seen."""
+    login(client, member.username)
+    assert _signed_in(client)
+    old_key, old_fallbacks = app.secret_key, app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.secret_key = "a rotated key for this test"
+        assert not _signed_in(_with_session_of(client, app)), "a cookie signed with a retired key is refused"
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        assert _signed_in(_with_session_of(client, app)), "and accepted while that key is a fallback"
+    finally:
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks
+    assert _signed_in(client)

@@ -274,18 +274,8 @@ def history_payloads(viewer: User, room: ChatRoom, *, after_id: int | None) -> t
 
 
 def _history_payload(row: Row[Any], room_key: str) -> dict[str, Any]:
-    """message_payload, from a row of _HISTORY_ROWS."""
-    return {
-        "id": row.id,
-        "room": room_key,
-        "author": row.username if row.author_id is not None else "a former member",
-        "author_id": row.author_id,
-        "kind": row.kind,
-        "body_html": row.body_html,
-        "created_at": row.created_at.isoformat(),
-        "edited_at": row.edited_at.isoformat() if row.edited_at else None,
-        "client_id": row.client_id,
-    }
+    """message_payload, from a row of _HISTORY_ROWS (its author's name is None when they are gone)."""
+    return _payload(row, room_key, row.username)
 
 
 def _last_read_id(user: User, room: ChatRoom) -> int:
@@ -691,13 +681,20 @@ def message_payload(
     author: User | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    # A join's history makes the same payload from rows (_history_payload); a test keeps the two equal.
     room = room or message.room
     author = author if author is not None else message.author
-    payload: dict[str, Any] = {
+    payload = _payload(message, room.key, author.username if author is not None else None)
+    if extra:
+        payload.update(extra)
+    return payload
+
+
+def _payload(message: ChatMessage | Row[Any], room_key: str, author_name: str | None) -> dict[str, Any]:
+    """A message as clients are sent it, from the object or from a join's history row (the same names)."""
+    return {
         "id": message.id,
-        "room": room.key,
-        "author": author.username if author is not None else "a former member",
+        "room": room_key,
+        "author": author_name if author_name is not None else "a former member",
         "author_id": message.author_id,
         "kind": message.kind,
         "body_html": message.body_html,
@@ -705,9 +702,6 @@ def message_payload(
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "client_id": message.client_id,
     }
-    if extra:
-        payload.update(extra)
-    return payload
 
 
 def support_for(result: ScreenResult) -> dict[str, Any] | None:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 
 def machine() -> dict[str, str]:
@@ -42,12 +43,18 @@ def machine() -> dict[str, str]:
 
 
 def _git_commit() -> str:
+    """The commit measured, and whether the code differed from it (a record must say what it measured)."""
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    count = len(changed.splitlines())
+    return f"{commit} with uncommitted changes to {count} files" if count else commit
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
 
 
 def wait_for_health(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60.0) -> None:

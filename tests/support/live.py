@@ -40,11 +40,13 @@ class LiveServer:
         env: dict[str, str] | None = None,
         port: int | None = None,
         production: bool = False,
+        workers: int = 1,
     ) -> None:
         self.database_url = database_url
         # production: gunicorn with deploy/gunicorn.conf.py (gevent), as deployed; the database must be
         # made first (server.app). Otherwise the development server (threads), which makes it itself.
         self.production = production
+        self.workers = workers  # gunicorn workers on the one port (production only)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = env or {}
@@ -83,7 +85,7 @@ class LiveServer:
             return [sys.executable, "-m", "tests.support.serve", str(self.port)]
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         config = str(ROOT / "deploy" / "gunicorn.conf.py")
-        return [gunicorn, "-c", config, "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
+        return [gunicorn, "-c", config, "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "wsgi:app"]
 
     def wait_until_up(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

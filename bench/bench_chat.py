@@ -32,7 +32,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import select
 import shutil
 import signal
@@ -44,6 +43,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from bench.common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -504,21 +505,6 @@ def screening_baseline(seconds: float = 3.0) -> float:
     return n / (time.time() - start)
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "loadavg_at_start": " ".join(load),
-    }
-
-
 def median(rows: list[dict[str, Any]], key: str) -> float | None:
     values = [row[key] for row in rows if row.get(key) is not None]
     return statistics.median(values) if values else None
@@ -587,8 +573,9 @@ def write_report(
     lines = [
         f"# Chat benchmark, {today}",
         "",
-        f"Machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; load average at start "
-        f"{info['loadavg_at_start']} (a shared machine: the load average is the context for every figure).",
+        f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']}; load average at start "
+        f"{info['load average at start']} (a shared machine: the load average is the context for every figure).",
+        f"Measured {info['date']}, commit {info['commit']}.",
         "Server: one `gunicorn -c deploy/gunicorn.conf.py -k gevent -w 1 wsgi:app` process, SQLite (WAL, "
         "synchronous=FULL), no Redis.",
         f"Load: {args.load_procs} separate processes of raw WebSocket clients (bench/wsclient.py, one epoll loop "

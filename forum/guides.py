@@ -61,9 +61,14 @@ def suggested_for_threads(screenings: Iterable[tuple[int, int, str | None, str |
     in any order), or those of the area it found when it named none."""
     found: dict[int, list[Guide]] = {}
     for thread_id, _, area, slugs in sorted(screenings, key=itemgetter(1)):  # the latest screening wins
-        guides = [g for g in (get_guide(str(slug)) for slug in json.loads(slugs or "[]")) if g is not None]
+        guides = existing_guides(json.loads(slugs or "[]"))
         found[thread_id] = (guides or guides_for_area(area))[:GUIDES_PER_THREAD]
     return found
+
+
+def existing_guides(slugs: Iterable[object]) -> list[Guide]:
+    """The guides these slugs name, skipping any no longer published (a screening or session may be older)."""
+    return [guide for guide in (get_guide(str(slug)) for slug in slugs) if guide is not None]
 
 
 def guides_for_area(area: str | None) -> list[Guide]:

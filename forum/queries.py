@@ -266,11 +266,12 @@ def remember_unread(member: User, messages: int, notifications: int) -> None:
 
 
 # The screenings of threads' opening posts, which suggest the guides shown beside them: rows of (thread id,
-# screening id, area, guide slugs as JSON text), oldest screening first (a later one, after an edit,
-# replaces an earlier one). The opening posts' ids go to the screenings as a list (target_id IN ...), so
-# the (target_type, target_id) index finds them with both columns; written as a plain join, SQLite without
-# table statistics walked every post screening there is (5 ms a page at 30,000 posts, growing with every
-# reply). The slugs come as text so that this can be one part of a UNION (social.page_reads).
+# screening id, area, guide slugs as JSON text), in no order: a thread may have several (one per edit) and
+# guides.suggested_for_threads keeps the latest by screening id. The opening posts' ids go to the
+# screenings as a list (target_id IN ...), so the (target_type, target_id) index finds them with both
+# columns; written as a plain join, SQLite without table statistics walked every post screening there is
+# (5 ms a page at 30,000 posts, growing with every reply). The slugs come as text so that this can be one
+# part of a UNION (social.page_reads).
 _OPENING = aliased(Post)
 OPENING_SCREENINGS = (
     select(Post.thread_id, ScreeningRecord.id, ScreeningRecord.area, cast(ScreeningRecord.guides, String))
@@ -282,5 +283,4 @@ OPENING_SCREENINGS = (
             )
         )
     )
-    .order_by(ScreeningRecord.id)
 )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from forum import queries
-from forum.guides import Guide, all_guides, get_guide, guides_for_area, suggested_for_threads
+from forum.guides import Guide, all_guides, existing_guides, get_guide, guides_for_area, suggested_for_threads
 from forum.models import Board, Thread
 
 bp = Blueprint("guides", __name__, url_prefix="/guides")
@@ -62,7 +61,7 @@ def guide_url(slug: str) -> str:
 def take_suggested_guides() -> list[Guide]:
     """Guides remembered after a calm post (helpers.remember_support); shown once."""
     slugs = session.pop("suggested_guides", None) or []
-    return _existing(slugs)
+    return existing_guides(slugs)
 
 
 @bp.app_template_global()
@@ -72,8 +71,3 @@ def thread_guides(threads: Iterable[Thread]) -> dict[int, list[Guide]]:
     if not ids:
         return {}
     return suggested_for_threads(queries.read(queries.OPENING_SCREENINGS, {"thread_ids": ids}))
-
-
-def _existing(slugs: list[Any]) -> list[Guide]:
-    guides = [get_guide(str(slug)) for slug in slugs]
-    return [g for g in guides if g is not None]

@@ -92,7 +92,7 @@ class Presence:
             self._sid_rooms.setdefault(sid, set()).add(room)
         if not first:
             return False
-        self._share(room)
+        self._share(room, user_id)
         return not self._present_elsewhere(room, user_id)
 
     def remove(self, room: str, user_id: int, sid: str) -> bool:
@@ -115,7 +115,7 @@ class Presence:
             del here.ids[bisect_left(here.ids, user_id)]
             if not here.sids:
                 del self._rooms[room]
-        self._share(room)
+        self._share(room, user_id)
         return not self._present_elsewhere(room, user_id)
 
     def rooms_of(self, sid: str) -> list[str]:
@@ -144,32 +144,29 @@ class Presence:
             here = self._rooms.get(room) or _RoomPresence()
             names, ids = here.names, here.ids
             if elsewhere:
-                names = {int(person["id"]): str(person["username"]) for person in elsewhere}
-                names.update(here.names)
+                names = elsewhere | here.names
                 ids = sorted(names)
             return _page_of(ids, names, after=after, limit=limit, hidden=hidden)
 
-    def _local_people(self, room: str) -> list[dict[str, Any]]:
-        with self._lock:
-            here = self._rooms.get(room)
-            if here is None:
-                return []
-            return [{"id": user_id, "username": here.names[user_id]} for user_id in here.ids]
-
-    def _share(self, room: str) -> None:
+    def _share(self, room: str, user_id: int) -> None:
         mirror = presence_mirror()
         if mirror is None:
             return
-        # Read and write under one lock: two changes must not publish their lists in the wrong order.
+        # What is written is the person's state when it is written, read under the same lock as every other
+        # write: a join and a leave racing each other can't leave Redis with the one that happened first.
         with self._share_lock:
-            mirror.publish(room, self._local_people(room))
+            with self._lock:
+                here = self._rooms.get(room)
+                username = here.names.get(user_id) if here is not None else None
+            mirror.share(room, user_id, username, room_empty=here is None)
 
-    def _elsewhere(self, room: str) -> list[dict[str, Any]]:
+    def _elsewhere(self, room: str) -> dict[int, str]:
         mirror = presence_mirror()
-        return mirror.elsewhere(room) if mirror is not None else []
+        return mirror.elsewhere(room) if mirror is not None else {}
 
     def _present_elsewhere(self, room: str, user_id: int) -> bool:
-        return any(int(person["id"]) == user_id for person in self._elsewhere(room))
+        mirror = presence_mirror()
+        return mirror.is_elsewhere(room, user_id) if mirror is not None else False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,9 +99,9 @@ def main() -> None:
         f"Medians over {args.runs} runs of {args.requests} requests each, in process, SQLite, one thread.\n\n"
         + "\n".join(lines)
     )
-    path = write_result("triage", "Moderation triage: queue and dashboard cost", body)
+    written = write_result("triage", "Moderation triage: queue and dashboard cost", body)
     print(body)
-    print(f"written to {path}")
+    print(f"written to {written}")
 
 
 if __name__ == "__main__":

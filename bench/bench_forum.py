@@ -29,7 +29,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from bench.common import median, wait_for_health, write_result
+from bench.common import add_no_record, median, publish, wait_for_health
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 123"
@@ -252,12 +252,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--no-record", action="store_true", help="print the results without rewriting bench/results/")
+    add_no_record(parser)
     args = parser.parse_args()
-    body = run(args)
-    print(body)
-    if not args.no_record:
-        print(f"\nwritten to {write_result('forum', 'Forum pages and replies under load', body)}")
+    publish("forum", "Forum pages and replies under load", run(args), record=not args.no_record)
 
 
 if __name__ == "__main__":

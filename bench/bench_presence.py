@@ -18,7 +18,7 @@ import uuid
 
 import redis
 
-from bench.common import median, write_result
+from bench.common import add_no_record, median, publish
 from forum.realtime.cluster import PresenceMirror
 
 STORMS = [(1000, 1), (1000, 2), (3000, 2)]  # (people joining, processes they are split over)
@@ -79,12 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
-    parser.add_argument("--no-record", action="store_true", help="print the results without rewriting bench/results/")
+    add_no_record(parser)
     args = parser.parse_args()
-    body = run(args)
-    print(body)
-    if not args.no_record:
-        print(f"\nwritten to {write_result('presence', 'Shared presence in a storm of joins', body)}")
+    publish("presence", "Shared presence in a storm of joins", run(args), record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert, select, text
 
-from bench.common import median, write_result
+from bench.common import add_no_record, median, publish
 from forum.search import RANK_WINDOW
 
 SEED = 20261125
@@ -404,16 +404,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument("--keep", action="store_true", help="keep the built database and reuse a kept one")
-    parser.add_argument("--no-record", action="store_true", help="print only; leave bench/results/ alone")
+    add_no_record(parser)
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]
     results = {name: run_backend(name, args.posts, args.runs, args.keep) for name in backends}
-    body = report(results, args.posts, args.runs)
-    print(body)
-    if args.no_record:
-        return 0
-    path = write_result("search", "Search benchmark", body)
-    print(f"written to {path}")
+    publish("search", "Search benchmark", report(results, args.posts, args.runs), record=not args.no_record)
     return 0
 
 

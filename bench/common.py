@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -108,6 +109,17 @@ def per_request_ms(action: Callable[[], object], count: int) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def add_no_record(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-record", action="store_true", help="print the results without rewriting bench/results/")
+
+
+def publish(name: str, title: str, body: str, *, record: bool) -> None:
+    """Print a bench's report and, unless told not to (--no-record), write it to bench/results/."""
+    print(body)
+    if record:
+        print(f"\nwritten to {write_result(name, title, body)}")
 
 
 def write_result(name: str, title: str, body: str) -> Path:

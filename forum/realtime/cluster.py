@@ -4,8 +4,8 @@ Each process knows only its own sockets. With a Redis queue, each process also k
 room's presence in Redis: a hash per room and process (user id -> name), and a set per room of the
 processes with someone in it. A join or a leave writes one field, whatever the size of the room; asking
 whether a person is here elsewhere, or who is, is one script run in Redis. (Before, each change rewrote
-the process's whole list for the room as JSON and each join read and parsed every list twice: in a storm
-of 1,000 joins split over two processes, 621 us of presence work a join before, 377 after.)
+the process's whole list for the room as JSON and each join read and parsed every list twice; bench/
+bench_presence.py measures a storm of joins, and the README's speed section has the figures.)
 
 A process proves it is alive with a key that expires: a process killed without warning (SIGKILL, a lost
 machine) drops out of every room within PROCESS_TTL seconds, and the first reader after that removes its

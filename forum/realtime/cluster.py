@@ -28,6 +28,9 @@ PROCESS_TTL = 15  # seconds a process counts as alive after its last heartbeat
 _ROOM_PROCESSES = "hearth:room-processes:"  # + room: set of process ids with someone in the room
 _ROOM_PEOPLE = "hearth:room-people:"  # + room + ":" + process id: hash of user id -> username
 _ALIVE = "hearth:process:"  # + process id: "1", expiring PROCESS_TTL seconds after the last heartbeat
+# Earlier releases kept a room's presence as JSON lists under this prefix, with no expiry: usernames and
+# the rooms they were in, left behind by every process that ever ran. Each process clears them once.
+_RETIRED_PREFIX = "hearth:presence:"
 
 # The other live processes' part of a room, read in Redis in one round trip (a join asks twice: is this
 # person here elsewhere, and who is). A process whose heartbeat key has expired is dropped from the room
@@ -125,7 +128,15 @@ class PresenceMirror:
                 return
             self._heartbeat_started = True
         self._beat()
+        self._clear_retired_keys()
         self._run_in_background(self._keep_beating)
+
+    def _clear_retired_keys(self) -> None:
+        try:
+            for key in self.redis.scan_iter(match=_RETIRED_PREFIX + "*", count=500):
+                self.redis.delete(key)
+        except redis.RedisError:
+            log.exception("could not clear presence kept by earlier releases")
 
     def _beat(self) -> None:
         try:

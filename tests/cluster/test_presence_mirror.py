@@ -109,6 +109,17 @@ def test_the_part_of_a_process_that_stopped_beating_is_ignored_and_removed(room:
     assert not store.exists(f"hearth:room-people:{room}:{b.process_id}")
 
 
+def test_presence_kept_by_earlier_releases_is_cleared_when_a_process_first_shares(
+    room: str, store: redis.Redis
+) -> None:
+    retired = f"hearth:presence:{room}"
+    store.hset(retired, "old-process", '[{"id": 1, "username": "ana"}]')
+
+    _mirror().share(room, 2, "ben", room_empty=False)
+
+    assert not store.exists(retired)
+
+
 def test_with_redis_unreachable_sharing_is_dropped_and_nobody_is_elsewhere(room: str) -> None:
     gone = _mirror("redis://127.0.0.1:1/0")  # nothing listens on port 1
 

@@ -44,9 +44,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine
+from bench.common import ROOT, machine
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 ROOM = "board-introductions"

@@ -45,9 +45,8 @@ from bench.bench_forum import (
     start_server,
     wrk,
 )
-from bench.common import median, wait_for_health, write_result
+from bench.common import ROOT, median, wait_for_health, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("FORUM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FORUM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 ROOM = "board-introductions"

@@ -29,9 +29,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from bench.common import add_no_record, median, publish, wait_for_health
+from bench.common import ROOT, add_no_record, median, publish, wait_for_health
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 123"
 # Sign-in and the signed-in page requests come from one browser: the same User-Agent. With different ones
 # (urllib's at sign-in, none from wrk), Flask-Login's session protection marks every request's session

@@ -39,7 +39,7 @@ from forum import permissions, queries
 from forum.guides import Guide
 from forum.models import Post, Thread, User
 from forum.models.community import REACTION_KINDS, REACTION_LABELS
-from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page
+from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page, PostPage
 from forum.services import profiles, social
 from forum.templating import ID, Kept, author_name, fragments, kept, link, url_by_id
 
@@ -119,7 +119,7 @@ class ThreadView:
         return Markup("".join([token.join(parts) for parts in self.html]))  # noqa: S704  (autoescaped output, escaped token)
 
 
-def thread_view(viewer: Any, thread: Thread, page: Page) -> ThreadView:
+def thread_view(viewer: Any, thread: Thread, page: PostPage) -> ThreadView:
     """The posts of a page (rows of queries.thread_page_rows) as HTML for this viewer: remembered when
     nothing they depend on changed. A page seen before is answered from the rows alone; otherwise the
     posts are loaded as objects for the permission rules, and keyed by what those objects hold."""
@@ -154,11 +154,11 @@ def _work_out(builder: _Builder, answers: Kept) -> list[tuple[str, ...]]:
 class _Builder:
     """Everything that is the same for every post on the page, asked once."""
 
-    def __init__(self, viewer: Any, thread: Thread, page: Page, ids: list[int]) -> None:
+    def __init__(self, viewer: Any, thread: Thread, page: PostPage, ids: list[int]) -> None:
         self.viewer = viewer
         self.thread = thread
         self.ids = ids
-        reads = social.page_reads(viewer, thread, ids)  # first: it answers hidden_author_ids too
+        reads = social.page_reads(viewer, thread, page)  # first: it answers hidden_author_ids too
         self.hidden = permissions.hidden_author_ids(viewer)
         self.counts, self.mine, self.bookmarks = reads.reactions, reads.mine, reads.bookmarks
         mine = self.mine

@@ -28,6 +28,18 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True)
+class PostPage(Page):
+    """A page of a thread's posts: those numbered first <= number < stop (the parameters of ON_PAGE)."""
+
+    thread_id: int
+    first: int
+    stop: int
+
+    def bounds(self) -> dict[str, int]:
+        return {"thread_id": self.thread_id, "first": self.first, "stop": self.stop}
+
+
 def boards() -> list[Board]:
     return list(db.session.scalars(select(Board).order_by(Board.position, Board.id)))
 
@@ -171,6 +183,13 @@ _PAGE_POSTS = (
     )
     .order_by(Post.number)
 )
+# The posts of a PostPage. Post numbers are dense and ordered, so a page is a range on the (thread_id,
+# number) index. Other statements about a page's posts select them with PAGE_POST_IDS rather than a list
+# of their ids: a list is an expanding parameter, whose SQL SQLAlchemy writes out again on every call
+# (about 40% of social.page_reads at fifty posts).
+ON_PAGE = (Post.thread_id == bindparam("thread_id"), Post.number >= bindparam("first"), Post.number < bindparam("stop"))
+PAGE_POST_IDS = select(Post.id).where(*ON_PAGE)
+
 # The same columns as plain rows: a post's PAGE_POST_COLUMNS, then its author's PAGE_PERSON_COLUMNS (all
 # None when the author is gone). A page seen before needs nothing more, so no objects are built for it.
 _PAGE_POST_ROWS = (
@@ -179,21 +198,17 @@ _PAGE_POST_ROWS = (
         *(getattr(User, name) for name in PAGE_PERSON_COLUMNS),
     )
     .outerjoin(User, User.id == Post.author_id)
-    .where(
-        Post.thread_id == bindparam("thread_id"),
-        Post.number >= bindparam("first"),
-        Post.number < bindparam("stop"),
-    )
+    .where(*ON_PAGE)
     .order_by(Post.number)
 )
 
 
-def thread_page_rows(thread: Thread, page: int, per_page: int) -> Page:
+def thread_page_rows(thread: Thread, page: int, per_page: int) -> PostPage:
     """A page of the thread page's posts as rows of _PAGE_POST_ROWS, in a prepared statement."""
     page, pages = _page_bounds(thread.post_count, page, per_page)
     first = (page - 1) * per_page + 1
     rows = read(_PAGE_POST_ROWS, {"thread_id": thread.id, "first": first, "stop": first + per_page})
-    return Page(items=list(rows), page=page, pages=pages, total=thread.post_count)
+    return PostPage(list(rows), page, pages, thread.post_count, thread.id, first, first + per_page)
 
 
 def page_posts(thread: Thread, ids: list[int]) -> list[Post]:
@@ -273,14 +288,16 @@ def remember_unread(member: User, messages: int, notifications: int) -> None:
 # (5 ms a page at 30,000 posts, growing with every reply). The slugs come as text so that this can be one
 # part of a UNION (social.page_reads).
 _OPENING = aliased(Post)
-OPENING_SCREENINGS = (
-    select(Post.thread_id, ScreeningRecord.id, ScreeningRecord.area, cast(ScreeningRecord.guides, String))
-    .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
-    .where(
-        ScreeningRecord.target_id.in_(
-            select(_OPENING.id).where(
-                _OPENING.thread_id.in_(bindparam("thread_ids", expanding=True)), _OPENING.number == 1
-            )
-        )
+
+
+def _opening_screenings(which_threads: Any) -> Any:
+    return (
+        select(Post.thread_id, ScreeningRecord.id, ScreeningRecord.area, cast(ScreeningRecord.guides, String))
+        .join(ScreeningRecord, (ScreeningRecord.target_type == "post") & (ScreeningRecord.target_id == Post.id))
+        .where(ScreeningRecord.target_id.in_(select(_OPENING.id).where(which_threads, _OPENING.number == 1)))
     )
-)
+
+
+OPENING_SCREENINGS = _opening_screenings(_OPENING.thread_id.in_(bindparam("thread_ids", expanding=True)))
+# The same for one thread (thread_id): no expanding parameter to write out on each call (see ON_PAGE).
+THREAD_OPENING_SCREENINGS = _opening_screenings(_OPENING.thread_id == bindparam("thread_id"))

@@ -113,7 +113,7 @@ def thread(thread_id: int) -> ResponseReturnValue:
     return _thread_page(thread, page, None, support=take_support())
 
 
-def _thread_page(thread: Thread, page: queries.Page, form: ReplyForm | None, *, support: object) -> str:
+def _thread_page(thread: Thread, page: queries.PostPage, form: ReplyForm | None, *, support: object) -> str:
     """`form` is a submitted reply to show again; None shows a fresh one, only to someone who may reply
     (a form carries a CSRF token, which would write a session cookie for every guest)."""
     # The real user, not the proxy: the view asks a dozen questions about them per post.

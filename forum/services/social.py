@@ -131,8 +131,9 @@ def bookmarks(user: Any) -> list[Post]:
     ]
 
 
-_BOOKMARKED = select(Bookmark.post_id).where(
-    Bookmark.user_id == bindparam("member"), Bookmark.post_id.in_(bindparam("post_ids", expanding=True))
+# The member's bookmarks among a page's posts (queries.PostPage.bounds).
+_PAGE_BOOKMARKS = select(Bookmark.post_id).where(
+    Bookmark.user_id == bindparam("member"), Bookmark.post_id.in_(queries.PAGE_POST_IDS)
 )
 
 
@@ -160,16 +161,22 @@ def reaction_counts(post_ids: list[int]) -> dict[int, dict[str, int]]:
     return reactions_on(None, post_ids)[0]
 
 
-_REACTIONS_ON = (
-    select(
-        Reaction.post_id,
-        Reaction.kind,
-        func.count(Reaction.id),
-        func.max(case((Reaction.user_id == bindparam("viewer"), 1), else_=0)),
+def _reactions(which_posts: Any) -> Any:
+    """(post id, kind, count, whether one of them is the viewer's) for these posts."""
+    return (
+        select(
+            Reaction.post_id,
+            Reaction.kind,
+            func.count(Reaction.id),
+            func.max(case((Reaction.user_id == bindparam("viewer"), 1), else_=0)),
+        )
+        .where(which_posts)
+        .group_by(Reaction.post_id, Reaction.kind)
     )
-    .where(Reaction.post_id.in_(bindparam("post_ids", expanding=True)))
-    .group_by(Reaction.post_id, Reaction.kind)
-)
+
+
+_REACTIONS_ON = _reactions(Reaction.post_id.in_(bindparam("post_ids", expanding=True)))
+_PAGE_REACTIONS = _reactions(Reaction.post_id.in_(queries.PAGE_POST_IDS))  # a page's (queries.PostPage.bounds)
 
 
 def reactions_on(user: Any, post_ids: list[int]) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
@@ -219,29 +226,28 @@ _RELATIONS_ROW, _REACTION_ROW, _BOOKMARK_ROW, _WATCH_ROW, _UNREAD_ROW, _GUIDES_R
 # screenings that suggest the thread's guides. Each row is (tag, int, int, str, int, str).
 _PAGE_READS = union_all(
     _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2),
-    _arm(_REACTION_ROW, _REACTIONS_ON, 0, 2, 1, 3),
-    _arm(_BOOKMARK_ROW, _BOOKMARKED, 0),
+    _arm(_REACTION_ROW, _PAGE_REACTIONS, 0, 2, 1, 3),
+    _arm(_BOOKMARK_ROW, _PAGE_BOOKMARKS, 0),
     _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0),
     _arm(_UNREAD_ROW, queries.UNREAD, 0, 1),
-    _arm(_GUIDES_ROW, queries.OPENING_SCREENINGS, 0, 1, 2, None, 3),
+    _arm(_GUIDES_ROW, queries.THREAD_OPENING_SCREENINGS, 0, 1, 2, None, 3),
 )
 
 
-def page_reads(user: Any, thread: Thread, post_ids: list[int]) -> PageReads:
-    """reactions_on, the viewer's bookmarks among the posts, thread_watch_level and the thread's suggested
-    guides for a thread page; for a member in one query, which also answers permissions.hidden_author_ids and
-    queries.unread for the rest of the request."""
+def page_reads(user: Any, thread: Thread, page: queries.PostPage) -> PageReads:
+    """reactions_on, the viewer's bookmarks among the page's posts, thread_watch_level and the thread's
+    suggested guides for a thread page; for a member in one query, which also answers
+    permissions.hidden_author_ids and queries.unread for the rest of the request."""
     member = permissions.signed_in(user)
-    if member is None or not post_ids:
+    if member is None:
         return PageReads(
-            *reactions_on(user, post_ids),
+            *_tally(queries.read(_PAGE_REACTIONS, {"viewer": -1, **page.bounds()})),
             set(),
-            thread_watch_level(user, thread),
-            _thread_guides(queries.read(queries.OPENING_SCREENINGS, {"thread_ids": [thread.id]}), thread),
+            None,
+            _thread_guides(queries.read(queries.THREAD_OPENING_SCREENINGS, {"thread_id": thread.id}), thread),
         )
-    params = {"member": member.id, "viewer": member.id, "post_ids": post_ids, "thread_id": thread.id}
     parts: dict[int, list[Any]] = defaultdict(list)
-    for tag, *cells in queries.read(_PAGE_READS, params | {"thread_ids": [thread.id]}):
+    for tag, *cells in queries.read(_PAGE_READS, {"member": member.id, "viewer": member.id, **page.bounds()}):
         parts[tag].append(cells)
     permissions.remember_relations(member, [(a, b, kind) for a, b, kind, *_ in parts[_RELATIONS_ROW]])
     queries.remember_unread(member, *parts[_UNREAD_ROW][0][:2])

@@ -26,3 +26,29 @@ def test_the_open_loop_client_counts_error_statuses(live_server: LiveServer) -> 
     result = load.run(rate=20, seconds=0.5)
     assert result["completed"] == 10
     assert result["errors"] == 10
+
+
+def test_an_answer_larger_than_the_first_buffer_is_read_whole_and_the_next_starts_clean() -> None:
+    import socket
+    import threading
+
+    from bench.openloop import FIRST_BUFFER, Connection
+
+    client, server = socket.socketpair()
+    conn = Connection(client)
+    body = b"x" * (FIRST_BUFFER * 2 + 123)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    sender = threading.Thread(target=server.sendall, args=(answer,))  # more than a socket buffer holds
+    sender.start()
+    while not conn.answer_complete():
+        assert conn.read() > 0
+    assert conn.head == f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}"
+    assert conn.filled == conn.expected == len(body) + len(conn.head) + 4
+    sender.join()
+    conn.next_answer()
+    server.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")
+    while not conn.answer_complete():
+        assert conn.read() > 0
+    assert conn.head is not None and conn.head.startswith("HTTP/1.1 404")
+    client.close()
+    server.close()

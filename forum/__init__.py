@@ -37,10 +37,10 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def _bind_extensions(app: Flask) -> None:
     from forum import auth, ratelimits
-    from forum.database import configure_engine, include_in_migrations, sqlite_engine_options
+    from forum.database import configure_engine, engine_options, include_in_migrations
     from forum.extensions import csrf, db, migrate
 
-    options = {**sqlite_engine_options(app), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    options = {**engine_options(app), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     import forum.models  # noqa: F401  (register every table before binding)
 

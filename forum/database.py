@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -20,15 +20,28 @@ IMMEDIATE = "forum_begin_immediate"
 BUSY_TIMEOUT_MS = 30_000
 
 
-def sqlite_engine_options(app: Flask) -> dict[str, Any]:
+def engine_options(app: Flask) -> dict[str, Any]:
     if not is_sqlite(app):
-        return {"pool_pre_ping": True}
+        return _postgresql_options(app)
     # We issue BEGIN ourselves (below), so pysqlite must not open transactions on its own.
     connect_args = {"isolation_level": None, "check_same_thread": False, "timeout": 30}
     # Under gevent, every chat event waiting for a shared commit (services.transaction.GroupCommit) holds a
     # connection. With the default pool (5 kept) the rest were opened and closed per event, each paying
     # the pragmas below; a pool this size keeps them open. Idle SQLite connections cost little memory.
     return {"connect_args": connect_args, "pool_size": 32, "max_overflow": 32}
+
+
+def _postgresql_options(app: Flask) -> dict[str, Any]:
+    """pool_pre_ping: a connection the server dropped (a restart, a failover) is replaced before a request
+    gets it. Sessions in UTC: in the server's default zone (often the named zone Etc/UTC) psycopg gives
+    each timestamp a ZoneInfo, and UTCDateTime then converted every one with astimezone; in UTC it gives
+    datetime.UTC, which needs nothing. Options in the database URL are kept (connect_args would replace
+    them), and a time zone set there wins."""
+    given = make_url(str(app.config["SQLALCHEMY_DATABASE_URI"])).query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    if "timezone" in given.lower():
+        return {"pool_pre_ping": True}
+    return {"pool_pre_ping": True, "connect_args": {"options": f"{given} -c timezone=UTC".strip()}}
 
 
 def configure_engine(app: Flask) -> None:

@@ -49,3 +49,12 @@ def test_timestamp_text_written_by_hand_on_sqlite_is_read_as_utc(app: Flask, mem
         db.session.commit()
         read = _stored_suspension(member.id)
         assert read == meant and read is not None and read.tzinfo is UTC, stored
+
+
+def test_postgresql_sessions_run_in_utc_so_timestamps_need_no_conversion(app: Flask) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the session time zone is PostgreSQL's")
+    assert db.session.scalar(text("SHOW timezone")) == "UTC"
+    # The driver's own value, before UTCDateTime: already datetime.UTC, so _as_utc returns it as it is.
+    driver_value = db.session.execute(text("SELECT now()")).scalar_one()
+    assert driver_value.tzinfo is UTC

@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    _use_template_environment(app)
     _configure(app, config)
     _bind_extensions(app)
     _register_http(app)
@@ -25,6 +26,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _trust_proxies(app)
     return app
+
+
+def _use_template_environment(app: Flask) -> None:
+    from forum.templating import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment  # before anything makes app.jinja_env
 
 
 def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import jinja2
 from flask import Flask, current_app, has_request_context, request, session, url_for
+from flask.templating import Environment as FlaskEnvironment
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -32,6 +33,20 @@ _HEADERS = "hearth.headers"
 # Links a page builds from a handful of arguments (menus, breadcrumbs, static files). Past this many
 # distinct ones the oldest half is dropped: links with ids in them should use url_by_id instead.
 LINK_CACHE_SIZE = 1024
+
+
+class TemplateEnvironment(FlaskEnvironment):
+    """Flask's Jinja environment, with each template's globals a plain dict made when the template loads.
+
+    Jinja makes them a ChainMap over the environment's globals. Every render then copied that map into its
+    context, and every {% from ... import %} compared the names again, both with a Python-level lookup per
+    name: with this app's 55 globals, 0.15 ms and 0.09 ms on a slow day, about a twentieth of a thread
+    page. The app registers all its globals while it is created, before any template loads (a test checks
+    that templates see them all); a global added later would reach only templates loaded after it.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
 
 
 def init_app(app: Flask) -> None:

@@ -150,3 +150,15 @@ def test_a_board_page_links_each_thread_and_the_guides_its_screening_suggested(
     for row in links:
         guides = re.findall(r'<a href="/guides/([a-z0-9-]+)">[^<]+</a>', row)
         assert guides and all(client.get(f"/guides/{slug}").status_code == 200 for slug in guides)
+
+
+def test_every_loaded_template_sees_every_global_the_app_registers(app: Flask, member_client: FlaskClient) -> None:
+    # forum.templating.TemplateEnvironment gives each template a snapshot of the globals when it loads: a
+    # global registered after that would be missing from pages (an undefined name renders as nothing).
+    for path in ("/", "/b/grief-and-loss", "/search?q=walk", "/me/data"):
+        assert member_client.get(path).status_code == 200, path
+    registered = set(app.jinja_env.globals)
+    loaded = [template for template in app.jinja_env.cache.values() if template is not None]  # type: ignore[union-attr]
+    assert {"base.html", "home.html", "board.html"} <= {template.name for template in loaded}
+    for template in loaded:
+        assert registered <= set(template.globals), template.name

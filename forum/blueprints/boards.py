@@ -164,14 +164,15 @@ def _reply_form(thread: Thread, submitted: ReplyForm | None) -> Markup:
     form that starts the same, with this request's CSRF token and a new idempotency key."""
     action = link("boards.reply", thread_id=thread.id)
     anonymity = permissions.can_use_anonymity(current_user, thread.board)
-    template = fragment_template("_reply_form.html")
     if submitted is not None:
+        template = fragment_template("_reply_form.html")
         return Markup(template.render(form=submitted, action=action, anonymity=anonymity))  # noqa: S704  (an autoescaped template's output)
     csrf = bool(current_app.config.get("WTF_CSRF_ENABLED", True))
     start = ReplyStart(action, anonymity, csrf, *_quote(thread.id))
     forms = kept(_REPLY_FORMS, REPLY_FORM_CACHE_SIZE)
     html = forms.get(start)
     if html is None:
+        template = fragment_template("_reply_form.html")  # only now: looking it up costs a lock and a cache key
         html = render_slotted(
             lambda csrf, key: template.render(form=_fresh_form(start, csrf, key), action=action, anonymity=anonymity),
             "csrf",

@@ -210,9 +210,9 @@ _PAGE_POST_ROWS = (
 def thread_page_rows(thread: Thread, page: int, per_page: int) -> PostPage:
     """A page of the thread page's posts as rows of _PAGE_POST_ROWS, in a prepared statement."""
     page, pages = _page_bounds(thread.post_count, page, per_page)
-    first = (page - 1) * per_page + 1
-    rows = read(_PAGE_POST_ROWS, {"thread_id": thread.id, "first": first, "stop": first + per_page})
-    return PostPage(list(rows), page, pages, thread.post_count, thread.id, first, first + per_page)
+    first, stop = (page - 1) * per_page + 1, page * per_page + 1
+    rows = read(_PAGE_POST_ROWS, {"thread_id": thread.id, "first": first, "stop": stop})
+    return PostPage(list(rows), page, pages, thread.post_count, thread.id, first, stop)
 
 
 def page_posts(thread: Thread, ids: list[int]) -> list[Post]:

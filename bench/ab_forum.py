@@ -6,7 +6,8 @@ own bench_forum.prepare_database, starts each with the deployment's gunicorn set
 as bench_forum does), signs in to both, and then runs wrk on the chosen page against each side in turn,
 alternating which goes first, round after round. The report gives each side's median and the ratio of
 every round: a ratio is taken a few seconds apart, so the machine's drift cancels out of it.
-Both servers stay up for the whole run; the one not being measured is idle.
+Both servers stay up for the whole run; the one not being measured is idle. Both run on this checkout's
+.venv: a base whose pinned dependencies differ is measured with today's.
 
 Usage: python -m bench.ab_forum --base COMMIT [--rounds 6] [--seconds 8] [--page thread|board] [--no-record]
 (the working tree, uncommitted changes included, is the other side)

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench_forum import POSTS_SHOWN, USER_AGENT, check_posts_shown, session_cookie, wrk
-from bench.common import ROOT, add_no_record, median, publish, wait_for_health
+from bench.bench_forum import USER_AGENT, check_posts_shown, server_env, session_cookie, start_server, wrk
+from bench.common import ROOT, add_no_record, median, publish
 
 PORTS = {"base": 5631, "head": 5632}
 PAGES = {"thread": "thread page (50 posts shown, signed in)", "board": "board page"}
@@ -53,19 +52,7 @@ def prepare(code: Path, url: str) -> dict[str, object]:
 
 
 def _env(code: Path, url: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(code), "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench",
-            "FORUM_RATELIMIT_ENABLED": "0", "FORUM_ARGON2_PROFILE": "CHEAPEST",
-            "FORUM_POSTS_PER_PAGE": str(POSTS_SHOWN)}  # fmt: skip
-
-
-def serve(code: Path, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"), "-c", str(code / "deploy/gunicorn.conf.py"), "-w", "2",
-        "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=code, env=_env(code, url), stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    wait_for_health(process, f"http://127.0.0.1:{port}/healthz", log)
-    return process
+    return {**server_env(url), "PYTHONPATH": str(code)}
 
 
 def run(args: argparse.Namespace) -> str:
@@ -78,7 +65,7 @@ def run(args: argparse.Namespace) -> str:
         for side, code in (("base", base), ("head", ROOT)):
             url = f"sqlite:///{workdir / f'{side}.db'}"
             setup = prepare(code, url)
-            server = serve(code, url, PORTS[side], workdir / f"{side}.log")
+            server = start_server(_env(code, url), PORTS[side], workdir / f"{side}.log", code)
             stack.callback(server.wait, 20)
             stack.callback(server.terminate)
             targets[side] = _target(args.page, PORTS[side], setup)

@@ -36,11 +36,11 @@ import redis
 import socketio
 
 from bench.bench_forum import (
-    POSTS_SHOWN,
     REPLY_SCRIPT,
     THREAD_PAGE,
     USER_AGENT,
     prepare_database,
+    server_env,
     session_cookie,
     start_server,
     wrk,
@@ -284,9 +284,7 @@ def run_pages(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, li
     try:
         for port, (name, url) in enumerate(backends.items(), start=5721):
             setup = prepare_database(url)
-            env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench",
-                   "FORUM_RATELIMIT_ENABLED": "0", "FORUM_ARGON2_PROFILE": "CHEAPEST",
-                   "FORUM_POSTS_PER_PAGE": str(POSTS_SHOWN)}  # fmt: skip
+            env = server_env(url)
             env.pop("FORUM_REDIS_URL", None)
             server = start_server(env, port, workdir / f"pages-{port}.log")
             base = f"http://127.0.0.1:{port}"

@@ -68,14 +68,21 @@ def _post_text(n: int) -> str:
     )
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def server_env(url: str) -> dict[str, str]:
+    """The bench server's settings: this database, rate limits off, cheap hashing, 50 posts a page."""
+    return {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_RATELIMIT_ENABLED": "0",
+            "FORUM_ARGON2_PROFILE": "CHEAPEST", "FORUM_POSTS_PER_PAGE": str(POSTS_SHOWN)}  # fmt: skip
+
+
+def start_server(env: dict[str, str], port: int, log: Path, code: Path = ROOT) -> subprocess.Popen[bytes]:
+    """gunicorn serving the forum of `code` (a checkout; this one unless told), on this checkout's .venv."""
     # The deployment's own settings (deploy/gunicorn.conf.py: gevent, keep-alive, the fairness hook), with
     # two workers on one port as the issue asks; production runs one worker per port for Socket.IO.
     command = [
-        str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"), "-w", "2",
+        str(ROOT / ".venv/bin/gunicorn"), "-c", str(code / "deploy/gunicorn.conf.py"), "-w", "2",
         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=code, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     wait_for_health(process, f"http://127.0.0.1:{port}/healthz", log)
     return process
 
@@ -175,8 +182,7 @@ def run(args: argparse.Namespace) -> str:
     url = f"sqlite:///{workdir / 'bench.db'}"
     setup = prepare_database(url)
     port = 5601
-    env = {**os.environ, "FORUM_DATABASE_URL": url, "FORUM_SECRET_KEY": "bench", "FORUM_RATELIMIT_ENABLED": "0",
-           "FORUM_ARGON2_PROFILE": "CHEAPEST", "FORUM_POSTS_PER_PAGE": str(POSTS_SHOWN)}  # fmt: skip
+    env = server_env(url)
     log = workdir / "server.log"
     server = start_server(env, port, log)
     script = workdir / "reply.lua"

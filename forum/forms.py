@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum import limits
@@ -40,6 +40,21 @@ class ReplyForm(FlaskForm):
 class EditForm(FlaskForm):
     body = TextAreaField("Post", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
+
+
+class ReportForm(FlaskForm):
+    # The service checks the kind and says which to choose; WTForms' own "Not a valid choice" would not.
+    kind = RadioField(
+        "Tell the moderators privately",
+        choices=[
+            SelectChoice("worried", "I'm worried about this person"),
+            SelectChoice("rules", "It breaks the rules"),
+        ],
+        validate_choice=False,
+    )
+    reason = TextAreaField(
+        "Anything they should know? (optional)", validators=[Optional(), Length(max=limits.REPORT_REASON_MAX)]
+    )
 
 
 class ActionForm(FlaskForm):

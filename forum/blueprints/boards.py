@@ -14,12 +14,12 @@ from markupsafe import Markup, escape
 from forum import permissions, post_views, queries, ratelimits
 from forum.blueprints.guides import guide_url, thread_guides
 from forum.forms import EditForm, ReplyForm, ThreadForm
-from forum.models import Post, Thread
+from forum.models import Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
 from forum.templating import ID, author_name, fragment_template, fragments, kept, link, render_slotted, url_by_id
 
-from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
+from .helpers import fresh_idempotency_key, invalid_input, post_url, remember_support, take_support
 
 bp = Blueprint("boards", __name__)
 
@@ -220,8 +220,7 @@ def reply(thread_id: int) -> ResponseReturnValue:
             )
         if caught.error is None:
             remember_support(outcome.screen)
-            page = queries.page_of_post(outcome.post, current_app.config["POSTS_PER_PAGE"])
-            return redirect(url_for("boards.thread", thread_id=thread.id, page=page, _anchor=f"p{outcome.post.id}"))
+            return redirect(post_url(outcome.post))
     permissions.ensure_can_view_thread(current_user, thread)
     last_page = queries.thread_page_rows(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, last_page, form, support=None), 422
@@ -246,7 +245,7 @@ def edit(post_id: int) -> ResponseReturnValue:
         if caught.error is None:
             remember_support(outcome.screen)
             flash("Your post was updated.", "success")
-            return redirect(_post_url(post))
+            return redirect(post_url(post))
     status = 422 if request.method == "POST" else 200
     return render_template("edit.html", post=post, form=form), status
 
@@ -258,7 +257,7 @@ def delete(post_id: int) -> ResponseReturnValue:
     flash("The post was deleted.", "info")
     if post.number == 1:
         return redirect(url_for("boards.board", slug=post.thread.board.slug))
-    return redirect(_post_url(post))
+    return redirect(post_url(post))
 
 
 @bp.post("/t/<int:thread_id>/pin")
@@ -273,12 +272,6 @@ def pin(thread_id: int) -> ResponseReturnValue:
 def lock(thread_id: int) -> ResponseReturnValue:
     thread = posting.set_locked(current_user, posting.get_thread(thread_id), request.form.get("locked") == "1")
     return redirect(url_for("boards.thread", thread_id=thread.id))
-
-
-def _post_url(post: Post) -> str:
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    page = (post.number - 1) // per_page + 1
-    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
 
 
 @bp.get("/healthz")

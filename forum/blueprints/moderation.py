@@ -16,14 +16,15 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from forum import ratelimits
+from forum import permissions, ratelimits
 from forum.extensions import db
+from forum.forms import ReportForm
 from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, User
 from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
 
-from .helpers import invalid_input
+from .helpers import invalid_input, post_url
 
 bp = Blueprint("moderation", __name__)
 
@@ -260,24 +261,27 @@ def check_in() -> ResponseReturnValue:
     return redirect(_safe_next())
 
 
-@bp.post("/p/<int:post_id>/report")
+@bp.route("/p/<int:post_id>/report", methods=["GET", "POST"])
 @login_required
 @ratelimits.limited("report")
 def report(post_id: int) -> ResponseReturnValue:
+    """A report of a post, on a page of its own: the thread page links here rather than carrying a form for
+    every post (a third of its size). The page shows what is being reported and what each kind leads to."""
     post = posting.get_post(post_id)
-    try:
-        with invalid_input() as caught:
-            reports.report_post(
-                current_user, post, kind=request.form.get("kind", ""), reason=request.form.get("reason", "")
-            )
-    except RateLimited as error:
-        flash(error.message, "info")
-    else:
-        if caught.error is not None:
-            flash(caught.error.message, "error")
-        else:
+    permissions.ensure_can_report_post(current_user, post)
+    form = ReportForm()
+    if form.validate_on_submit():
+        try:
+            with invalid_input(form) as caught:
+                reports.report_post(current_user, post, kind=form.kind.data or "", reason=form.reason.data or "")
+        except RateLimited as error:
+            flash(error.message, "info")
+            return redirect(post_url(post))
+        if caught.error is None:
             flash("Thank you. The moderators will look at it. Your report is private.", "success")
-    return redirect(url_for("boards.thread", thread_id=post.thread_id, _anchor=f"p{post.id}"))
+            return redirect(post_url(post))
+    status = 422 if request.method == "POST" else 200
+    return render_template("moderation/report.html", post=post, form=form, back=post_url(post)), status
 
 
 def _safe_next() -> str:

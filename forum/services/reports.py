@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forum import permissions
+from forum import limits, permissions
 from forum.models import PeerReport, Post, ReviewEvent, ReviewItem, User, utcnow
 from forum.models.moderation import REPORT_KINDS
 from forum.services import review
@@ -21,7 +21,6 @@ from forum.services.errors import RateLimited, invalid
 from forum.services.transaction import after_commit, write_transaction
 from forum.services.validation import clean_text
 
-REASON_MAX = 1000
 _PRIORITY_FOR_KIND = {"worried": "urgent", "rules": "review"}
 _LEVEL_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
 
@@ -31,7 +30,7 @@ def report_post(actor: Any, post: Post, *, kind: object, reason: object = "") ->
     if kind not in REPORT_KINDS:
         raise invalid("kind", "Choose “breaks the rules” or “I'm worried about this person”.")
     assert isinstance(kind, str)
-    text = clean_text("reason", reason, max_len=REASON_MAX, required=False)
+    text = clean_text("reason", reason, max_len=limits.REPORT_REASON_MAX, required=False)
     with write_transaction() as session:
         existing = _same_report(session, reporter, post, kind)
         if existing is not None:

@@ -190,7 +190,7 @@ def test_each_viewer_sees_only_their_own_controls_on_a_thread_page(
     mine = reply(member, thread, "My own words.")
     theirs = reply(river, thread, "River's words.", anonymous=False)
     social.set_reaction(river, theirs, "hug", True)
-    edit, delete, report = "/p/{}/edit", 'action="/p/{}/delete"', 'action="/p/{}/report"'
+    edit, delete, report = "/p/{}/edit", 'action="/p/{}/delete"', 'href="/p/{}/report"'
 
     login(client, "sam")
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)

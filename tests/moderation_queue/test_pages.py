@@ -143,9 +143,34 @@ def test_a_report_from_the_thread_page_queues_it_privately(
     make_user("river")
     login(client, "river")
     page = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
-    assert f'action="/p/{post.id}/report"' in page
-    client.post(f"/p/{post.id}/report", data={"kind": "worried", "reason": "seems low"})
+    assert f'<a href="/p/{post.id}/report">Report</a>' in page and 'class="report-form"' not in page
+    form = client.get(f"/p/{post.id}/report").get_data(as_text=True)
+    assert 'data-testid="reported-post"' in form and CALM_TEXT.split(".")[0] in form
+    assert 'value="worried"' in form and 'value="rules"' in form and 'maxlength="1000"' in form
+    sent = client.post(f"/p/{post.id}/report", data={"kind": "worried", "reason": "seems low"})
+    assert sent.status_code == 302 and sent.headers["Location"] == f"/t/{post.thread_id}?page=1#p{post.id}"
     assert item_for(post).priority == "urgent"
+    assert "Your report is private." in client.get(sent.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_report_without_a_kind_is_shown_again_with_what_to_fix_and_writes_nothing(
+    client: FlaskClient, member: User, make_user: Any
+) -> None:
+    post = start_thread(member, CALM_TEXT)
+    make_user("river")
+    login(client, "river")
+    for kind in ("", "angry"):
+        answer = client.post(f"/p/{post.id}/report", data={"kind": kind, "reason": "the words I typed"})
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 422 and "Choose" in page and "the words I typed" in page
+    assert db.session.scalar(select(ReviewItem).where(ReviewItem.target_id == post.id)) is None
+
+
+def test_nobody_is_offered_a_report_of_their_own_post(client: FlaskClient, member: User) -> None:
+    post = start_thread(member, CALM_TEXT)
+    login(client, "sam")
+    assert f"/p/{post.id}/report" not in client.get(f"/t/{post.thread_id}").get_data(as_text=True)
+    assert client.get(f"/p/{post.id}/report").status_code == 403
 
 
 def test_every_guide_the_router_can_suggest_exists() -> None:

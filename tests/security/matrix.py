@@ -213,6 +213,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/p/<int:post_id>/delete"): Route(delete_post, "post"),
     ("POST", "/t/<int:thread_id>/pin"): Route(staff, "thread", {"pinned": "1"}),
     ("POST", "/t/<int:thread_id>/lock"): Route(staff, "thread", {"locked": "1"}),
+    ("GET", "/p/<int:post_id>/report"): Route(report_post, "post"),
     ("POST", "/p/<int:post_id>/report"): Route(report_post, "post", {"kind": "rules", "reason": "x"}),
     ("POST", "/p/<int:post_id>/react"): Route(react, "post", {"kind": "hug"}),
     ("POST", "/p/<int:post_id>/bookmark"): Route(bookmark, "post"),

@@ -7,7 +7,6 @@ from marshmallow import Schema, fields, validate
 from forum import limits
 from forum.models.moderation import ACTIONS, REPORT_KINDS
 from forum.services.moderation_actions import MAX_RESTRICTION_HOURS, NOTE_MAX
-from forum.services.reports import REASON_MAX
 
 
 class UserRef(Schema):
@@ -64,7 +63,7 @@ class ActionIn(Schema):
 
 class ReportIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(REPORT_KINDS))
-    reason = fields.String(load_default="", validate=validate.Length(max=REASON_MAX + 100))
+    reason = fields.String(load_default="", validate=validate.Length(max=limits.REPORT_REASON_MAX + 100))
 
 
 class ReportOut(Schema):

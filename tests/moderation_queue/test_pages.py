@@ -166,6 +166,17 @@ def test_a_report_without_a_kind_is_shown_again_with_what_to_fix_and_writes_noth
     assert db.session.scalar(select(ReviewItem).where(ReviewItem.target_id == post.id)) is None
 
 
+def test_the_report_page_keeps_a_post_behind_its_content_note(
+    client: FlaskClient, member: User, make_user: Any
+) -> None:
+    board = posting.get_board("grief-and-loss")
+    post = posting.create_thread(member, board, title="A hard week", body=CALM_TEXT, content_note="a funeral").post
+    make_user("river")
+    login(client, "river")
+    page = client.get(f"/p/{post.id}/report").get_data(as_text=True)
+    assert re.search(r'<details class="content-note">\s*<summary>Content note: a funeral', page)
+
+
 def test_nobody_is_offered_a_report_of_their_own_post(client: FlaskClient, member: User) -> None:
     post = start_thread(member, CALM_TEXT)
     login(client, "sam")

@@ -31,3 +31,27 @@ def test_register_start_a_thread_reply_and_see_both_rendered(browser, live_serve
     assert len(bodies) == 2
     assert "Still you, just with more time." in bodies[1]
     assert page.errors == []
+
+
+def test_a_reader_reports_a_post_on_its_own_page_and_returns_to_it(browser, live_server: LiveServer) -> None:
+    writer = new_page(browser, live_server.url)
+    register_in_browser(writer, "robin")
+    writer.get_by_role("link", name="Role transitions", exact=False).first.click()
+    writer.get_by_role("link", name="Start a thread").click()
+    writer.get_by_label("Title").fill("A quiet week at home")
+    writer.get_by_label("What would you like to say?").fill("I haven't spoken to anyone since Monday.")
+    writer.get_by_role("button", name="Post thread").click()
+    writer.wait_for_selector("h1#thread-title")
+    thread_url = writer.url
+
+    reader = new_page(browser, live_server.url)
+    register_in_browser(reader, "alex")
+    reader.goto(thread_url)
+    reader.get_by_role("link", name="Report", exact=True).click()
+    assert "I haven't spoken to anyone since Monday." in reader.get_by_test_id("reported-post").inner_text()
+    reader.get_by_label("I'm worried about this person").check()
+    reader.get_by_label("Anything they should know?").fill("They sound very alone.")
+    reader.get_by_role("button", name="Send to the moderators").click()
+    reader.wait_for_selector("text=Your report is private.")
+    assert reader.url.startswith(thread_url.split("?")[0]) and "#p" in reader.url
+    assert reader.errors == [] and writer.errors == []

@@ -14,13 +14,7 @@ def test_register_start_a_thread_reply_and_see_both_rendered(browser, live_serve
     page = new_page(browser, live_server.url)
     register_in_browser(page, "river")
 
-    page.get_by_role("link", name="Role transitions", exact=False).first.click()
-    page.get_by_role("link", name="Start a thread").click()
-    page.get_by_label("Title").fill("Retiring after thirty years")
-    page.get_by_label("What would you like to say?").fill("Who am I **without** the job?")
-    page.get_by_role("button", name="Post thread").click()
-
-    page.wait_for_selector("h1#thread-title")
+    start_thread(page, "Retiring after thirty years", "Who am I **without** the job?")
     assert page.locator("h1#thread-title").inner_text().startswith("Retiring after thirty years")
     assert page.locator(".post-body strong").first.inner_text() == "without"
 
@@ -36,12 +30,7 @@ def test_register_start_a_thread_reply_and_see_both_rendered(browser, live_serve
 def test_a_reader_reports_a_post_on_its_own_page_and_returns_to_it(browser, live_server: LiveServer) -> None:
     writer = new_page(browser, live_server.url)
     register_in_browser(writer, "robin")
-    writer.get_by_role("link", name="Role transitions", exact=False).first.click()
-    writer.get_by_role("link", name="Start a thread").click()
-    writer.get_by_label("Title").fill("A quiet week at home")
-    writer.get_by_label("What would you like to say?").fill("I haven't spoken to anyone since Monday.")
-    writer.get_by_role("button", name="Post thread").click()
-    writer.wait_for_selector("h1#thread-title")
+    start_thread(writer, "A quiet week at home", "I haven't spoken to anyone since Monday.")
     thread_url = writer.url
 
     reader = new_page(browser, live_server.url)
@@ -55,3 +44,13 @@ def test_a_reader_reports_a_post_on_its_own_page_and_returns_to_it(browser, live
     reader.wait_for_selector("text=Your report is private.")
     assert reader.url.startswith(thread_url.split("?")[0]) and "#p" in reader.url
     assert reader.errors == [] and writer.errors == []
+
+
+def start_thread(page, title: str, body: str) -> None:
+    """On the role transitions board, and wait for the new thread's page."""
+    page.get_by_role("link", name="Role transitions", exact=False).first.click()
+    page.get_by_role("link", name="Start a thread").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("What would you like to say?").fill(body)
+    page.get_by_role("button", name="Post thread").click()
+    page.wait_for_selector("h1#thread-title")

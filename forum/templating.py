@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["support_content"] = support_content
     app.jinja_env.globals["url_by_id"] = url_by_id
     app.jinja_env.globals["url_for"] = link
+    app.jinja_env.globals["post_url"] = post_url
     app.jinja_env.globals["ID"] = ID
     app.jinja_env.globals["site_header"] = site_header
     app.jinja_env.globals["suggested_guides"] = suggested_guides
@@ -89,6 +90,13 @@ def link(endpoint: str, **values: Any) -> str:
                 del links[old]
         links[key] = found
     return found
+
+
+def post_url(post: Any) -> str:
+    """A post on its page of the thread: every link to a post (redirects, bookmarks, search, notifications,
+    the moderation queue) goes where the post is, not to the thread's first page."""
+    page = queries.page_of_post(post, current_app.config["POSTS_PER_PAGE"])
+    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
 
 
 def _is_plain(values: dict[str, Any]) -> bool:

@@ -17,9 +17,19 @@ from forum.forms import EditForm, ReplyForm, ThreadForm
 from forum.models import Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
-from forum.templating import ID, author_name, fragment_template, fragments, kept, link, render_slotted, url_by_id
+from forum.templating import (
+    ID,
+    author_name,
+    fragment_template,
+    fragments,
+    kept,
+    link,
+    post_url,
+    render_slotted,
+    url_by_id,
+)
 
-from .helpers import fresh_idempotency_key, invalid_input, post_url, remember_support, take_support
+from .helpers import fresh_idempotency_key, invalid_input, remember_support, take_support
 
 bp = Blueprint("boards", __name__)
 

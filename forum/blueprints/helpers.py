@@ -8,11 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, session, url_for
+from flask import session
 from flask_wtf import FlaskForm
 
-from forum import queries
-from forum.models import Post
 from forum.services.errors import ServiceError
 from forum.services.screening import ScreenResult
 
@@ -67,9 +65,3 @@ def take_support() -> dict[str, Any] | None:
 
 def fresh_idempotency_key() -> str:
     return secrets.token_urlsafe(16)
-
-
-def post_url(post: Post) -> str:
-    """The post on its page of the thread."""
-    page = queries.page_of_post(post, current_app.config["POSTS_PER_PAGE"])
-    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")

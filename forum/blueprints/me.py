@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -21,6 +21,7 @@ from forum.logs import security_event
 from forum.rendering import render_markdown
 from forum.services import notifications as _notifications  # noqa: F401  (subscribes to post events)
 from forum.services import posting, privacy, social
+from forum.templating import post_url
 
 from .helpers import invalid_input
 
@@ -151,12 +152,6 @@ def following() -> ResponseReturnValue:
 # --- buttons on threads, boards and posts -----------------------------------------------------------
 
 
-def _post_anchor(post: Any) -> str:
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    page = (post.number - 1) // per_page + 1
-    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
-
-
 @bp.post("/t/<int:thread_id>/watch")
 @login_required
 def watch_thread(thread_id: int) -> ResponseReturnValue:
@@ -179,7 +174,7 @@ def follow_board(slug: str) -> ResponseReturnValue:
 def bookmark(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     social.set_bookmark(current_user, post, request.form.get("on") == "1")
-    return _back(_post_anchor(post))
+    return _back(post_url(post))
 
 
 @bp.post("/p/<int:post_id>/react")
@@ -189,7 +184,7 @@ def react(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     kind, on = _reaction_choice()
     social.set_reaction(current_user, post, kind, on)
-    return _back(_post_anchor(post))
+    return _back(post_url(post))
 
 
 def _reaction_choice() -> tuple[str, bool]:

@@ -23,8 +23,9 @@ from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, User
 from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
+from forum.templating import post_url
 
-from .helpers import invalid_input, post_url
+from .helpers import invalid_input
 
 bp = Blueprint("moderation", __name__)
 
@@ -180,7 +181,7 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
             "kind": "post",
             "post": post,
             "label": f"Post #{post.number} in “{thread.title}”",
-            "url": url_for("boards.thread", thread_id=thread.id, _anchor=f"p{post.id}"),
+            "url": post_url(post),
             "screened_text": _screened_text(thread.title, body, post.number, item),
             "excerpt": body[:200],
         }

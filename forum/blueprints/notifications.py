@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -12,6 +12,7 @@ from forum.models import Notification
 from forum.models.notifications import KIND_LABELS, NOTIFICATION_KINDS
 from forum.services import notifications
 from forum.services.errors import NotFound
+from forum.templating import post_url
 
 bp = Blueprint("notifications", __name__)
 
@@ -47,9 +48,7 @@ def open_one(notification_id: int) -> ResponseReturnValue:
 
 def _target(item: Notification) -> str:
     if item.post is not None:
-        per_page = current_app.config["POSTS_PER_PAGE"]
-        page = (item.post.number - 1) // per_page + 1
-        return url_for("boards.thread", thread_id=item.post.thread_id, page=page, _anchor=f"p{item.post.id}")
+        return post_url(item.post)
     if item.thread_id is not None:
         return url_for("boards.thread", thread_id=item.thread_id)
     if item.url and item.url.startswith("/") and not item.url.startswith("//"):

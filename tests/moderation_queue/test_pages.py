@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -182,6 +183,19 @@ def test_nobody_is_offered_a_report_of_their_own_post(client: FlaskClient, membe
     login(client, "sam")
     assert f"/p/{post.id}/report" not in client.get(f"/t/{post.thread_id}").get_data(as_text=True)
     assert client.get(f"/p/{post.id}/report").status_code == 403
+
+
+def test_a_moderators_link_to_a_post_opens_the_page_the_post_is_on(
+    app: Flask, member: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.blueprints.moderation import describe_target
+
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    thread = posting.get_thread(start_thread(member, CALM_TEXT).thread_id)
+    posting.create_reply(member, thread, body="A second post, still on the first page.")
+    third = posting.create_reply(member, thread, body=CRISIS_TEXT).post
+    with app.test_request_context():
+        assert describe_target(item_for(third))["url"] == f"/t/{thread.id}?page=2#p{third.id}"
 
 
 def test_every_guide_the_router_can_suggest_exists() -> None:

@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import moderation  # noqa: E402
+from bench.common import machine  # noqa: E402
 from moderation import classifier  # noqa: E402
 
 RSS_PROBE = """
@@ -39,25 +39,6 @@ engine.get_model()
 moderation.screen('warm up the word cache please')
 print(json.dumps({{'before_mb': before, 'after_mb': rss()}}))
 """
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-        # The machine is shared: a load average above the core count makes every figure here pessimistic.
-        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
 
 
 def chat_messages(n: int) -> list[str]:
@@ -151,8 +132,9 @@ def write_report(
     lines = [
         f"# moderation benchmark {dt.date.today().isoformat()}",
         "",
-        f"- machine: nproc={info['nproc']}, cpu={info['cpu']}, python={info['python']}, "
-        f"OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, loadavg at report={info['loadavg']}",
+        f"- machine: cores={info['cores']}, cpu={info['cpu']}, python={info['python']}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"load average at report={info['load average at start']}, commit={info['commit']}",
         f"- model: {status['version']} ({status['path']})",
         f"- runs: {args.runs} (medians reported); single-call sample {args.single} msgs; batch {args.batch} msgs",
         "- messages: first 80 chars of holdout rows (chat-sized)",

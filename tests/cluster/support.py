@@ -17,16 +17,13 @@ import redis
 import requests
 import socketio
 
-from forum.services import accounts
-from forum.services.transaction import write_transaction
+from tests.chat.support import make_member
 from tests.support import backends
 from tests.support.live import LiveServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # A database number of our own: FLUSHDB at the start must not touch anyone else's keys.
 REDIS_URL = os.environ.get("FORUM_TEST_CLUSTER_REDIS_URL", "redis://127.0.0.1:6379/3")
-PASSWORD = "correct horse battery"
-CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
 # New accounts get this many chat messages a minute; trusted members and moderators the generous limit.
 CHAT_FIRST_DAY_LIMIT = 5
 CLUSTER_RATELIMITS = {
@@ -113,16 +110,6 @@ def warm_up(server: LiveServer) -> None:
         timeout=300,
     )
     assert response.status_code == 201, response.text
-
-
-def make_member(server: LiveServer, username: str, *, role: str = "member", trusted: bool = False) -> tuple[int, str]:
-    """An account in the cluster's database, and an API token for its sockets."""
-    with server.app.app_context():
-        user = accounts.register(username, PASSWORD, role=role)
-        if trusted:
-            with write_transaction():
-                user.trusted = True
-        return user.id, accounts.issue_token(user)
 
 
 class Client:

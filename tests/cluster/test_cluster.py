@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import ChatMessage
-from tests.cluster.support import CHAT_FIRST_DAY_LIMIT, CRISIS_TEXT, Client, make_member
+from tests.chat.support import CRISIS_TEXT, make_member
+from tests.cluster.support import CHAT_FIRST_DAY_LIMIT, Client
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ from forum.extensions import db, login_manager
 from forum.logs import security_event
 from forum.models import User
 from forum.services import accounts
+from forum.statements import prebuilt
 
 
 def init_app(app: Flask) -> None:
@@ -21,7 +22,7 @@ def init_app(app: Flask) -> None:
 
 
 # Built once: every signed-in request runs it, and a prepared statement skips building and keying it anew.
-_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+_USER_BY_ID = prebuilt(select(User).where(User.id == bindparam("user_id")))
 
 
 @login_manager.user_loader

@@ -16,6 +16,7 @@ from forum.extensions import db
 from forum.models import Block, Board, Post, Thread, User
 from forum.models.practice import HomeworkItem, JournalEntry, RelapsePlan
 from forum.services.errors import Forbidden, NotAuthenticated, NotFound, ServiceError
+from forum.statements import prebuilt
 
 T = TypeVar("T")
 
@@ -43,8 +44,13 @@ def _can_write(user: Any) -> bool:
 
 
 # Every block that involves a member, and the mutes they chose; built once (it runs on most pages).
-RELATIONS = select(Block.blocker_id, Block.blocked_id, Block.kind).where(
-    or_(Block.blocker_id == bindparam("member"), and_(Block.blocked_id == bindparam("member"), Block.kind == "block"))
+RELATIONS = prebuilt(
+    select(Block.blocker_id, Block.blocked_id, Block.kind).where(
+        or_(
+            Block.blocker_id == bindparam("member"),
+            and_(Block.blocked_id == bindparam("member"), Block.kind == "block"),
+        )
+    )
 )
 
 

@@ -18,6 +18,7 @@ from forum import permissions
 from forum.extensions import db
 from forum.models import Board, ModeratorMessage, Notification, Post, ScreeningRecord, Thread, User
 from forum.services.errors import NotFound
+from forum.statements import prebuilt
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def boards() -> list[Board]:
     return list(db.session.scalars(select(Board).order_by(Board.position, Board.id)))
 
 
-_BOARD_BY_SLUG = select(Board).where(Board.slug == bindparam("slug"))
+_BOARD_BY_SLUG = prebuilt(select(Board).where(Board.slug == bindparam("slug")))
 
 
 def board_by_slug(slug: str) -> Board:
@@ -101,7 +102,7 @@ _BOARD_THREADS = {
     for kind, filters in _THREAD_FILTERS.items()
 }
 _LISTED = (Thread.id, Thread.title, Thread.pinned, Thread.locked, Thread.post_count, Thread.last_activity_at)
-_BOARD_LISTING = {kind: _board_page(_LISTED, filters) for kind, filters in _THREAD_FILTERS.items()}
+_BOARD_LISTING = {kind: prebuilt(_board_page(_LISTED, filters)) for kind, filters in _THREAD_FILTERS.items()}
 
 
 def board_threads(viewer: Any, board: Board, page: int, per_page: int) -> Page:
@@ -158,7 +159,7 @@ PAGE_PERSON_COLUMNS = tuple(c.key for c in inspect(User).column_attrs if c.key n
 # The thread, its board and its author (whether the viewer may reply depends on a block between them), as
 # three entities of one row rather than joinedload options: the ORM then sets up no eager loaders per call,
 # about a fifth of this statement's cost.
-_THREAD_WITH_BOARD = (
+_THREAD_WITH_BOARD = prebuilt(
     select(Thread, Board, User)
     .join(Board, Board.id == Thread.board_id)
     .outerjoin(User, User.id == Thread.author_id)
@@ -196,7 +197,7 @@ PAGE_POST_IDS = select(Post.id).where(*ON_PAGE)
 
 # The same columns as plain rows: a post's PAGE_POST_COLUMNS, then its author's PAGE_PERSON_COLUMNS (all
 # None when the author is gone). A page seen before needs nothing more, so no objects are built for it.
-_PAGE_POST_ROWS = (
+_PAGE_POST_ROWS = prebuilt(
     select(
         *(getattr(Post, name) for name in PAGE_POST_COLUMNS),
         *(getattr(User, name) for name in PAGE_PERSON_COLUMNS),
@@ -255,13 +256,15 @@ class Unread:
 
 # The two badges of the signed-in menu in one round trip. Unread means read_at is null, as in
 # services.moderator_messages.unread_count and services.notifications.unread_count.
-UNREAD = select(
-    select(func.count(ModeratorMessage.id))
-    .where(ModeratorMessage.recipient_id == bindparam("member"), ModeratorMessage.read_at.is_(None))
-    .scalar_subquery(),
-    select(func.count(Notification.id))
-    .where(Notification.user_id == bindparam("member"), Notification.read_at.is_(None))
-    .scalar_subquery(),
+UNREAD = prebuilt(
+    select(
+        select(func.count(ModeratorMessage.id))
+        .where(ModeratorMessage.recipient_id == bindparam("member"), ModeratorMessage.read_at.is_(None))
+        .scalar_subquery(),
+        select(func.count(Notification.id))
+        .where(Notification.user_id == bindparam("member"), Notification.read_at.is_(None))
+        .scalar_subquery(),
+    )
 )
 
 

@@ -17,6 +17,7 @@ from forum.models.community import REACTION_KINDS, THREAD_WATCH_LEVELS
 from forum.services import personal_data
 from forum.services.errors import invalid
 from forum.services.transaction import write_transaction
+from forum.statements import prebuilt
 
 BLOCK_KINDS = ("block", "mute")
 
@@ -224,13 +225,15 @@ _RELATIONS_ROW, _REACTION_ROW, _BOOKMARK_ROW, _WATCH_ROW, _UNREAD_ROW, _GUIDES_R
 # The reads of a member's thread page in one round trip: their blocks and mutes (permissions.RELATIONS), the
 # page's reactions, their bookmarks among its posts, their watch level, the menu's unread counts and the
 # screenings that suggest the thread's guides. Each row is (tag, int, int, str, int, str).
-_PAGE_READS = union_all(
-    _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2),
-    _arm(_REACTION_ROW, _PAGE_REACTIONS, 0, 2, 1, 3),
-    _arm(_BOOKMARK_ROW, _PAGE_BOOKMARKS, 0),
-    _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0),
-    _arm(_UNREAD_ROW, queries.UNREAD, 0, 1),
-    _arm(_GUIDES_ROW, queries.THREAD_OPENING_SCREENINGS, 0, 1, 2, None, 3),
+_PAGE_READS = prebuilt(
+    union_all(
+        _arm(_RELATIONS_ROW, permissions.RELATIONS, 0, 1, 2),
+        _arm(_REACTION_ROW, _PAGE_REACTIONS, 0, 2, 1, 3),
+        _arm(_BOOKMARK_ROW, _PAGE_BOOKMARKS, 0),
+        _arm(_WATCH_ROW, _WATCH_LEVEL, None, None, 0),
+        _arm(_UNREAD_ROW, queries.UNREAD, 0, 1),
+        _arm(_GUIDES_ROW, queries.THREAD_OPENING_SCREENINGS, 0, 1, 2, None, 3),
+    )
 )
 
 

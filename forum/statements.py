@@ -4,9 +4,9 @@ SQLAlchemy finds a statement's compiled SQL in a cache keyed by the statement's 
 every table, column, join, type and option in it. A statement built once computes that tuple once and keeps
 it, but Python hashes a tuple afresh on every dictionary lookup, walking all of it: 639 values for the thread
 page's thread query, 970 for its posts, 2,632 for its page reads. Timed around each lookup of a signed-in
-thread page, the hashing took 3-4% of the request; counted by callgrind, it was 1.9% of the instructions
-(a walk over thousands of objects spread in memory costs more time than instructions):
-bench/results/instructions-forum-2026-11-27-0015.md.
+thread page, the hashing took 3-4% of the request's time. Counted by callgrind, keeping the hashes takes
+1.6% off the page's instructions (bench/results/instructions-forum-2026-11-26-2356.md): a walk over
+thousands of objects spread in memory costs more time than its instruction count says.
 
 prebuilt() gives such a statement an equal key that remembers its hash. The key compares equal to the one
 SQLAlchemy computed (same type, same values), so the cache finds the same compiled SQL; only the hashing

@@ -110,12 +110,14 @@ def is_blocked_between(a: Any, b: Any) -> bool:
 
 
 # Built once: every reply and chat message asks it.
-_BLOCK_BETWEEN = select(Block.id).where(
-    Block.kind == "block",
-    or_(
-        and_(Block.blocker_id == bindparam("first"), Block.blocked_id == bindparam("second")),
-        and_(Block.blocker_id == bindparam("second"), Block.blocked_id == bindparam("first")),
-    ),
+_BLOCK_BETWEEN = prebuilt(
+    select(Block.id).where(
+        Block.kind == "block",
+        or_(
+            and_(Block.blocker_id == bindparam("first"), Block.blocked_id == bindparam("second")),
+            and_(Block.blocker_id == bindparam("second"), Block.blocked_id == bindparam("first")),
+        ),
+    )
 )
 
 

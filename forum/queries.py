@@ -179,7 +179,7 @@ def thread_with_board(thread_id: int) -> Thread:
     return thread
 
 
-_PAGE_POSTS = (
+_PAGE_POSTS = prebuilt(
     select(Post)
     .where(Post.id.in_(bindparam("ids", expanding=True)))
     .options(
@@ -307,4 +307,4 @@ def _opening_screenings(which_threads: Any) -> Any:
 
 OPENING_SCREENINGS = _opening_screenings(_OPENING.thread_id.in_(bindparam("thread_ids", expanding=True)))
 # The same for one thread (thread_id): no expanding parameter to write out on each call (see ON_PAGE).
-THREAD_OPENING_SCREENINGS = _opening_screenings(_OPENING.thread_id == bindparam("thread_id"))
+THREAD_OPENING_SCREENINGS = prebuilt(_opening_screenings(_OPENING.thread_id == bindparam("thread_id")))

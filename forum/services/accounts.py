@@ -20,6 +20,7 @@ from forum.models import ROLES, ApiToken, ModeratorMessage, RetiredName, User, u
 from forum.services.errors import Conflict, NotAuthenticated, Suspended, ValidationFailed, invalid
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line
+from forum.statements import prebuilt
 
 
 @lru_cache(maxsize=4)
@@ -214,7 +215,7 @@ def issue_token(user: User) -> str:
 # The token's holder with the token's rules (not revoked, made under the person's current session
 # version) in one statement built once: the API runs it on every request, and the token row itself
 # isn't needed (loading it as an entity cost as much as the person).
-_TOKEN_HOLDER = (
+_TOKEN_HOLDER = prebuilt(
     select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(

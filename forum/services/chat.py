@@ -28,6 +28,7 @@ from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, after_commit, write_transaction
 from forum.services.validation import clean_single_line, clean_text
+from forum.statements import prebuilt
 
 MESSAGE_MAX = 4000
 CLIENT_ID_MAX = 64
@@ -104,7 +105,7 @@ def ensure_board_rooms() -> int:
 
 # Every chat event names its room: one statement built once, so each event skips building the query
 # and its cache key (SQLAlchemy memoises the key on the statement object).
-_ROOM_BY_KEY = select(ChatRoom).where(ChatRoom.key == bindparam("key"))
+_ROOM_BY_KEY = prebuilt(select(ChatRoom).where(ChatRoom.key == bindparam("key")))
 
 
 def _checked_room_key(key: object) -> str:
@@ -174,7 +175,7 @@ _VISIBLE_IN_ROOM = and_(
     ChatMessage.deleted_at.is_(None),
     or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(bindparam("hidden", expanding=True))),
 )
-_RETRACTED_UP_TO = (
+_RETRACTED_UP_TO = prebuilt(
     select(_MESSAGES.id, _MESSAGES.removed_by_id)
     .where(
         _MESSAGES.room_id == bindparam("room_id"),
@@ -184,8 +185,10 @@ _RETRACTED_UP_TO = (
     .order_by(_MESSAGES.id.desc())
     .limit(RETRACTED_MAX)
 )
-_LAST_READ_ID = select(_READ_MARKS.last_read_id).where(
-    _READ_MARKS.room_id == bindparam("room_id"), _READ_MARKS.user_id == bindparam("user_id")
+_LAST_READ_ID = prebuilt(
+    select(_READ_MARKS.last_read_id).where(
+        _READ_MARKS.room_id == bindparam("room_id"), _READ_MARKS.user_id == bindparam("user_id")
+    )
 )
 # The history a join sends, as plain columns with each author's name: the payloads are made straight from
 # the rows. Loading each message and its author as objects, to turn them into payloads at once, cost more
@@ -205,10 +208,10 @@ _HISTORY_ROWS = (
     .select_from(ChatMessage.__table__.outerjoin(User.__table__, _AUTHORS.id == _MESSAGES.author_id))
     .where(_VISIBLE_IN_ROOM)
 )
-_HISTORY_ROWS_AFTER = (
+_HISTORY_ROWS_AFTER = prebuilt(
     _HISTORY_ROWS.where(_MESSAGES.id > bindparam("after_id")).order_by(_MESSAGES.id).limit(bindparam("limit"))
 )
-_HISTORY_ROWS_LATEST = _HISTORY_ROWS.order_by(_MESSAGES.id.desc()).limit(bindparam("limit"))
+_HISTORY_ROWS_LATEST = prebuilt(_HISTORY_ROWS.order_by(_MESSAGES.id.desc()).limit(bindparam("limit")))
 
 
 def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry:
@@ -327,10 +330,12 @@ def unread_counts(viewer: Any, rooms: list[ChatRoom]) -> dict[int, int]:
     return {room_id: int(count) for room_id, count in db.session.execute(query)}
 
 
-_BLOCKS_AROUND = select(Block.blocker_id, Block.blocked_id).where(
-    or_(
-        Block.blocked_id == bindparam("author_id"),
-        and_(Block.blocker_id == bindparam("author_id"), Block.kind == "block"),
+_BLOCKS_AROUND = prebuilt(
+    select(Block.blocker_id, Block.blocked_id).where(
+        or_(
+            Block.blocked_id == bindparam("author_id"),
+            and_(Block.blocker_id == bindparam("author_id"), Block.kind == "block"),
+        )
     )
 )
 
@@ -399,17 +404,19 @@ def _sender_facts(room_id: ColumnElement[int] | QueryableAttribute[int]) -> list
     ]
 
 
-_SENDER_STATE = select(*_sender_facts(bindparam("room_id")))
+_SENDER_STATE = prebuilt(select(*_sender_facts(bindparam("room_id"))))
 # A socket's `send` names its room by key: the room's columns and the sender's state in one statement.
-_ROOM_AND_SENDER_STATE = select(
-    ChatRoom.id,
-    ChatRoom.key,
-    ChatRoom.kind,
-    ChatRoom.title,
-    ChatRoom.closed_at,
-    ChatRoom.slow_mode_seconds,
-    *_sender_facts(ChatRoom.id),
-).where(ChatRoom.key == bindparam("key"))
+_ROOM_AND_SENDER_STATE = prebuilt(
+    select(
+        ChatRoom.id,
+        ChatRoom.key,
+        ChatRoom.kind,
+        ChatRoom.title,
+        ChatRoom.closed_at,
+        ChatRoom.slow_mode_seconds,
+        *_sender_facts(ChatRoom.id),
+    ).where(ChatRoom.key == bindparam("key"))
+)
 
 
 def _state_params(author: User, client_id: str) -> dict[str, Any]:

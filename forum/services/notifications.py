@@ -32,6 +32,7 @@ from forum.models.notifications import NOTIFICATION_KINDS
 from forum.services import events, personal_data
 from forum.services.errors import invalid
 from forum.services.transaction import after_commit, write_transaction
+from forum.statements import prebuilt
 
 MENTIONS_MAX = 10
 PAGE_SIZE = 30
@@ -166,7 +167,7 @@ def _add(session: Session, recipients: dict[int, str], **fields: Any) -> list[in
 # entities to load): it runs under the write lock for every post. No row when the post is held or its
 # thread not public: a held post reaches nobody until a moderator has looked at it.
 _posts, _threads = Post.__table__, Thread.__table__
-_NEW_POST = (
+_NEW_POST = prebuilt(
     select(
         _posts.c.id,
         _posts.c.author_id,
@@ -188,12 +189,12 @@ _NEW_POST = (
     )
 )
 _follows, _watches = BoardFollow.__table__, ThreadWatch.__table__
-_FOLLOWERS = select(_follows.c.user_id).where(_follows.c.board_id == bindparam("board_id"))
-_WATCHERS = select(_watches.c.user_id).where(
-    _watches.c.thread_id == bindparam("thread_id"), _watches.c.level == "follow"
+_FOLLOWERS = prebuilt(select(_follows.c.user_id).where(_follows.c.board_id == bindparam("board_id")))
+_WATCHERS = prebuilt(
+    select(_watches.c.user_id).where(_watches.c.thread_id == bindparam("thread_id"), _watches.c.level == "follow")
 )
-_QUOTED_AUTHOR = select(_posts.c.author_id).where(
-    _posts.c.id == bindparam("post_id"), _posts.c.thread_id == bindparam("thread_id")
+_QUOTED_AUTHOR = prebuilt(
+    select(_posts.c.author_id).where(_posts.c.id == bindparam("post_id"), _posts.c.thread_id == bindparam("thread_id"))
 )
 
 

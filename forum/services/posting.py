@@ -24,6 +24,7 @@ from forum.services.errors import NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, in_write_transaction, write_transaction
 from forum.services.validation import clean_single_line, clean_text
+from forum.statements import prebuilt
 
 AUTO_CONTENT_NOTE = "This post may talk about suicide or self-harm."
 _RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
@@ -178,7 +179,7 @@ _threads, _posts, _boards = Thread.__table__, Post.__table__, Board.__table__
 _THREAD_RANK = case(_RISK_RANK, value=_threads.c.risk_level)
 # Counting in SQL takes the row's lock (PostgreSQL) and reads the new count back in the same statement, so
 # concurrent replies never share a number or lose a count; the thread's risk only ever rises.
-_BUMP_THREAD = (
+_BUMP_THREAD = prebuilt(
     update(_threads)
     .where(_threads.c.id == bindparam("thread_id"))
     .values(
@@ -194,7 +195,7 @@ _BUMP_THREAD = (
 _INSERT_POST = insert(_posts)
 # One UPDATE that counts in SQL: no SELECT of the board while the write lock is held, and no lost count when
 # two writers touch the same board.
-_TOUCH_BOARD = (
+_TOUCH_BOARD = prebuilt(
     update(_boards)
     .where(_boards.c.id == bindparam("board_id"))
     .values(
@@ -203,13 +204,15 @@ _TOUCH_BOARD = (
         last_activity_at=bindparam("now", type_=_boards.c.last_activity_at.type),
     )
 )
-_THREAD_BY_ID = select(Thread).where(Thread.id == bindparam("thread_id"))
-_POST_ID_BY_KEY = select(_posts.c.id).where(
-    _posts.c.author_id == bindparam("author_id"), _posts.c.idempotency_key == bindparam("key")
+_THREAD_BY_ID = prebuilt(select(Thread).where(Thread.id == bindparam("thread_id")))
+_POST_ID_BY_KEY = prebuilt(
+    select(_posts.c.id).where(
+        _posts.c.author_id == bindparam("author_id"), _posts.c.idempotency_key == bindparam("key")
+    )
 )
 # The new post as the answer shows it, with its thread and author in one read. populate_existing: the
 # thread may be in the session from before the write, with the old count.
-_POST_FOR_ANSWER = (
+_POST_FOR_ANSWER = prebuilt(
     select(Post)
     .options(joinedload(Post.thread), joinedload(Post.author))
     .where(Post.id == bindparam("post_id"))

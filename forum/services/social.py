@@ -26,11 +26,15 @@ BLOCK_KINDS = ("block", "mute")
 
 # The reads below run on every thread or board page: built once, they skip building and keying the statement,
 # and queries.read runs them without the ORM's object-loading machinery.
-_WATCH_LEVEL = select(ThreadWatch.level).where(
-    ThreadWatch.user_id == bindparam("member"), ThreadWatch.thread_id == bindparam("thread_id")
+_WATCH_LEVEL = prebuilt(
+    select(ThreadWatch.level).where(
+        ThreadWatch.user_id == bindparam("member"), ThreadWatch.thread_id == bindparam("thread_id")
+    )
 )
-_BOARD_FOLLOW = select(BoardFollow.id).where(
-    BoardFollow.user_id == bindparam("member"), BoardFollow.board_id == bindparam("board_id")
+_BOARD_FOLLOW = prebuilt(
+    select(BoardFollow.id).where(
+        BoardFollow.user_id == bindparam("member"), BoardFollow.board_id == bindparam("board_id")
+    )
 )
 
 
@@ -176,7 +180,7 @@ def _reactions(which_posts: Any) -> Any:
     )
 
 
-_REACTIONS_ON = _reactions(Reaction.post_id.in_(bindparam("post_ids", expanding=True)))
+_REACTIONS_ON = prebuilt(_reactions(Reaction.post_id.in_(bindparam("post_ids", expanding=True))))
 _PAGE_REACTIONS = _reactions(Reaction.post_id.in_(queries.PAGE_POST_IDS))  # a page's (queries.PostPage.bounds)
 
 

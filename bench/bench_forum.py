@@ -13,7 +13,8 @@ bench/openloop.py offers the target rate exactly and times each request from whe
 the one the targets ask about ("at 800 req/s, p99 <= 30 ms"). Each open-loop run also records how its 64
 keep-alive connections split between the two workers (bench/procfs.py): the kernel places a connection
 by a hash of its address, each connection carries an equal share of the load, and at 800 req/s a split
-of 37/27 leaves the busier worker with 463 requests a second, not 400, which the p99 shows.
+of 37/27 leaves the busier worker with 463 requests a second, not 400, which the p99 shows. And each run
+records the machine's own stalls meanwhile (bench/stalls.py): a pause of the whole machine lands in the p99.
 Usage: python -m bench.bench_forum [--runs 5] [--seconds 10] [--connections 32] [--no-record]
 """
 
@@ -163,6 +164,7 @@ REPLY_BODY = '{"body": "Thinking of you today. Reply {n}, small steps count.", "
 
 
 OPEN_LOOP_CONNECTIONS = 64
+STALL_THRESHOLD_MS = 5.0
 
 
 def open_loop(url: str, rate: int, seconds: int, headers: dict[str, str], body: str | None = None,
@@ -174,12 +176,18 @@ def open_loop(url: str, rate: int, seconds: int, headers: dict[str, str], body: 
         command += ["-H", f"{name}: {value}"]
     if body is not None:
         command += ["--method", "POST", "--body", body]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT) as client:
+    probe = [sys.executable, "-m", "bench.stalls", "--seconds", str(seconds), "--threshold-ms", str(STALL_THRESHOLD_MS)]
+    with (
+        subprocess.Popen(probe, stdout=subprocess.PIPE, text=True, cwd=ROOT) as stalls,
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT) as client,
+    ):
         split = connection_split(workers, urllib.parse.urlsplit(url).port or 80) if workers else None
         out, _ = client.communicate(timeout=seconds + 120)
-    if client.returncode:
-        sys.exit(f"the load client failed ({client.returncode})")
+        stalled, _ = stalls.communicate(timeout=seconds + 120)
+    if client.returncode or stalls.returncode:
+        sys.exit(f"the load client ({client.returncode}) or the stall probe ({stalls.returncode}) failed")
     result = json.loads(out.strip().splitlines()[-1])
+    result["machine_stalls"] = json.loads(stalled)
     if split is not None:
         result["connections_per_worker"] = split
     return result
@@ -289,18 +297,34 @@ def report(results: dict[str, list[dict]], rated: dict[str, list[dict]], args: a
 
 
 def _split_lines(rated: dict[str, list[dict]]) -> list[str]:
-    """Each open-loop run's p99 beside how its connections split between the two workers."""
+    """Each open-loop run's p99 beside how its connections split between the two workers and the stalls the
+    machine imposed meanwhile (bench/stalls.py)."""
     if not all("connections_per_worker" in r for runs in rated.values() for r in runs):
         return []
+    probes = [r["machine_stalls"] for runs in rated.values() for r in runs]
+    priority = (
+        "real-time" if all(p["realtime"] for p in probes) else "normal (so they include waiting behind the server)"
+    )
     lines = [
         "",
-        f"Each open-loop run: connections per worker (of {OPEN_LOOP_CONNECTIONS}, busier first) -> p99 ms:",
+        f"Each open-loop run: connections per worker (of {OPEN_LOOP_CONNECTIONS}, busier first); the machine's stalls "
+        f"over {STALL_THRESHOLD_MS:g} ms during it (count, longest ms; probe at {priority} priority) -> p99 ms:",
         "",
     ]
     for name, runs in rated.items():
-        each = ", ".join(f"{'/'.join(map(str, r['connections_per_worker']))} -> {r['p99_ms']:.1f}" for r in runs)
+        each = ", ".join(f"{_split(r)}, {_stalls(r)} -> {r['p99_ms']:.1f}" for r in runs)
         lines.append(f"- {name}: {each}")
     return lines
+
+
+def _split(run: dict) -> str:
+    return "/".join(map(str, run["connections_per_worker"]))
+
+
+def _stalls(run: dict) -> str:
+    probe = run["machine_stalls"]
+    count = probe["stalls"]
+    return f"{count} stall{'' if count == 1 else 's'}" + (f" (longest {probe['longest_ms']:.0f})" if count else "")
 
 
 def main() -> None:

@@ -5,11 +5,11 @@ every table, column, join, type and option in it. A statement built once compute
 it, but Python hashes a tuple afresh on every dictionary lookup, walking all of it: 639 values for the thread
 page's thread query, 970 for its posts, 2,632 for its page reads. Timed around each lookup of a signed-in
 thread page, the hashing took 3-4% of the request's time. Counted by callgrind, keeping the hashes takes
-1.6% off the page's instructions (bench/results/instructions-forum-2026-11-26-2356.md): a walk over
-thousands of objects spread in memory costs more time than its instruction count says.
+1.6% off the page's instructions (bench/results/instructions-forum-2026-11-26-2356.md); a walk over
+thousands of objects spread in memory likely costs more time than its instruction count suggests.
 
 prebuilt() gives such a statement an equal key that remembers its hash. The key compares equal to the one
-SQLAlchemy computed (same type, same values), so the cache finds the same compiled SQL; only the hashing
+SQLAlchemy computed (a tuple of the same values), so the cache finds the same compiled SQL; only the hashing
 is done once. Anything derived from a prebuilt statement (.where(), .options(), a subquery) is a new
 statement with a key of its own, computed by SQLAlchemy as usual.
 """

@@ -289,6 +289,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "goodbye",
+        r"\b(?:(?:you|anyone) (?:won'?t|wont|will not|will never|'?ll never)|(?:nobody|no one)(?: will|'ll)) (?:ever )?"
+        r"hear from me again\b",
+        benign=_FAREWELL_OK + r"|\b(?:until|till|til|about (?:this|that|it)|on (?:this|that) (?:topic|subject))\b",
+    ),
+    Rule(
+        "goodbye",
         r"\b(?:goodbye|good bye|bye|farewell|so long),? (?:everyone|everybody|all|guys|friends|world|forever|hearth|y'?all|all of you|for good|cruel world|for the last time)\b",
         benign=_FAREWELL_OK,
     ),

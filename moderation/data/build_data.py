@@ -23,6 +23,7 @@ from .fragments import (
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
     CRISIS,
+    CRISIS_APOLOGIES,
     CRISIS_GOODBYES,
     EVERYDAY_IDIOMS,
     EXTRA_CRISIS,
@@ -30,6 +31,7 @@ from .fragments import (
     NEUTRAL_AFTER,
     NEUTRAL_BEFORE,
     ORDINARY,
+    SUPPORTIVE_REPLIES,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -207,6 +209,25 @@ def chat_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
     return rows
 
 
+def reply_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
+    """Supportive replies (none) and crisis posts on the same words, for training only.
+
+    Their own rng keeps every earlier row, and the holdout files, byte-identical.
+    """
+    rng = random.Random(SEED + 3)
+    rows = []
+    for cores, label, kind, ctx in (
+        (SUPPORTIVE_REPLIES, "none", "reply", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
+        (CRISIS_APOLOGIES, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
+    ):
+        before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
+        for core in cores:
+            for _ in range(n_per_fragment):
+                text = compose(core, before, after, rng) if rng.random() < 0.5 else core
+                rows.append({"text": voice(text, rng), "label": label, "kind": kind})
+    return rows
+
+
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for area, (openers, bodies, closers) in AREAS.items():
@@ -241,7 +262,7 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
 def build() -> dict[str, int]:
     rng = random.Random(SEED)
     train = screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng)
-    train = dedupe(train + training_only_rows() + chat_rows())
+    train = dedupe(train + training_only_rows() + chat_rows() + reply_rows())
     hold = dedupe(screening_rows({"crisis": 180, "concern": 90, "none": 110, "hard": 25}, 1, rng))
     hold, removed_s = drop_near_duplicates(hold, train)
     write(HERE / "screening_train.csv", train, ["text", "label", "kind"])

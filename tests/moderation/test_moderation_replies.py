@@ -1,0 +1,58 @@
+"""A supportive reply must not page moderators or collapse behind a crisis note; a crisis post on the same words must.
+
+Most of a forum's posts are replies, and a kind reply echoes the hard things it answers: "I'm so sorry",
+"hold on", "I lost my mum too". Before the replies pool (moderation/data/fragments.py SUPPORTIVE_REPLIES),
+the training data had no replies at all, "so sorry" was in crisis rows only, and "I'm so sorry. The coat
+thing - I did the same with my mum's scarf" screened crisis (0.67). The first line below is that reported
+reply, which shaped the pool; the others were written before the pool, separately from it, and none of them
+is a training row.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation import classifier, screen
+
+REPORTED = "I'm so sorry. The coat thing - I did the same with my mum's scarf. It helped to have something to hold."
+
+REPLIES = [
+    REPORTED,
+    "So sorry for your loss. Thinking of you this week.",
+    "I'm so sorry you're going through this, it sounds exhausting.",
+    "That sounds really hard. I'm glad you posted here.",
+    "I lost my dad two years ago and the first winter was the worst. It does get gentler.",
+    "Sending you a big hug. You're not on your own with this.",
+    "I'm sorry your sister said that, it wasn't fair on you.",
+    "Hold on to the good days when they come, they count.",
+    "I'm so sorry. Grief is exhausting and you're doing better than you think.",
+    "Thank you for sharing this, I recognised so much of myself in it.",
+    "Sorry to hear about the job. Starting over at 50 is brave.",
+    "I'm here if you want to talk more about it.",
+    "I kept my nan's cardigan for years. I still wear it sometimes.",
+    "Oh I'm so sorry, that must have been such a shock.",
+    "You did nothing wrong by needing a break from him.",
+    "It took me months before I could go into her room. Be gentle with yourself.",
+]
+
+CRISIS_ON_THE_SAME_WORDS = [
+    "I'm so sorry to everyone here, I can't hold on any longer and tonight I'm ending it",
+    "Sorry for being a burden. I have the pills and I'm going to take them all tonight.",
+    "I'm so sorry mum, I just can't keep living like this, I want to die",
+    "I can't hold on anymore. I've written the notes and I'm going to kill myself.",
+]
+
+
+def test_the_replies_are_not_training_rows() -> None:
+    train = {r["text"].strip().lower() for r in classifier.read_csv(classifier.DATA_DIR / "screening_train.csv")}
+    assert not {t.lower() for t in REPLIES + CRISIS_ON_THE_SAME_WORDS} & train
+
+
+@pytest.mark.parametrize("text", REPLIES)
+def test_a_supportive_reply_is_not_crisis(text: str) -> None:
+    assert screen(text).level != "crisis"
+
+
+@pytest.mark.parametrize("text", CRISIS_ON_THE_SAME_WORDS)
+def test_crisis_on_a_replys_words_is_still_crisis(text: str) -> None:
+    assert screen(text).level == "crisis"

@@ -23,11 +23,13 @@ from .fragments import (
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
     CRISIS,
+    CRISIS_AFTER_LOSS,
     CRISIS_APOLOGIES,
     CRISIS_GOODBYES,
     EVERYDAY_IDIOMS,
     EXTRA_CRISIS,
     HARD_NEGATIVES,
+    LOSS_NEWS,
     NEUTRAL_AFTER,
     NEUTRAL_BEFORE,
     ORDINARY,
@@ -210,7 +212,7 @@ def chat_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
 
 
 def reply_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
-    """Supportive replies (none) and crisis posts on the same words, for training only.
+    """Supportive replies and posts telling of a death (none), and crisis posts on the same words, for training only.
 
     Their own rng keeps every earlier row, and the holdout files, byte-identical.
     """
@@ -219,6 +221,8 @@ def reply_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
     for cores, label, kind, ctx in (
         (SUPPORTIVE_REPLIES, "none", "reply", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
         (CRISIS_APOLOGIES, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
+        (LOSS_NEWS, "none", "loss", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
+        (CRISIS_AFTER_LOSS, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
     ):
         before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
         for core in cores:

@@ -1,4 +1,5 @@
-"""A supportive reply must not page moderators or collapse behind a crisis note; a crisis post on the same words must.
+"""A supportive reply, or a post telling of a death, must not page moderators or collapse behind a crisis note; a
+crisis post on the same words must.
 
 Most of a forum's posts are replies, and a kind reply echoes the hard things it answers: "I'm so sorry",
 "hold on", "I lost my mum too". Before the replies pool (moderation/data/fragments.py SUPPORTIVE_REPLIES),
@@ -6,6 +7,10 @@ the training data had no replies at all, "so sorry" was in crisis rows only, and
 thing - I did the same with my mum's scarf" screened crisis (0.67). The first line below is that reported
 reply, which shaped the pool; the others were written before the pool, separately from it, and none of them
 is a training row.
+
+The grief board's commonest post tells of a death with a time ("my mum passed last month"), and "last month",
+"last year" and "last night" were in crisis and concern rows only: of the eight LOSSES below, written before the
+losses pool (LOSS_NEWS) and separately from it, three screened crisis.
 """
 
 from __future__ import annotations
@@ -35,21 +40,39 @@ REPLIES = [
     "It took me months before I could go into her room. Be gentle with yourself.",
 ]
 
+LOSSES = [
+    "My mum passed last month and I keep picking up the phone to call her.",
+    "My dad died last year and Christmas is coming up again.",
+    "We lost our little boy in the spring. Some mornings I can't get out of bed.",
+    "It's been six weeks since my husband passed and the house is so quiet.",
+    "Grandad passed away last week. We were close.",
+    "My best friend died in a car accident last month and I keep replaying our last conversation.",
+    "Since my sister passed I don't know who I am in the family anymore.",
+    "Our dog had to be put down last night and I'm in pieces.",
+]
+
 CRISIS_ON_THE_SAME_WORDS = [
     "I'm so sorry to everyone here, I can't hold on any longer and tonight I'm ending it",
     "Sorry for being a burden. I have the pills and I'm going to take them all tonight.",
     "I'm so sorry mum, I just can't keep living like this, I want to die",
     "I can't hold on anymore. I've written the notes and I'm going to kill myself.",
+    "My dad died last year and I want to be with him, I'm going to end my life tonight.",
+    "Since mum passed last month I've been saving my pills and I'm ready to take them.",
 ]
 
 
-def test_the_replies_are_not_training_rows() -> None:
+def test_the_lines_here_are_not_training_rows() -> None:
     train = {r["text"].strip().lower() for r in classifier.read_csv(classifier.DATA_DIR / "screening_train.csv")}
-    assert not {t.lower() for t in REPLIES + CRISIS_ON_THE_SAME_WORDS} & train
+    assert not {t.lower() for t in REPLIES + LOSSES + CRISIS_ON_THE_SAME_WORDS} & train
 
 
 @pytest.mark.parametrize("text", REPLIES)
 def test_a_supportive_reply_is_not_crisis(text: str) -> None:
+    assert screen(text).level != "crisis"
+
+
+@pytest.mark.parametrize("text", LOSSES)
+def test_a_post_telling_of_a_death_is_not_crisis(text: str) -> None:
     assert screen(text).level != "crisis"
 
 

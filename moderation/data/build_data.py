@@ -172,37 +172,12 @@ def screening_rows(n_per: dict[str, int], split: int, rng: random.Random) -> lis
     return rows
 
 
-def training_only_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
-    """Everyday idioms and dead/die crisis rows for training only.
-
-    Their own rng keeps every other row, and so the holdout files, byte-identical.
-    """
-    rng = random.Random(SEED + 1)
+def pool_rows(rng: random.Random, pools: tuple[tuple[list[str], str, str, tuple[list[str], list[str]], float], ...],
+              n_per_fragment: int = 2) -> list[dict[str, str]]:  # fmt: skip
+    """Each core of each pool n_per_fragment times, labelled, with context from the training split of its context
+    pools added with the pool's probability."""
     rows = []
-    for cores, label, kind, ctx in (
-        (EVERYDAY_IDIOMS, "none", "idiom", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
-        (EXTRA_CRISIS, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
-    ):
-        before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
-        for core in cores:
-            for _ in range(n_per_fragment):
-                text = compose(core, before, after, rng) if rng.random() < 0.6 else core
-                rows.append({"text": voice(text, rng), "label": label, "kind": kind})
-    return rows
-
-
-def chat_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
-    """Chat small talk (none) and crisis goodbyes on the same words, for training only.
-
-    Chat lines are short, so they are given neutral context less often than posts.  Their own rng keeps
-    every earlier row, and the holdout files, byte-identical.
-    """
-    rng = random.Random(SEED + 2)
-    rows = []
-    for cores, label, kind, ctx, p_context in (
-        (CHAT_SMALL_TALK, "none", "smalltalk", (NEUTRAL_BEFORE, NEUTRAL_AFTER), 0.3),
-        (CRISIS_GOODBYES, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER), 0.6),
-    ):
+    for cores, label, kind, ctx, p_context in pools:
         before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
         for core in cores:
             for _ in range(n_per_fragment):
@@ -211,25 +186,40 @@ def chat_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
     return rows
 
 
-def reply_rows(n_per_fragment: int = 2) -> list[dict[str, str]]:
+NEUTRAL, CONTEXT = (NEUTRAL_BEFORE, NEUTRAL_AFTER), (CONTEXT_BEFORE, CONTEXT_AFTER)
+
+
+def training_only_rows() -> list[dict[str, str]]:
+    """Everyday idioms and dead/die crisis rows for training only.
+
+    Their own rng keeps every other row, and so the holdout files, byte-identical.
+    """
+    pools = ((EVERYDAY_IDIOMS, "none", "idiom", NEUTRAL, 0.6), (EXTRA_CRISIS, "crisis", "crisis", CONTEXT, 0.6))
+    return pool_rows(random.Random(SEED + 1), pools)
+
+
+def chat_rows() -> list[dict[str, str]]:
+    """Chat small talk (none) and crisis goodbyes on the same words, for training only.
+
+    Chat lines are short, so they are given neutral context less often than posts.  Their own rng keeps
+    every earlier row, and the holdout files, byte-identical.
+    """
+    pools = ((CHAT_SMALL_TALK, "none", "smalltalk", NEUTRAL, 0.3), (CRISIS_GOODBYES, "crisis", "crisis", CONTEXT, 0.6))
+    return pool_rows(random.Random(SEED + 2), pools)
+
+
+def reply_rows() -> list[dict[str, str]]:
     """Supportive replies and posts telling of a death (none), and crisis posts on the same words, for training only.
 
     Their own rng keeps every earlier row, and the holdout files, byte-identical.
     """
-    rng = random.Random(SEED + 3)
-    rows = []
-    for cores, label, kind, ctx in (
-        (SUPPORTIVE_REPLIES, "none", "reply", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
-        (CRISIS_APOLOGIES, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
-        (LOSS_NEWS, "none", "loss", (NEUTRAL_BEFORE, NEUTRAL_AFTER)),
-        (CRISIS_AFTER_LOSS, "crisis", "crisis", (CONTEXT_BEFORE, CONTEXT_AFTER)),
-    ):
-        before, after = split_pool(ctx[0])[0], split_pool(ctx[1])[0]
-        for core in cores:
-            for _ in range(n_per_fragment):
-                text = compose(core, before, after, rng) if rng.random() < 0.5 else core
-                rows.append({"text": voice(text, rng), "label": label, "kind": kind})
-    return rows
+    pools = (
+        (SUPPORTIVE_REPLIES, "none", "reply", NEUTRAL, 0.5),
+        (CRISIS_APOLOGIES, "crisis", "crisis", CONTEXT, 0.5),
+        (LOSS_NEWS, "none", "loss", NEUTRAL, 0.5),
+        (CRISIS_AFTER_LOSS, "crisis", "crisis", CONTEXT, 0.5),
+    )
+    return pool_rows(random.Random(SEED + 3), pools)
 
 
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:

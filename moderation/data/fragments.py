@@ -1318,3 +1318,30 @@ CRISIS_AFTER_LOSS = [
     "after my brother died last week i decided i'm going to kill myself too",
     "lost my husband last year, i've written my note and i'm going tonight",
 ]
+
+# "Done with" something ordinary. "i'm done" and "i'm so" were in crisis rows and almost no ordinary ones, so
+# "i'm so done with this week" read as crisis; the crisis rows below keep "done with life" where it was.
+EVERYDAY_IDIOMS += [
+    "i'm so done with this commute",
+    "i'm done with the heat, bring on autumn",
+    "done with online shopping for a while, my bank account agrees",
+    "finally done with revision",
+    "i'm done trying to please my in-laws at christmas",
+    "so done with the noise from next door",
+    "i'm done with that show, the last season was awful",
+    "i'm done for the day, logging off",
+    "i'm done with my shift, heading home",
+    "i'm done with social media for a month",
+    "i'm done being the one who always organises",
+    "i'm so done with waiting on hold to the council",
+    "done with the gym for today, legs are jelly",
+    "i'm done with this job, time for something new",
+    "i'm done with apps, i'd rather meet people at a class",
+    "i'm done arguing about the dishes, we made a rota",
+]
+EXTRA_CRISIS += [
+    "i'm done with life, i'm going to end it tonight",
+    "i'm so done with living, i have a plan and i'm going to kill myself",
+    "i'm done with everything, i want to die",
+    "done with this life, i've got the pills and i'm taking them tonight",
+]

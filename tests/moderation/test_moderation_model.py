@@ -195,6 +195,32 @@ def test_everyday_uses_of_dead_and_die_are_not_crisis(text: str) -> None:
     assert screen(text).level != "crisis"
 
 
+# "Done with" something ordinary (written before the training idioms on "done" and not training rows); before
+# those, five of the six screened crisis (0.65-0.72).
+DONE_WITH = [
+    "I'm so done with this week.",
+    "I'm done with this job, I'm handing in my notice tomorrow.",
+    "I'm done with this job.",
+    "honestly I'm done with dating apps",
+    "I'm done with the group chat drama",
+    "done with my exams at last!",
+]
+DONE_WITH_LIFE = [
+    "I'm done with life, I'm going to kill myself tonight",
+    "I'm so done with living, I've got the pills ready",
+]
+
+
+@pytest.mark.parametrize("text", DONE_WITH)
+def test_being_done_with_something_ordinary_is_not_crisis(text: str) -> None:
+    assert screen(text).level != "crisis"
+
+
+@pytest.mark.parametrize("text", DONE_WITH_LIFE)
+def test_being_done_with_life_is_crisis(text: str) -> None:
+    assert screen(text).level == "crisis"
+
+
 def test_unseen_probe_set_keeps_idioms_quiet_and_crisis_caught() -> None:
     rows = classifier.read_csv(DATA / "screening_probe.csv")
     metrics = screening_metrics(rows, screen_many([r["text"] for r in rows]))

@@ -47,6 +47,16 @@ _FAREWELL_OK = (
     r"heading (?:to bed|out|off)|back (?:soon|later|tomorrow|next)|brb|ttyl|for now|for today|for tonight|"
     r"holiday|vacation|trip|moving|new job|graduat\w*|retir\w*|leaving (?:the|this) (?:job|company|team))"
 )
+# "this is my last week" of something ordinary: a job, a term, a place, a stage of life.
+_LAST_OF_SOMETHING = (
+    r"\b(?:at (?:work|uni|school|college|the (?:office|job|old job|company|shop|school|hospital))|"
+    r"of (?:term|school|work|uni|the (?:holidays?|course|contract|placement|trip|term|year)|"
+    r"my (?:contract|placement|course|holiday|notice|maternity|paternity|leave|job))|"
+    r"before (?:the|my|our|we|i (?:start|go back|move|fly|leave for))|"
+    r"in (?:the|this|my) (?:office|job|flat|team|role)|on (?:the|this) (?:job|ward|team|project)|"
+    r"(?:maternity|paternity|parental|annual) leave|notice period|(?:old|new|current) job|baby|due date|is due|"
+    r"off work|contract|placement|holiday|moving|retir\w*)\b"
+)
 _ACCIDENT = (
     r"\b(?:cook\w*|oven|stove|pan|iron|kitchen|gym|accident\w*|shaving|slipped|fell|tripped|paper|chopping|"
     r"workout|running|football|hike|hiking|soccer|bike|curling iron|straightener|candle|baking|garden\w*|sun ?burn\w*)\b"
@@ -266,7 +276,7 @@ RULES: tuple[Rule, ...] = (
         benign=_EVENTS,
     ),
     Rule("plan", r"\b(?:my )?last (?:day|night|week) (?:on earth|alive|here|of my life|living)\b"),
-    Rule("plan", r"\bthis is my last (?:day|night|week)\b"),
+    Rule("plan", r"\bthis is my last (?:day|night|week)\b", benign=_LAST_OF_SOMETHING),
     Rule(
         "plan",
         r"\bgun\b",

@@ -48,9 +48,51 @@ CRISIS_GOODBYES = [
 ]
 
 
+# Not making it to a group, and last weeks of ordinary things, written before the ordinary readings of "this
+# is my last week" in the lexicon (moderation/lexicon.py _LAST_OF_SOMETHING). Before them four screened crisis:
+# the two "last week" lines by that rule (0.90), and the first two by the model (0.77, 0.55), which still reads
+# them as crisis (0.79, 0.66): "make it" and "tonight" lean on crisis rows ("not going to make it through
+# tonight"). Training lines about missing a group fixed those two but moved others across the threshold, so
+# they are kept as known misses (strict: the day they pass, the mark must go) and named in the model card.
+ATTENDANCE = [
+    "I'm not going to make it to the group tonight, sorry everyone.",
+    "I can't make it tomorrow, I'll catch up next week.",
+    "won't make it to the check-in on thursday, dentist",
+    "can't make it tonight, have fun all",
+    "Sorry I couldn't make it last week, the kids were ill.",
+    "This is my last week before the baby is due!",
+    "this is my last week at the old job, feeling weirdly sad",
+]
+MODEL_STILL_MISREADS = set(ATTENDANCE[:2])
+CRISIS_ON_ATTENDANCE_WORDS = [
+    "I'm not going to make it through tonight, I have the pills here",
+    "this is my last night, I've written my note",
+    "I won't make it to the weekend, I'm going to end it",
+]
+
+
 def test_small_talk_lines_are_not_training_rows() -> None:
     train = {r["text"].strip().lower() for r in classifier.read_csv(classifier.DATA_DIR / "screening_train.csv")}
-    assert not {t.lower() for t in SMALL_TALK + CRISIS_GOODBYES} & train
+    lines = SMALL_TALK + CRISIS_GOODBYES + ATTENDANCE + CRISIS_ON_ATTENDANCE_WORDS
+    assert not {t.lower() for t in lines} & train
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(text, marks=pytest.mark.xfail(strict=True, reason="known false crisis: 'make it' (MODEL_CARD)"))
+        if text in MODEL_STILL_MISREADS
+        else text
+        for text in ATTENDANCE
+    ],
+)
+def test_missing_a_group_or_a_last_ordinary_week_is_not_crisis(text: str) -> None:
+    assert screen(text).level != "crisis"
+
+
+@pytest.mark.parametrize("text", CRISIS_ON_ATTENDANCE_WORDS)
+def test_crisis_on_the_words_of_attendance_is_crisis(text: str) -> None:
+    assert screen(text).level == "crisis"
 
 
 @pytest.mark.parametrize("text", SMALL_TALK)

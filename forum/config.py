@@ -43,7 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "NEEDS_REPLY_HOURS": 6,
     "WORRIED_REPORT_LIMIT": 5,
     "WORRIED_REPORT_WINDOW_HOURS": 24,
-    "CORS_ALLOWED_ORIGINS": ["http://127.0.0.1:5000", "http://localhost:5000"],
+    # Origins whose pages may open sockets. Unset: the development server's own (127.0.0.1 and localhost
+    # on PORT, as `make run` serves); a deployment names its public origin (docs/deploy.md).
+    "CORS_ALLOWED_ORIGINS": None,
     "SOCKETIO_ASYNC_MODE": "threading",
     # Live chat (forum/services/chat.py, checkins.py): messages a join shows without `after`, and how
     # long a closed check-in's transcript is kept before `flask chat purge` deletes it.
@@ -95,6 +97,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config.update(overrides)
     _fill_database_uri(app)
     _fill_secret_key(app)
+    _fill_socket_origins(app, os.environ)
     _derive_cookie_settings(app)
 
 
@@ -142,6 +145,15 @@ def _fill_secret_key(app: Flask) -> None:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _fill_socket_origins(app: Flask, environ: Mapping[str, str]) -> None:
+    """Without a setting, the development server's own origins, on the port it serves (PORT, as in wsgi.py):
+    a fixed port here left every socket refused when the server ran on another one."""
+    if app.config.get("CORS_ALLOWED_ORIGINS"):
+        return
+    port = environ.get("PORT", "5000")
+    app.config["CORS_ALLOWED_ORIGINS"] = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
 def _derive_cookie_settings(app: Flask) -> None:

@@ -8,7 +8,6 @@ with LiveServer(database_url) as server:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -55,16 +54,18 @@ class LiveServer:
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"hearth-live-{self.port}.log"
 
     def environment(self) -> dict[str, str]:
-        origins = [self.url, f"http://localhost:{self.port}"]
+        # PORT, as `make run` passes it: the sockets accept this server's own origins by default, as a
+        # newcomer's server on another port must (forum/config.py).
         env = {
             **os.environ,
             "FORUM_DATABASE_URL": self.database_url,
             "FORUM_SECRET_KEY": "live-test-secret-key",
             "FORUM_RATELIMIT_ENABLED": "0",
             "FORUM_ARGON2_PROFILE": "CHEAPEST",
-            "FORUM_CORS_ALLOWED_ORIGINS": json.dumps(origins),
+            "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
+        env.pop("FORUM_CORS_ALLOWED_ORIGINS", None)
         env.update(self.extra_env)
         return env
 

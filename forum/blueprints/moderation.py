@@ -20,8 +20,8 @@ from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.forms import ReportForm
 from forum.highlighting import highlight
-from forum.models import Post, ReviewItem, User
-from forum.services import dashboard, moderation_actions, moderator_messages, posting, reports, review
+from forum.models import ChatMessage, Post, ReviewItem, User
+from forum.services import chat, dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
 from forum.templating import post_url
 
@@ -88,10 +88,15 @@ def _rows(items: list[ReviewItem]) -> list[dict[str, Any]]:
 
 
 def _load_target_posts(items: list[ReviewItem]) -> None:
-    """One query for every post the list points at; describe_target then finds them in the session."""
+    """One query for every post, and one for every chat message, the list points at; describe_target then
+    finds them in the session."""
     ids = [item.target_id for item in items if item.target_type == "post"]
     if ids:
         db.session.scalars(select(Post).where(Post.id.in_(ids)).options(joinedload(Post.thread))).all()
+    ids = [item.target_id for item in items if item.target_type == "chat_message"]
+    if ids:
+        statement = select(ChatMessage).where(ChatMessage.id.in_(ids)).options(joinedload(ChatMessage.room))
+        db.session.scalars(statement).all()
 
 
 # --- one item -----------------------------------------------------------------------------------
@@ -106,6 +111,8 @@ def item(item_id: int) -> ResponseReturnValue:
 def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | None = None, status: int = 200) -> Any:
     target = describe_target(item)
     text = target.get("screened_text", "")
+    message = target.get("message")
+    conversation = chat.context_before(message) if message is not None else []
     signals = item.screening.signals if item.screening else []
     return (
         render_template(
@@ -114,6 +121,7 @@ def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | No
             target=target,
             highlighted=highlight(text, signals) if text else Markup(""),
             signals=signals,
+            conversation=conversation,
             holder=review.claimed_by(item),
             actions=ACTION_LABELS,
             audit=dashboard.audit_entries(current_user, item_id=item.id),
@@ -185,11 +193,39 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
             "screened_text": _screened_text(thread.title, body, post.number, item),
             "excerpt": body[:200],
         }
+    if item.target_type == "chat_message":
+        return _describe_chat_message(item.target_id)
     if item.target_type == "user":
         user = db.session.get(User, item.target_id)
         name = user.username if user else "a former member"
         return {"kind": "user", "label": f"The person: {name}", "excerpt": ""}
     return {"kind": item.target_type, "label": f"{item.target_type.replace('_', ' ')} #{item.target_id}", "excerpt": ""}
+
+
+def _describe_chat_message(message_id: int) -> dict[str, Any]:
+    """A flagged chat message: its words and the room it was said in, so a moderator can judge it and go
+    there. An author who takes a message back erases its words (chat.delete_message); a moderator's
+    removal keeps them for the review."""
+    message = db.session.get(ChatMessage, message_id)
+    if message is None:
+        return {"kind": "chat_message", "label": "A chat message that no longer exists", "excerpt": ""}
+    room = message.room
+    text = message.body_md
+    gone = None
+    if message.removed_by_id is not None:
+        gone = "A moderator took it down; its words are kept for this review."
+    elif message.is_retracted:
+        gone = "Its author took it back, and its words are gone."
+    return {
+        "kind": "chat_message",
+        "message": message,
+        "label": f"Chat message in “{room.title}”",
+        "url": url_for("chat.room", key=room.key),
+        "url_text": "Open the room",
+        "screened_text": text,
+        "excerpt": text[:200],
+        "gone": gone,
+    }
 
 
 def _screened_text(title: str, body: str, number: int, item: ReviewItem) -> str:

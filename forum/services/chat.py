@@ -659,6 +659,11 @@ def _screen_and_queue(session: Session, message_id: int, draft: _Draft, result: 
     )
 
 
+def context_before(message: ChatMessage) -> list[dict[str, Any]]:
+    """What was said in the room just before `message` (the moderation item page shows it)."""
+    return _context_before(db.session(), message.room_id, message.id)
+
+
 def _context_before(session: Session, room_id: int, message_id: int) -> list[dict[str, Any]]:
     """The five messages before this one, oldest first, so a moderator reads it in its conversation."""
     rows = session.execute(

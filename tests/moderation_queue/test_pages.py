@@ -304,3 +304,48 @@ def test_a_thread_page_shows_the_guides_of_the_opening_posts_latest_screening(ap
     posting.edit_post(member, opening, body="Starting a new job next week and I feel lost in the new role.")
     after = expected()
     assert after != before and shown(reader) == after == shown(app.test_client())
+
+
+# --- flagged chat messages ---------------------------------------------------------------------------
+
+
+def _chat_item(member: User, *, before: list[tuple[User, str]]) -> tuple[ReviewItem, Any]:
+    from forum.services import chat
+
+    chat.ensure_board_rooms()
+    room = chat.board_rooms()[0]
+    for n, (author, words) in enumerate(before):
+        chat.send_message(author, room, body=words, client_id=f"before-{n}")
+    message = chat.send_message(member, room, body=CRISIS_TEXT, client_id="crisis").message
+    item = db.session.scalar(
+        select(ReviewItem).where(ReviewItem.target_type == "chat_message", ReviewItem.target_id == message.id)
+    )
+    assert item is not None, "a crisis chat message is queued"
+    return item, message
+
+
+def test_a_flagged_chat_message_shows_its_words_its_room_and_what_came_before(
+    client: FlaskClient, member: User, moderator: User, make_user: Any
+) -> None:
+    friend = make_user("river_stone")
+    item, message = _chat_item(member, before=[(friend, "How was today, sam?"), (member, "Not good, honestly.")])
+    login(client, "mod_maya")
+    html = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert f"Chat message in “{message.room.title}”" in html
+    assert f'href="/chat/{message.room.key}"' in html
+    assert ">kill myself</mark>" in html, "the words are shown, with the matched phrase marked"
+    context = html[html.index('data-testid="chat-context"') : html.index('data-testid="screened-text"')]
+    assert context.index("How was today, sam?") < context.index("Not good, honestly.")
+    queue = client.get("/moderation/").get_data(as_text=True)
+    assert f"Chat message in “{message.room.title}”" in queue and "I have the pills saved up" in queue
+
+
+def test_a_chat_message_its_author_took_back_shows_no_words(client: FlaskClient, member: User, moderator: User) -> None:
+    from forum.services import chat
+
+    item, message = _chat_item(member, before=[])
+    chat.delete_message(member, message)
+    login(client, "mod_maya")
+    html = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert "Its author took it back" in html
+    assert "pills saved up" not in html

@@ -87,6 +87,17 @@ def test_a_crisis_post_shows_its_author_the_support_panel_once(member_client: Fl
     assert 'data-testid="support-panel"' not in again
 
 
+def test_a_concern_post_shows_its_author_the_lines_its_words_point_at(member_client: FlaskClient) -> None:
+    body = "I feel worthless and like a burden to everyone, I just want to disappear for a while."
+    response = member_client.post(
+        "/b/interpersonal-deficits/new", data={"title": "Heavy week", "body": body}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert 'class="support-panel support-concern"' in page
+    assert "the people on these lines are ready to listen" in page
+    assert "People you can talk to" in page and "findahelpline" in page, "the lines are listed"
+
+
 def test_thread_pages_paginate(app: Flask, member: User, client: FlaskClient) -> None:
     app.config["POSTS_PER_PAGE"] = 5
     thread = posting.create_thread(member, posting.get_board("small-wins"), title="Daily wins", body="post 1").thread

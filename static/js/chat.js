@@ -515,8 +515,11 @@
       }
       resources.appendChild(li);
     });
-    $(panel, "[data-support-resources-heading]").hidden = !urgent;
-    resources.hidden = !urgent;
+    // Concern gets the lines too: its words point at them ("the people on these lines").
+    var heading = $(panel, "[data-support-resources-heading]");
+    heading.textContent = urgent ? "People you can reach right now" : "People you can talk to";
+    heading.hidden = !resources.children.length;
+    resources.hidden = !resources.children.length;
     var guides = $(panel, "[data-support-guides]");
     guides.textContent = "";
     (p.guides || []).forEach(function (g) {

@@ -11,6 +11,8 @@ from tests.chat.support import CRISIS_TEXT, ROOM, make_member
 from tests.support.browser import login_in_browser, new_page
 from tests.support.live import LiveServer
 
+CONCERN_TEXT = "I feel worthless and like a burden to everyone, I just want to disappear for a while."
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -44,6 +46,11 @@ def test_two_people_chat_and_only_the_one_in_crisis_sees_support_while_a_moderat
     assert "People you can reach right now" in basil.get_by_test_id("support-panel").inner_text()
     amber.locator(".chat-log .chat-body", has_text="pills saved up").wait_for()
     assert amber.get_by_test_id("support-panel").is_hidden()
+    amber.get_by_label("Message", exact=True).fill(CONCERN_TEXT)
+    amber.keyboard.press("Enter")
+    amber.get_by_test_id("support-panel").wait_for(state="visible")
+    concern_panel = amber.get_by_test_id("support-panel").inner_text()
+    assert "People you can talk to" in concern_panel and "findahelpline" in concern_panel
     alert = moderator.get_by_test_id("mod-alert").first
     alert.wait_for()
     assert "pills saved up" in alert.inner_text() and "Message number 1 from me" in alert.inner_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -50,6 +51,8 @@ def _service_error(error: ServiceError) -> Any:
     elif error.status == 401:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
+    elif error.status == 429 and _kept_words() is not None:
+        response = _page(429, error.message, kept=_kept_submission(error))
     else:
         response = _page(error.status, error.message)
     if error.status == 429 and "retry_after" in error.extra:
@@ -106,6 +109,47 @@ def _retry_after(error: HTTPException) -> str:
     return header or "60"
 
 
-def _page(status: int, message: str) -> Response:
-    response = Response(render_template("error.html", status=status, message=message), status=status)
+def _page(status: int, message: str, *, kept: dict[str, Any] | None = None) -> Response:
+    response = Response(render_template("error.html", status=status, message=message, kept=kept), status=status)
     return response
+
+
+# --- a refused form keeps what was written ---------------------------------------------------------
+
+_SHOWN_FIELDS = ("title", "body")
+_NOT_RESENT = ("csrf_token", *_SHOWN_FIELDS)
+
+
+def _kept_words() -> str | None:
+    """The words of a refused form post (its body), or None when it had none."""
+    if request.method != "POST" or not request.form.get("body", "").strip():
+        return None
+    return request.form["body"]
+
+
+def _kept_submission(error: ServiceError) -> dict[str, Any]:
+    """A form refused by a rate limit, to show again on the refusal page: its words stay in front of the
+    person with a button to send them again (the same idempotency key, so a double send is one post), and
+    the support panel when the words call for it. Nothing is stored: the words live only in this page."""
+    from forum.services.screening import screen_text
+
+    words = "\n\n".join(request.form.get(name, "") for name in _SHOWN_FIELDS).strip()
+    result = screen_text(words)
+    support = {"level": result.level, "guides": result.guides[:3]}
+    return {
+        "action": request.path,
+        "title": request.form.get("title"),
+        "body": request.form["body"],
+        "resent": [(name, value) for name, value in request.form.items(multi=True) if name not in _NOT_RESENT],
+        "retry_after": error.extra.get("retry_after"),
+        "support": support if result.level in ("crisis", "concern", "unknown") else None,
+        "back": _same_site_referrer(),
+    }
+
+
+def _same_site_referrer() -> str:
+    """Where the person came from, as a path on this site (the check-in form returns there)."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return "/"
+    return (referrer.path or "/") + (f"?{referrer.query}" if referrer.query else "")

@@ -30,6 +30,7 @@ from forum.logs import security_event
 from forum.services.errors import RateLimited
 
 _EXTENSION = "hearth.ratelimits"
+CRISIS_ALLOWANCE = "crisis_allowance"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -57,6 +58,9 @@ DEFAULT_RULES: dict[str, Rule] = {
     # Generous: asking for a moderator is help-seeking; the limit only stops a script flooding the queue.
     "check_in_request": Rule(per_address="30/hour", per_account="10/hour"),
     "screen_draft": Rule(per_address="240/minute", per_account="120/minute"),
+    # Not an action of its own: a write whose words screen as crisis goes through a full limit of its
+    # action, this many times (see enforce).
+    CRISIS_ALLOWANCE: Rule(per_address="10/hour", per_account="3/hour"),
     "export": Rule(per_address="30/hour", per_account="10/hour"),
     "delete_account": Rule(per_address="30/hour", per_account="10/hour"),
 }
@@ -154,10 +158,28 @@ def _is_first_day(user: Any) -> bool:
 # --- enforcing ------------------------------------------------------------------------------------
 
 
-def enforce(action: str, user: Any = None, *, remote_addr: str | None = None) -> None:
-    """Count one `action` by this address and this account; RateLimited (429) when either is over."""
+def enforce(
+    action: str, user: Any = None, *, remote_addr: str | None = None, crisis: Callable[[], bool] | None = None
+) -> None:
+    """Count one `action` by this address and this account; RateLimited (429) when either is over.
+
+    `crisis` says whether the words being sent screen as crisis; it is asked only when a limit is full.
+    Such a write still goes through, within an allowance of its own (CRISIS_ALLOWANCE): someone at their
+    lowest who has written a lot in a few minutes must not have the words that would put them in front
+    of a moderator refused. The allowance bounds how far anyone can flood the urgent queue this way.
+    """
     if not _enabled():
         return
+    try:
+        _count(action, user, remote_addr)
+    except RateLimited:
+        if crisis is None or not crisis():
+            raise
+        _count(CRISIS_ALLOWANCE, user, remote_addr)
+        security_event("rate_limit_crisis_allowance", action=action)
+
+
+def _count(action: str, user: Any, remote_addr: str | None) -> None:
     rule = rules()[action]
     store = buckets()
     if rule.per_address:
@@ -197,16 +219,28 @@ def _refuse_if(retry_after: int | None, action: str, scope: str) -> None:
     )
 
 
-def limited(action: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable[[F], F]:
-    """Decorate an HTTP view: each request with one of `methods` counts as one `action`."""
+def limited(action: str, *, methods: tuple[str, ...] = ("POST",), writes_words: bool = False) -> Callable[[F], F]:
+    """Decorate an HTTP view: each request with one of `methods` counts as one `action`. `writes_words`:
+    the request carries a title and body (a form or JSON), and crisis words get the allowance of enforce."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method in methods:
-                enforce(action, current_user)
+                enforce(action, current_user, crisis=submission_is_crisis if writes_words else None)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
 
     return decorate
+
+
+def submission_is_crisis() -> bool:
+    """Whether the title and body this request sends, from a form or as JSON, screen as crisis."""
+    from forum.services.screening import screen_text
+
+    data: Any = request.form if request.form else request.get_json(silent=True)
+    if not isinstance(data, Mapping):
+        return False
+    words = "\n\n".join(str(data.get(name) or "") for name in ("title", "body")).strip()
+    return bool(words) and screen_text(words).level == "crisis"

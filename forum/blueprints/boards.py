@@ -91,7 +91,7 @@ def _row_guides(threads: list[Any]) -> dict[int, tuple[tuple[str, str], ...]]:
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
-@ratelimits.limited("thread")
+@ratelimits.limited("thread", writes_words=True)
 def new_thread(slug: str) -> ResponseReturnValue:
     board = posting.get_board(slug)
     permissions.ensure_can_create_thread(current_user, board)
@@ -213,7 +213,7 @@ def _quote(thread_id: int) -> tuple[str, str]:
 
 @bp.post("/t/<int:thread_id>/reply")
 @login_required
-@ratelimits.limited("post")
+@ratelimits.limited("post", writes_words=True)
 def reply(thread_id: int) -> ResponseReturnValue:
     thread = posting.get_thread(thread_id)
     form = ReplyForm()

@@ -470,8 +470,8 @@ def _send_checked(
     text = _clean_body(body)
     _ensure_not_muted(state.muted_until)
     _ensure_slow_mode_allows(author, room, state.last_sent_at)
-    ratelimits.enforce("chat", author, remote_addr=remote_addr)
     result = screening.screen_text(text)
+    ratelimits.enforce("chat", author, remote_addr=remote_addr, crisis=lambda: result.level == "crisis")
     return store_message(author, room, client_id=key, body_md=text, body_html=render_markdown(text), result=result)
 
 

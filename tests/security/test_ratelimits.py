@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from forum import ratelimits
 from forum.models import User, utcnow
-from forum.services import accounts
+from forum.services import accounts, chat
+from forum.services.errors import RateLimited
 from forum.services.transaction import write_transaction
 from tests.conftest import bearer
 
@@ -247,3 +249,72 @@ def test_check_in_requests_and_draft_screening_are_limited_per_account(
     draft = {"text": "a quiet day"}
     assert client.post("/api/v1/screen", json=draft, headers=bearer(token)).status_code == 200
     _assert_limited_json(client.post("/api/v1/screen", json=draft, headers=bearer(token)))
+
+
+# --- crisis words and a full limit ------------------------------------------------------------------
+
+CRISIS_WORDS = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
+
+
+def _crisis_reply(client: FlaskClient, token: str, thread_id: int, n: int) -> Any:
+    body = {"body": f"{CRISIS_WORDS} ({n})", "idempotency_key": f"crisis-{n}"}
+    return client.post(f"/api/v1/threads/{thread_id}/posts", json=body, headers=bearer(token), **_from("198.51.100.1"))
+
+
+def test_crisis_words_get_through_a_full_limit_within_their_own_allowance(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    _age(member, days=30)
+    token = _token(client, "sam")
+    thread_id = _thread_id(client, token)
+    limits_on(post={"per_account": "2/minute"}, crisis_allowance={"per_account": "2/hour"})
+    assert [_reply(client, token, thread_id, n).status_code for n in range(3)] == [201, 201, 429]
+    # The limit is full; crisis words still reach the thread (and so the moderators), twice.
+    first, second = _crisis_reply(client, token, thread_id, 1), _crisis_reply(client, token, thread_id, 2)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json["screening"]["level"] == "crisis"
+    _assert_limited_json(_crisis_reply(client, token, thread_id, 3))
+    # The allowance is not a way round the limit for anything else.
+    _assert_limited_json(_reply(client, token, thread_id, 9))
+
+
+def test_a_form_refused_by_a_limit_keeps_the_words_and_offers_to_send_them_again(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    _age(member, days=30)
+    token = _token(client, "sam")
+    thread_id = _thread_id(client, token)
+    _login(client, "sam", PASSWORD)
+    limits_on(post={"per_account": "1/minute"})
+    assert client.post(f"/t/{thread_id}/reply", data={"body": "First reply."}).status_code == 302
+    words = "I feel worthless and like a burden to everyone, I just want to disappear for a while. <b>x</b>"
+    refused = client.post(
+        f"/t/{thread_id}/reply",
+        data={"body": words, "idempotency_key": "kept-1", "content_note": "a heavy day"},
+        headers={"Referer": f"http://localhost/t/{thread_id}"},
+    )
+    _assert_limited_html(refused)
+    page = refused.get_data(as_text=True)
+    kept = page[page.index('data-testid="kept-submission"') :]
+    assert f'action="/t/{thread_id}/reply"' in page
+    assert "I just want to disappear for a while. &lt;b&gt;x&lt;/b&gt;</textarea>" in kept, "the words, escaped"
+    assert 'name="idempotency_key" value="kept-1"' in kept and 'name="content_note" value="a heavy day"' in kept
+    assert 'data-testid="support-panel"' in page, "words of concern bring the support panel"
+    assert f'name="next" value="/t/{thread_id}"' in page, "asking for a check-in returns to the thread"
+    # Nothing was stored.
+    thread = client.get(f"/api/v1/threads/{thread_id}", headers=bearer(token)).json
+    assert [post["body_html"] for post in thread["posts"]][-1] == "<p>First reply.</p>\n"
+
+
+def test_chat_crisis_words_get_through_a_full_limit_within_their_own_allowance(member: User, limits_on: Any) -> None:
+    _age(member, days=30)
+    chat.ensure_board_rooms()
+    room = chat.board_rooms()[0]
+    limits_on(chat={"per_account": "1/minute", "per_address": None}, crisis_allowance={"per_account": "1/hour"})
+    chat.send_message(member, room, body="Evening, everyone.", client_id="c1")
+    with pytest.raises(RateLimited):
+        chat.send_message(member, room, body="How is everyone doing?", client_id="c2")
+    sent = chat.send_message(member, room, body=CRISIS_WORDS, client_id="c3")
+    assert sent.message.risk_level == "crisis"
+    with pytest.raises(RateLimited):
+        chat.send_message(member, room, body=CRISIS_WORDS + " Again.", client_id="c4")

@@ -78,7 +78,7 @@ class BoardThreads(MethodView):
         page = queries.board_threads(current_user, board, args["page"], current_app.config["THREADS_PER_PAGE"])
         return {"threads": [thread_dict(t) for t in page.items], "page": page.page, "pages": page.pages}
 
-    @ratelimits.limited("thread")
+    @ratelimits.limited("thread", writes_words=True)
     @blp.arguments(schemas.ThreadCreate)
     @blp.response(201, schemas.ThreadCreated)
     @_document_errors
@@ -104,7 +104,7 @@ def get_thread(args: dict[str, Any], thread_id: int) -> Any:
 
 
 @blp.route("/threads/<int:thread_id>/posts", methods=["POST"])
-@ratelimits.limited("post")
+@ratelimits.limited("post", writes_words=True)
 @blp.arguments(schemas.PostCreate)
 @blp.response(201, schemas.PostCreated)
 @_document_errors

@@ -242,10 +242,13 @@ def share_mood(
     body_md = f"Mood {value}/10 {label}: {one_word}"
     from forum.rendering import render_markdown
 
+    # Plain ids: the write may run in another caller's batch and session, after this one ended its reads.
+    checkin_id, member_id = checkin.id, member.id
+
     def add_mood(session: Any, message: ChatMessage) -> None:
         session.add(
             CheckInMood(
-                checkin_id=checkin.id, user_id=member.id, phase=phase, mood=value, word=one_word, message_id=message.id
+                checkin_id=checkin_id, user_id=member_id, phase=phase, mood=value, word=one_word, message_id=message.id
             )
         )
 

@@ -165,6 +165,7 @@ class GroupCommit:
             lead = not self._leading
             self._leading = True
         if not lead:
+            _give_back_connection(session)
             try:
                 job.wake.wait()
             except BaseException:
@@ -214,6 +215,23 @@ class GroupCommit:
             successor.promoted = True
         self._leading = successor is not None
         return successor
+
+
+def _give_back_connection(session: Session) -> None:
+    """End a waiting caller's clean read transaction, which returns its connection to the pool.
+
+    Callers read before they write, so each held a pooled connection while it waited for the batch. They
+    could take every connection the pool had while the leader queued for one (it gives its own back
+    between its reads and its write on PostgreSQL, and needs a new one to retry a failed batch): nobody
+    moved until the pool's timeout, 30 s. A chat client cut mid-burst once took longer than that to
+    reconnect. Jobs carry plain values, so the batch needs nothing the caller loaded, and a caller reads
+    afresh after its write anyway. A session holding unsaved changes keeps them (and its connection).
+    """
+    if not session.in_transaction() or session.in_nested_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    session.rollback()
 
 
 def _commit_batch(batch: list[_Job[Any]]) -> None:

@@ -62,3 +62,15 @@ def test_replying_to_a_post_that_does_not_exist_is_refused_not_a_crash(app: Flas
     login(client, "sam")
     response = client.post(f"/t/{outcome.thread.id}/reply", data={"body": "Hi", "reply_to": "99999999999999"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("value", EDGE_IDS)
+def test_edge_ids_in_the_notifications_cursor_are_refused_or_answered_never_a_crash(
+    app: Flask, member: User, value: int
+) -> None:
+    response = app.test_client().get(
+        f"/api/v1/notifications?before={value}", headers=bearer(api_token(app.test_client(), "sam"))
+    )
+    assert response.status_code in (200, 422), response.json
+    if value > 2**31 - 1:
+        assert response.status_code == 422 and "before" in response.json["error"]["fields"]

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from forum.models.community import REACTION_KINDS
 from forum.models.notifications import NOTIFICATION_KINDS
 from forum.search import QUERY_MAX, SORTS
+from forum.security import ID_MAX
 
 
 class SearchQuery(Schema):
@@ -66,7 +67,8 @@ class NotificationList(Schema):
 
 
 class NotificationListQuery(Schema):
-    before = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    # Bounded like every id in a URL (forum.security.DatabaseId): PostgreSQL refuses a larger number with an error.
+    before = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=ID_MAX))
 
 
 class MarkRead(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from forum import limits
+from forum.security import ID_MAX
 
 
 class ErrorDetail(Schema):
@@ -67,7 +68,7 @@ class PostCreate(Schema):
     content_note = fields.String(load_default=None, allow_none=True)
     anonymous = fields.Boolean(load_default=False)
     idempotency_key = fields.String(load_default=None, allow_none=True)
-    reply_to_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
+    reply_to_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=ID_MAX))
 
 
 class PostPatch(Schema):

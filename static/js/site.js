@@ -26,27 +26,65 @@
     };
   }
 
-  function renderSuggestions(box, result) {
-    box.textContent = "";
-    if (!result || !result.guides || !result.guides.length) { return; }
-    var label = document.createElement("p");
-    label.textContent = result.level === "crisis"
-      ? "If you are thinking about ending your life, please reach out now: the support panel lists people you can call or text any time."
-      : "Guides that may fit what you are writing:";
-    box.appendChild(label);
+  function paragraph(text) {
+    var p = document.createElement("p");
+    p.textContent = text;
+    return p;
+  }
+
+  // The crisis lines, as the support panel lists them: a draft in crisis gets them before it is sent.
+  function resourceList(resources) {
     var list = document.createElement("ul");
-    result.guides.forEach(function (slug) {
+    list.className = "resources";
+    resources.forEach(function (r) {
+      var item = document.createElement("li");
+      var name = document.createElement("strong");
+      name.textContent = r.name;
+      item.appendChild(name);
+      if (r.contact) { item.appendChild(document.createTextNode(": " + r.contact)); }
+      if (r.url && /^https?:\/\//.test(r.url)) {
+        item.appendChild(document.createTextNode(" \u00b7 "));
+        var link = document.createElement("a");
+        link.href = r.url;
+        link.rel = "noopener";
+        link.textContent = r.url;
+        item.appendChild(link);
+      }
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  function guideList(links) {
+    var list = document.createElement("ul");
+    links.forEach(function (g) {
       var item = document.createElement("li");
       var link = document.createElement("a");
-      link.href = "/guides/" + encodeURIComponent(slug);
+      link.href = g.url;
       link.target = "_blank";
       link.rel = "noopener";
-      link.textContent = slug.replace(/-/g, " ");
+      link.textContent = g.title;
       item.appendChild(link);
       list.appendChild(item);
     });
-    box.appendChild(list);
-    if (result.level === "crisis" || result.level === "unknown") { box.appendChild(checkInButton()); }
+    return list;
+  }
+
+  function renderSuggestions(box, result) {
+    box.textContent = "";
+    if (!result) { return; }
+    var urgent = result.level === "crisis" || result.level === "unknown";
+    var resources = (result.support && result.support.resources) || [];
+    if (urgent && resources.length) {
+      box.appendChild(paragraph("If you are thinking about ending your life, please reach out now. People you can call or text any time:"));
+      box.appendChild(resourceList(resources));
+    }
+    var links = result.guide_links || [];
+    if (links.length) {
+      box.appendChild(paragraph("Guides that may fit what you are writing:"));
+      box.appendChild(guideList(links));
+    }
+    if (urgent) { box.appendChild(checkInButton()); }
   }
 
   // From a draft: ask a moderator to check in without leaving the page (the draft is not sent or stored).
@@ -67,7 +105,7 @@
       }).then(function (r) {
         wrap.textContent = r.ok
           ? "Thank you for asking. A moderator will send you a private message soon."
-          : "That didn't go through. Please try again, or use a crisis line from the support panel.";
+          : "That didn't go through. Please try again, or use one of the lines above.";
       }).catch(function () {
         button.disabled = false;
       });

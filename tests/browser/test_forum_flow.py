@@ -46,6 +46,26 @@ def test_a_reader_reports_a_post_on_its_own_page_and_returns_to_it(browser, live
     assert reader.errors == [] and writer.errors == []
 
 
+def test_a_draft_in_crisis_shows_the_crisis_lines_and_guide_titles_before_it_is_sent(
+    browser, live_server: LiveServer
+) -> None:
+    page = new_page(browser, live_server.url)
+    register_in_browser(page, "wren")
+    page.get_by_role("link", name="Grief and loss", exact=False).first.click()
+    page.get_by_role("link", name="Start a thread").click()
+    page.get_by_label("What would you like to say?").fill(
+        "Since mum died I can't see a way forward. I have the pills saved up and I'm going to kill myself tonight."
+    )
+    suggestions = page.locator("[data-suggestions]")
+    suggestions.locator(".resources li").first.wait_for()
+    text = suggestions.inner_text()
+    assert "People you can call or text any time" in text and "findahelpline" in text
+    assert suggestions.get_by_role("button", name="Ask a moderator to check in with me").is_visible()
+    guide_names = suggestions.locator("a[target=_blank]").all_inner_texts()
+    assert guide_names and all("-" not in name and name[0].isupper() for name in guide_names), guide_names
+    assert page.errors == []
+
+
 def start_thread(page, title: str, body: str) -> None:
     """On the role transitions board, and wait for the new thread's page."""
     page.get_by_role("link", name="Role transitions", exact=False).first.click()

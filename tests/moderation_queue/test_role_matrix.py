@@ -103,7 +103,8 @@ def test_each_role_on_reports_screening_and_check_ins(client: FlaskClient, arran
     assert check_in.status_code == signed_in.get(role, 201)
     if screen.status_code == 200:
         # The writer learns the level and guides, never the scores or the matched phrases.
-        assert set(screen.json) == {"level", "area", "guides"} and screen.json["level"] == "crisis"
+        assert set(screen.json) == {"level", "area", "guides", "guide_links", "support"}
+        assert screen.json["level"] == "crisis"
 
 
 def test_a_stale_version_gets_409_and_the_fresh_item(client: FlaskClient, arranged: dict[str, Any]) -> None:

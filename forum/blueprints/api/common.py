@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from forum import permissions
@@ -91,6 +91,14 @@ def post_dict(post: Post) -> dict[str, Any]:
         "created_at": post.created_at,
         "edited_at": post.edited_at,
     }
+
+
+def guide_links(slugs: list[str]) -> list[dict[str, str]]:
+    """The guides named by a screening, with the titles a page shows and where they are."""
+    from forum.guides import get_guide
+
+    found = [guide for guide in map(get_guide, slugs) if guide is not None]
+    return [{"slug": g.slug, "title": g.title, "url": url_for("guides.guide", slug=g.slug)} for g in found]
 
 
 def screening_dict(result: ScreenResult) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from forum import ratelimits
 from forum.services import moderation_actions, posting, reports, review, screening
 
-from .common import actor, error_responses
+from .common import actor, error_responses, guide_links, screening_dict
 from .moderation_schemas import (
     ActionIn,
     CheckInIn,
@@ -100,6 +100,8 @@ def request_check_in(body: dict[str, Any]) -> Any:
 @blp.response(200, ScreenOut)
 @_document_errors
 def screen(body: dict[str, Any]) -> Any:
-    """Screen text as the person types: level, area and guides. Never stored, never logged, no scores or signals."""
+    """Screen text as the person types: level, area, guides and the support panel's contents. Never stored,
+    never logged, no scores or signals."""
     actor()
-    return screening.screen_text(body["text"]).for_author()
+    result = screening.screen_text(body["text"])
+    return {**screening_dict(result), "guide_links": guide_links(result.guides)}

@@ -8,6 +8,8 @@ from forum import limits
 from forum.models.moderation import ACTIONS, REPORT_KINDS
 from forum.services.moderation_actions import MAX_RESTRICTION_HOURS, NOTE_MAX
 
+from .schemas import SupportOut
+
 
 class UserRef(Schema):
     id = fields.Integer(required=True)
@@ -88,7 +90,18 @@ class ScreenIn(Schema):
     text = fields.String(required=True, validate=validate.Length(max=limits.BODY_MAX + 100))
 
 
+class GuideLink(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String(required=True)
+
+
 class ScreenOut(Schema):
+    """What a writer's draft calls for: the level, the guides that fit (with their titles, to link), and the
+    support panel's contents (crisis lines included) when the words need one."""
+
     level = fields.String(required=True)
     area = fields.String(allow_none=True, required=True)
     guides = fields.List(fields.String(), required=True)
+    guide_links = fields.List(fields.Nested(GuideLink), required=True)
+    support = fields.Nested(SupportOut, allow_none=True, required=True)

@@ -53,6 +53,7 @@ VIEW_CACHE_SIZE = 4096
 THREAD_FACTS = tuple(column.key for column in inspect(Thread).column_attrs)
 # Where a row of queries.thread_page_rows holds what: the post's PAGE_POST_COLUMNS, then its author's.
 _ID, _AUTHOR_ID, _IS_ANONYMOUS = (PAGE_POST_COLUMNS.index(name) for name in ("id", "author_id", "is_anonymous"))
+_RISK, _DELETED = (PAGE_POST_COLUMNS.index(name) for name in ("risk_level", "deleted_at"))
 _PERSON_START = len(PAGE_POST_COLUMNS)
 _GETTERS = {names: itemgetter(*names) for names in (THREAD_FACTS, PAGE_POST_COLUMNS, PAGE_PERSON_COLUMNS)}
 
@@ -134,6 +135,14 @@ def thread_view(viewer: Any, thread: Thread, page: PostPage) -> ThreadView:
             return builder.thread_view(_work_out(builder, answers))
         html.append(parts)
     return builder.thread_view(html)
+
+
+def wrote_crisis_here(viewer: Any, page: PostPage) -> bool:
+    """Whether the viewer wrote a post on this page that screened as crisis (and is still there)."""
+    viewer_id = getattr(viewer, "id", None) if getattr(viewer, "is_authenticated", False) else None
+    if viewer_id is None:
+        return False
+    return any(row[_AUTHOR_ID] == viewer_id and row[_RISK] == "crisis" and row[_DELETED] is None for row in page.items)
 
 
 def _work_out(builder: _Builder, answers: Kept) -> list[tuple[str, ...]]:

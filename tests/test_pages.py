@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -74,7 +75,9 @@ def test_content_notes_collapse_the_post_until_opened(app: Flask, member: User, 
     assert re.search(r"<details class=\"content-note\">\s*<summary>Content note: talks about a death", page)
 
 
-def test_a_crisis_post_shows_its_author_the_support_panel_once(member_client: FlaskClient) -> None:
+def test_a_crisis_post_shows_its_author_the_support_panel_each_time_and_nobody_else(
+    member_client: FlaskClient, make_user: Any, app: Flask
+) -> None:
     response = member_client.post(
         "/b/grief-and-loss/new",
         data={"title": "I can't go on", "body": "I have the pills saved and I'm going to kill myself tonight."},
@@ -84,7 +87,12 @@ def test_a_crisis_post_shows_its_author_the_support_panel_once(member_client: Fl
     assert 'data-testid="support-panel"' in page
     assert "findahelpline" in page
     again = member_client.get(response.request.path).get_data(as_text=True)
-    assert 'data-testid="support-panel"' not in again
+    assert 'data-testid="support-panel"' in again and "findahelpline" in again, "coming back, the lines are there"
+    make_user("river_reader")
+    reader = app.test_client()
+    login(reader, "river_reader")
+    assert 'data-testid="support-panel"' not in reader.get(response.request.path).get_data(as_text=True)
+    assert 'data-testid="support-panel"' not in app.test_client().get(response.request.path).get_data(as_text=True)
 
 
 def test_a_concern_post_shows_its_author_the_lines_its_words_point_at(member_client: FlaskClient) -> None:

@@ -120,7 +120,15 @@ def new_thread(slug: str) -> ResponseReturnValue:
 def thread(thread_id: int) -> ResponseReturnValue:
     thread = permissions.ensure_can_view_thread(current_user, queries.thread_with_board(thread_id))
     page = queries.thread_page_rows(thread, _page_arg(), current_app.config["POSTS_PER_PAGE"])
-    return _thread_page(thread, page, None, support=take_support())
+    return _thread_page(thread, page, None, support=take_support() or _standing_support(page))
+
+
+def _standing_support(page: queries.PostPage) -> dict[str, object] | None:
+    """The support panel for the author of a crisis post on this page, each time they look at it, not only
+    right after posting: someone who comes back to their thread in the night needs the lines as much."""
+    if post_views.wrote_crisis_here(current_user, page):
+        return {"level": "crisis", "guides": []}
+    return None
 
 
 def _thread_page(thread: Thread, page: queries.PostPage, form: ReplyForm | None, *, support: object) -> str:

@@ -287,14 +287,17 @@ def mark_read() -> ResponseReturnValue:
 @ratelimits.limited("check_in_request")
 def check_in() -> ResponseReturnValue:
     source = request.form.get("source", "support_panel")
-    if source not in ("post", "draft", "journal", "chat", "support_panel"):
+    if source not in ("post", "draft", "journal", "chat", "support_panel", "reply"):
         source = "support_panel"
     review.request_check_in(current_user, note=request.form.get("note", ""), source=source)
-    flash(
-        "Thank you for asking. A moderator has been told and will send you a private message here soon. "
-        "If you are in danger right now, please call a crisis line or your local emergency number.",
-        "success",
-    )
+    if source == "reply":  # written back from the inbox: it reaches the moderators as an urgent item
+        flash("Sent. Only the moderators can read it, and they will answer here.", "success")
+    else:
+        flash(
+            "Thank you for asking. A moderator has been told and will send you a private message here soon. "
+            "If you are in danger right now, please call a crisis line or your local emergency number.",
+            "success",
+        )
     return redirect(_safe_next())
 
 

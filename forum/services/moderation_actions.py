@@ -35,7 +35,8 @@ PENALTIES = ("hide", "silence", "suspend")
 DEFAULT_REACH_OUT = (
     "Hi, I'm one of the moderators here. I read what you shared and wanted to check in with you. "
     "How are you doing right now? You're not a burden, and you don't have to get through this alone. "
-    "If you'd like to talk, reply on the boards or reach one of the services listed below at any time."
+    "If you'd like to talk, write back to us from your messages page (only the moderators see it), "
+    "or reach one of the services listed below at any time."
 )
 
 

@@ -110,6 +110,30 @@ def test_a_reach_out_arrives_in_the_members_private_inbox_with_resources(
     assert "Thinking of you" not in other.get("/messages").get_data(as_text=True)
 
 
+def test_a_member_writes_back_to_a_reach_out_in_private_and_it_reaches_the_queue(
+    client: FlaskClient, member: User, moderator: User, make_user: Any
+) -> None:
+    item = item_for(start_thread(member, CRISIS_TEXT))
+    moderation_actions.act(moderator, item.id, action="reach_out", note="How are you tonight?", version=item.version)
+    reached = review.get_item(moderator, item.id)
+    moderation_actions.act(moderator, item.id, action="mark_safe", note="", version=reached.version)
+    login(client, "sam")
+    inbox = client.get("/messages").get_data(as_text=True)
+    assert 'data-testid="write-back"' in inbox and "reply on the boards" not in inbox
+    sent = client.post(
+        "/support/check-in", data={"source": "reply", "note": "A bit better. Thank you.", "next": "/messages"}
+    )
+    assert sent.status_code == 302 and sent.headers["Location"] == "/messages"
+    assert "Only the moderators can read it" in client.get("/messages").get_data(as_text=True)
+    reply = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "user", ReviewItem.status == "open"))
+    assert reply is not None and reply.priority == "urgent" and reply.subject_user_id == member.id
+    moderator_view = app_client_for(client, moderator).get(f"/moderation/items/{reply.id}").get_data(as_text=True)
+    assert "A bit better. Thank you." in moderator_view
+    assert 'data-testid="write-back"' not in app_client_for(client, make_user("river")).get("/messages").get_data(
+        as_text=True
+    ), "no form for someone no moderator wrote to"
+
+
 def app_client_for(client: FlaskClient, user: User) -> FlaskClient:
     fresh = client.application.test_client()
     login(fresh, user.username)

@@ -41,7 +41,7 @@ from forum.models import Post, Thread, User
 from forum.models.community import REACTION_KINDS, REACTION_LABELS
 from forum.queries import PAGE_PERSON_COLUMNS, PAGE_POST_COLUMNS, Page, PostPage
 from forum.services import profiles, social
-from forum.templating import ID, Kept, author_name, fragments, kept, link, url_by_id
+from forum.templating import ANONYMOUS_NAME, ID, Kept, author_name, fragments, kept, link, url_by_id
 
 _ANSWERS = "hearth.post_answers"
 _FACTS = "hearth.post_view_facts"
@@ -78,6 +78,7 @@ class PostView:
     risk_level: str
     hidden_reason: str | None  # set when the viewer blocked, muted or was blocked by the author
     name: str
+    anonymous_to_others: bool  # posted as "a member", and this viewer (its author or a moderator) sees who
     avatar_hue: int
     initials: str
     profile_url: str | None
@@ -265,6 +266,7 @@ class _Builder:
             risk_level=post.risk_level,
             hidden_reason=self._hidden_reason(post),
             name=name,
+            anonymous_to_others=post.is_anonymous and name != ANONYMOUS_NAME,
             avatar_hue=profiles.avatar_hue(name),
             initials=profiles.initials(name),
             profile_url=self._profile_url(post),

@@ -188,11 +188,14 @@ def iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
+ANONYMOUS_NAME = "a member"
+
+
 def author_name(viewer: Any, post: Any) -> str:
     if post.author is None:
         return "a former member"
     if post.is_anonymous and not permissions.can_see_author(viewer, post):
-        return "a member"
+        return ANONYMOUS_NAME
     return str(post.author.username)
 
 

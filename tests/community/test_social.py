@@ -246,12 +246,14 @@ def test_anonymous_and_held_posts_show_each_viewer_only_what_is_theirs(
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)
     assert ">sam<" not in _post_html(page, hidden_name.id) and "a member" in _post_html(page, hidden_name.id)
     assert "pills" not in page and "This post is not shown." in _post_html(page, held.id)
-    assert "Reveal author" not in page and "risk-" not in page
+    assert "Reveal author" not in page and "risk-" not in page and "anonymous-note" not in page
     client.post("/logout")
 
     login(client, "sam")
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)
     assert '<a href="/u/sam">sam</a>' in _post_html(page, hidden_name.id)
+    assert "(others see" in _post_html(page, hidden_name.id), "the author knows it went out unnamed"
+    assert "anonymous-note" not in _post_html(page, held.id)
     assert "pills" in _post_html(page, held.id) and "Only you and the moderators" in page
     client.post("/logout")
 

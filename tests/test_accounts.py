@@ -123,3 +123,9 @@ def test_cli_refuses_a_bad_password_with_a_clear_message(app: Flask) -> None:
     assert result.exit_code != 0
     assert "at least 10 characters" in result.output
     assert accounts.find_user("mod_ash") is None
+
+
+def test_the_register_page_promises_no_password_reset_by_email(client: FlaskClient) -> None:
+    # Hearth sends no email and has no reset route: the optional email field must not suggest one.
+    page = client.get("/register").get_data(as_text=True)
+    assert 'name="email"' in page and "cannot reset a forgotten password" in page

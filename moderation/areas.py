@@ -32,7 +32,9 @@ AREAS: tuple[str, ...] = ("grief", "role_transitions", "disputes", "deficits")
 _AREA_GUIDES: dict[str, tuple[str, ...]] = {
     "grief": ("grief-processing", "social-support", "emotional-insight"),
     "disputes": ("communication-skills", "boundaries", "problem-solving"),
-    "role_transitions": ("roles-and-expectations", "role-strain", "problem-solving"),
+    # A change of role first: "Who expects what?" is written around disputes and leads only when the
+    # words are about expectations (a cue below).
+    "role_transitions": ("role-strain", "roles-and-expectations", "problem-solving"),
     "deficits": ("social-activation", "social-support", "communication-skills"),
 }
 
@@ -42,6 +44,7 @@ _CUES: tuple[tuple[str, str], ...] = (
     (r"homework|worksheet|exercise|journal\w*|practice", "homework"),
     (r"boundar\w*|overstep\w*|saying no|say no", "boundaries"),
     (r"problem areas?|what is ipt|interpersonal therapy|ipt", "problem-areas"),
+    (r"expect\w*", "roles-and-expectations"),
 )
 # One pass finds every cue, each a whole-word phrase (the text is read once, not once per cue); group gN is cue N.
 _CUE_SCAN = re.compile(r"\b(?:" + "|".join(f"(?P<g{i}>{pattern})" for i, (pattern, _) in enumerate(_CUES)) + r")\b")

@@ -134,6 +134,13 @@ def test_grief_post_is_routed_to_grief_guides() -> None:
     assert result.guides[0] == "grief-processing"
 
 
+def test_a_change_of_role_is_routed_to_the_role_guide_and_expectations_to_theirs() -> None:
+    retired = screen("i retired in march after thirty years and i don't know who i am without the job")
+    assert retired.area == "role_transitions" and retired.guides[0] == "role-strain"
+    expected = screen("since the baby came my partner expects me to do everything at home and we keep arguing")
+    assert expected.guides[0] == "roles-and-expectations"
+
+
 def test_screening_serialises_to_json() -> None:
     result = screen("i wish i wasn't here")
     data = json.loads(json.dumps(result.to_dict()))

@@ -8,6 +8,8 @@ review.queue_screening). Socket.IO handlers and pages call these functions with 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,7 +26,7 @@ from forum.models.chat import ChatMessage, ChatMute, ChatReadMark, ChatRoom, Che
 from forum.rendering import render_markdown
 from forum.services import review, screening
 from forum.services.chat_errors import Muted, SlowMode
-from forum.services.errors import NotFound, invalid
+from forum.services.errors import NotFound, ServiceError, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, after_commit, write_transaction
 from forum.services.validation import clean_single_line, clean_text
@@ -468,11 +470,27 @@ def _send_checked(
     author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
     _ensure_may_enter(author, room, checkin)
     text = _clean_body(body)
-    _ensure_not_muted(state.muted_until)
-    _ensure_slow_mode_allows(author, room, state.last_sent_at)
     result = screening.screen_text(text)
-    ratelimits.enforce("chat", author, remote_addr=remote_addr, crisis=lambda: result.level == "crisis")
+    with _support_on_refusal(result):
+        _ensure_not_muted(state.muted_until)
+        crisis = result.level == "crisis"
+        if not crisis:  # slow mode calms a busy room; it must not hold back someone in crisis
+            _ensure_slow_mode_allows(author, room, state.last_sent_at)
+        ratelimits.enforce("chat", author, remote_addr=remote_addr, crisis=lambda: crisis)
     return store_message(author, room, client_id=key, body_md=text, body_html=render_markdown(text), result=result)
+
+
+@contextmanager
+def _support_on_refusal(result: ScreenResult) -> Iterator[None]:
+    """A message refused by a pause, slow mode or a rate limit still brings its writer the support panel
+    when its words call for one (the client keeps the words to send again)."""
+    try:
+        yield
+    except ServiceError as refusal:
+        support = support_for(result)
+        if support is not None:
+            refusal.extra["support"] = support
+        raise
 
 
 def replayed(author: User, key: str, room: SendingRoom) -> SendOutcome | None:

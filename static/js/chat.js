@@ -355,6 +355,7 @@
         if (!self.input.value) { self.input.value = item.body; }
         var wait = ack.error.retry_after ? " (try again in " + ack.error.retry_after + " s)" : "";
         self.showError(ack.error.message + wait);
+        if (ack.error.support) { self.showSupport(ack.error.support); } // refused, but its words need help now
         return;
       }
       self.showError("");

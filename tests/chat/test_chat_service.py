@@ -225,6 +225,28 @@ def test_slow_mode_allows_one_message_per_period(app: Flask, member, moderator) 
     chat.send_message(moderator, _room(), body="Message number 4 from me", client_id="s4")
 
 
+def test_slow_mode_never_holds_back_crisis_words(app: Flask, member, moderator) -> None:
+    chat.set_slow_mode(moderator, _room(), 30)
+    chat.send_message(member, _room(), body="Message number 1 from me", client_id="s1")
+    outcome = chat.send_message(member, _room(), body=CRISIS_TEXT, client_id="s2")
+    assert outcome.created and outcome.message.risk_level == "crisis"
+
+
+def test_a_paused_writer_whose_words_need_help_gets_the_support_panel_with_the_refusal(
+    app: Flask, member, moderator
+) -> None:
+    from forum.services.chat_errors import Muted
+
+    chat.mute(moderator, _room(), member, minutes=10)
+    with pytest.raises(Muted) as refused:
+        chat.send_message(member, _room(), body=CRISIS_TEXT, client_id="m1")
+    support = refused.value.extra["support"]
+    assert support["level"] == "crisis" and support["resources"]
+    with pytest.raises(Muted) as calm:
+        chat.send_message(member, _room(), body="Message number 2 from me", client_id="m2")
+    assert "support" not in calm.value.extra
+
+
 def test_only_moderators_and_trusted_members_host_check_ins(app: Flask, member, moderator) -> None:
     with pytest.raises(Forbidden):
         _schedule(member)

@@ -9,6 +9,18 @@ from wtforms.validators import DataRequired, Length, Optional
 from forum import limits
 
 
+class TextArea(TextAreaField):
+    """A textarea whose length is counted as the services count it. Browsers send each line break as CRLF,
+    two characters, where the textarea's own maxlength and the services count one: a text that fitted
+    the box was refused for being too long."""
+
+    def process_formdata(self, valuelist: list[object]) -> None:
+        super().process_formdata(valuelist)
+        data: object = getattr(self, "data", None)
+        if isinstance(data, str):
+            self.data = data.replace("\r\n", "\n")
+
+
 class RegisterForm(FlaskForm):
     username = StringField("Pseudonym", validators=[DataRequired(), Length(limits.USERNAME_MIN, limits.USERNAME_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(limits.PASSWORD_MIN, limits.PASSWORD_MAX)])
@@ -23,14 +35,14 @@ class LoginForm(FlaskForm):
 
 class ThreadForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(limits.TITLE_MIN, limits.TITLE_MAX)])
-    body = TextAreaField("What would you like to say?", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
+    body = TextArea("What would you like to say?", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
     anonymous = BooleanField("Post as \u201ca member\u201d")
     idempotency_key = HiddenField()
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Your reply", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
+    body = TextArea("Your reply", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
     anonymous = BooleanField("Reply as \u201ca member\u201d")
     idempotency_key = HiddenField()
@@ -38,7 +50,7 @@ class ReplyForm(FlaskForm):
 
 
 class EditForm(FlaskForm):
-    body = TextAreaField("Post", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
+    body = TextArea("Post", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     content_note = StringField("Content note (optional)", validators=[Optional(), Length(max=limits.CONTENT_NOTE_MAX)])
 
 
@@ -52,7 +64,7 @@ class ReportForm(FlaskForm):
         ],
         validate_choice=False,
     )
-    reason = TextAreaField(
+    reason = TextArea(
         "Anything they should know? (optional)", validators=[Optional(), Length(max=limits.REPORT_REASON_MAX)]
     )
 

@@ -181,3 +181,16 @@ def test_every_loaded_template_sees_every_global_the_app_registers(app: Flask, m
     assert {"base.html", "home.html", "board.html"} <= {template.name for template in loaded}
     for template in loaded:
         assert registered <= set(template.globals), template.name
+
+
+def test_line_breaks_count_once_as_the_box_counts_them(member_client: FlaskClient, app: Flask) -> None:
+    # Browsers send each line break as CRLF: a body that fits the textarea must not be refused as too long.
+    from forum import limits
+
+    lines = ["word " * 19 + "end"] * 202
+    body = "\r\n".join(lines)
+    assert len(body.replace("\r\n", "\n")) <= limits.BODY_MAX < len(body)
+    response = member_client.post("/b/small-wins/new", data={"title": "A long list of small wins", "body": body})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    stored = db.session.scalar(select(Post.body_md).order_by(Post.id.desc()))
+    assert stored == "\n".join(lines)

@@ -15,10 +15,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum import charts, limits, permissions, ratelimits
+from forum.forms import TextArea
 from forum.guides import get_guide
 from forum.services.errors import NotFound, ServiceError
 from forum.services.practice import homework, journal, mood, plan
@@ -74,7 +75,7 @@ class HomeworkAddForm(FlaskForm):
 
 
 class HomeworkDoneForm(FlaskForm):
-    reflection = TextAreaField(
+    reflection = TextArea(
         "How did it go? (optional, only you see this)", validators=[Optional(), Length(max=homework.REFLECTION_MAX)]
     )
     local_today = HiddenField(render_kw={"data-local-today": ""})
@@ -82,13 +83,13 @@ class HomeworkDoneForm(FlaskForm):
 
 class JournalForm(FlaskForm):
     title = StringField("Title (optional)", validators=[Optional(), Length(max=journal.TITLE_MAX)])
-    body = TextAreaField("Your entry", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
+    body = TextArea("Your entry", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     guide = HiddenField()
     idempotency_key = HiddenField()
 
 
 class CheckInForm(FlaskForm):
-    note = TextAreaField(
+    note = TextArea(
         "Anything you'd like them to know (optional)", validators=[Optional(), Length(max=journal.CHECK_IN_NOTE_MAX)]
     )
 
@@ -103,12 +104,12 @@ class MoodForm(FlaskForm):
 
 
 class PlanForm(FlaskForm):
-    warning_signs = TextAreaField(plan.SECTIONS[0].title, validators=[Optional()])
-    triggers = TextAreaField(plan.SECTIONS[1].title, validators=[Optional()])
-    what_helps = TextAreaField(plan.SECTIONS[2].title, validators=[Optional()])
-    people = TextAreaField(plan.SECTIONS[3].title, validators=[Optional()])
-    professionals = TextAreaField(plan.SECTIONS[4].title, validators=[Optional()])
-    crisis_lines = TextAreaField(plan.SECTIONS[5].title, validators=[Optional()])
+    warning_signs = TextArea(plan.SECTIONS[0].title, validators=[Optional()])
+    triggers = TextArea(plan.SECTIONS[1].title, validators=[Optional()])
+    what_helps = TextArea(plan.SECTIONS[2].title, validators=[Optional()])
+    people = TextArea(plan.SECTIONS[3].title, validators=[Optional()])
+    professionals = TextArea(plan.SECTIONS[4].title, validators=[Optional()])
+    crisis_lines = TextArea(plan.SECTIONS[5].title, validators=[Optional()])
 
 
 # --- overview -----------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum import limits, permissions
+from forum.forms import TextArea
 from forum.services import posting, profiles, social
 
 from .helpers import invalid_input
@@ -19,11 +20,11 @@ bp = Blueprint("profiles", __name__)
 
 class ProfileForm(FlaskForm):
     pronouns = StringField("Pronouns (optional)", validators=[Optional(), Length(max=limits.PRONOUNS_MAX)])
-    bio = TextAreaField("A few words about you (optional)", validators=[Optional(), Length(max=limits.BIO_MAX)])
+    bio = TextArea("A few words about you (optional)", validators=[Optional(), Length(max=limits.BIO_MAX)])
 
 
 class RevealForm(FlaskForm):
-    reason = TextAreaField("Why do you need to know who wrote this?", validators=[DataRequired(), Length(max=1000)])
+    reason = TextArea("Why do you need to know who wrote this?", validators=[DataRequired(), Length(max=1000)])
 
 
 @bp.app_template_global()

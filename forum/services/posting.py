@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -434,12 +434,24 @@ def edit_post(actor: Any, post: Post, *, body: object, content_note: object = No
 
 def delete_post(actor: Any, post: Post) -> Post:
     permissions.ensure_can_delete_post(actor, post)
-    with write_transaction():
+    with write_transaction() as session:
         post.deleted_at = utcnow()
-        if post.number == 1:
-            # Deleting the opening post takes the thread with it; replies stay for moderators.
+        if post.number == 1 and not others_replied(session, post.thread_id, post.author_id):
+            # Deleting the opening post takes the thread with it, unless others have replied: their posts
+            # are theirs, and stay readable under the deleted opening post.
             post.thread.deleted_at = post.deleted_at
     return post
+
+
+def others_replied(session: Session, thread_id: int, author_id: int | None) -> bool:
+    """Whether anyone other than `author_id` has a post in the thread that is still there."""
+    found = session.scalar(
+        select(Post.id)
+        .where(Post.thread_id == thread_id, Post.number > 1, Post.deleted_at.is_(None))
+        .where(or_(Post.author_id.is_(None), Post.author_id != author_id) if author_id is not None else true())
+        .limit(1)
+    )
+    return found is not None
 
 
 def set_pinned(actor: Any, thread: Thread, pinned: bool) -> Thread:

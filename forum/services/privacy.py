@@ -30,7 +30,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import accounts, personal_data
+from forum.services import accounts, personal_data, posting
 from forum.services.errors import NotAuthenticated, invalid
 from forum.services.transaction import after_commit, write_transaction
 
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 POST_CHOICES = ("delete", "keep")
 DELETED_THREAD_TITLE = "Deleted thread"
+# A deleted account's thread that others replied to stays for their sake, without its author's title.
+ORPHANED_THREAD_TITLE = "A thread whose opening post was deleted"
 
 # --- export ----------------------------------------------------------------------------------------
 
@@ -216,9 +218,13 @@ def _release_threads(session: Session, user: User, erased: list[int], now: Any) 
     for thread in session.scalars(select(Thread).where(Thread.author_id == user.id)):
         opening = session.scalar(select(Post.id).where(Post.thread_id == thread.id, Post.number == 1))
         if opening in erased_set:
-            # The title is the person's words too; like deleting an opening post, the thread goes with it.
-            thread.title = DELETED_THREAD_TITLE
-            thread.deleted_at = thread.deleted_at or now
+            # The title is the person's words too. Like deleting an opening post, the thread goes with
+            # it, unless others replied: their posts stay readable, under a title that is not the person's.
+            if posting.others_replied(session, thread.id, user.id):
+                thread.title = ORPHANED_THREAD_TITLE
+            else:
+                thread.title = DELETED_THREAD_TITLE
+                thread.deleted_at = thread.deleted_at or now
         thread.author_id = None
 
 

@@ -94,25 +94,50 @@ def test_deletion_keeping_posts_shows_them_under_a_former_member(
     assert db.session.scalar(select(func.count(Reaction.id))) == 1  # other people's reactions stay
 
 
-def test_deletion_of_posts_empties_them_and_takes_their_threads(app: Flask, member: User, make_user: Any) -> None:
+def test_deletion_of_posts_empties_them_and_takes_their_threads_unless_others_replied(
+    app: Flask, member: User, make_user: Any
+) -> None:
     river = make_user("river")
     thread = thread_by(member, title="A very personal title", body="Very personal words.")
     mine = reply(member, thread, "more personal words")
     posting.edit_post(member, mine, body="edited personal words")
     theirs = reply(river, thread, "a reply from river")
+    alone = thread_by(member, title="Nobody answered this one", body="Words nobody replied to.")
     other_thread = thread_by(river, title="River's thread", body="hello")
     in_other = reply(member, other_thread, "my words in river's thread")
     privacy.delete_account(member, password="correct horse battery", posts="delete")
     db.session.expire_all()
-    for post_id in (thread.id, mine.id, in_other.id):
+    for post_id in (thread.id, mine.id, alone.id, in_other.id):
         post = db.session.get(Post, post_id)
         assert post is not None and post.body_md == "" and post.body_html == "" and post.deleted_at is not None
     assert db.session.scalar(select(func.count(PostRevision.id))) == 0
-    gone_thread = db.session.get(Thread, thread.id)
-    assert gone_thread is not None and gone_thread.title == "Deleted thread" and gone_thread.deleted_at is not None
+    gone = db.session.get(Thread, alone.id)
+    assert gone is not None and gone.title == "Deleted thread" and gone.deleted_at is not None
+    # River's reply is river's: the thread stays readable, without the deleted person's title or words.
+    kept = db.session.get(Thread, thread.id)
+    assert kept is not None and kept.deleted_at is None and kept.title == privacy.ORPHANED_THREAD_TITLE
+    page = app.test_client().get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "a reply from river" in page and "personal" not in page
     assert db.session.get(Post, theirs.id).body_md == "a reply from river"  # type: ignore[union-attr]
     assert search(river, "personal").hits == []
     assert db.session.get(Post, in_other.id).number == 2  # type: ignore[union-attr]
+
+
+def test_deleting_an_opening_post_keeps_the_thread_when_others_replied(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    river = make_user("river")
+    answered = thread_by(member, title="Answered", body="First words.")
+    reply(river, answered, "river's answer")
+    unanswered = thread_by(member, title="Unanswered", body="Other words.")
+    for thread in (answered, unanswered):
+        opening = db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+        posting.delete_post(member, opening)
+    db.session.expire_all()
+    assert db.session.get(Thread, answered.id).deleted_at is None  # type: ignore[union-attr]
+    assert db.session.get(Thread, unanswered.id).deleted_at is not None  # type: ignore[union-attr]
+    page = app.test_client().get(f"/t/{answered.id}").get_data(as_text=True)
+    assert "river's answer" in page and "First words." not in page and "This post was deleted." in page
 
 
 def test_after_deletion_the_person_cannot_sign_in_or_use_a_token(app: Flask, client: Any, member: User) -> None:

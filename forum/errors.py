@@ -47,12 +47,16 @@ def _service_error(error: ServiceError) -> Any:
     if error.status in (401, 403):
         security_event("permission_denied", status=error.status, code=error.code)
     if wants_json():
-        response = json_error(error.status, error.code, error.message, error.fields, **_safe_extra(error))
+        extra = _safe_extra(error)
+        support = _support_for_refused_words(error)
+        if support is not None:
+            extra["support"] = support
+        response = json_error(error.status, error.code, error.message, error.fields, **extra)
     elif error.status == 401:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
-    elif error.status == 429 and _kept_words() is not None:
-        response = _page(429, error.message, kept=_kept_submission(error))
+    elif error.status in _REFUSALS and _kept_words() is not None:
+        response = _page(error.status, error.message, kept=_kept_submission(error))
     else:
         response = _page(error.status, error.message)
     if error.status == 429 and "retry_after" in error.extra:
@@ -118,6 +122,30 @@ def _page(status: int, message: str, *, kept: dict[str, Any] | None = None) -> R
 
 _SHOWN_FIELDS = ("title", "body")
 _NOT_RESENT = ("csrf_token", *_SHOWN_FIELDS)
+# Refusals of someone's writing that are not about the writing: not allowed now (a silence, a lock), or
+# too much too fast. The words still get the support they call for, and a form keeps them.
+_REFUSALS = (403, 429)
+
+
+def _support_for_refused_words(error: ServiceError) -> dict[str, Any] | None:
+    """The support panel's contents for the title and body of a refused API write, when they call for it."""
+    if error.status not in _REFUSALS or request.method not in ("POST", "PATCH", "PUT"):
+        return None
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return None
+    words = "\n\n".join(str(data.get(name) or "") for name in _SHOWN_FIELDS).strip()
+    return _support(words) if words else None
+
+
+def _support(words: str) -> dict[str, Any] | None:
+    from flask import current_app
+
+    from forum.services.screening import screen_text
+    from forum.support import support_payload
+
+    result = screen_text(words)
+    return support_payload(result.level, current_app.config["SUPPORT_REGION"], result.guides)
 
 
 def _kept_words() -> str | None:
@@ -142,6 +170,7 @@ def _kept_submission(error: ServiceError) -> dict[str, Any]:
         "body": request.form["body"],
         "resent": [(name, value) for name, value in request.form.items(multi=True) if name not in _NOT_RESENT],
         "retry_after": error.extra.get("retry_after"),
+        "resend": error.status == 429,  # a rate limit passes; a silence or a lock does not
         "support": support if result.level in ("crisis", "concern", "unknown") else None,
         "back": _same_site_referrer(),
     }

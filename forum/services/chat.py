@@ -467,11 +467,11 @@ def _send_checked(
     if state.existing_id is not None:
         return _replay(db.session.get(ChatMessage, state.existing_id), room)
     checkin = checkin_for(room)
-    author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
-    _ensure_may_enter(author, room, checkin)
     text = _clean_body(body)
     result = screening.screen_text(text)
     with _support_on_refusal(result):
+        author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
+        _ensure_may_enter(author, room, checkin)
         _ensure_not_muted(state.muted_until)
         crisis = result.level == "crisis"
         if not crisis:  # slow mode calms a busy room; it must not hold back someone in crisis
@@ -482,8 +482,8 @@ def _send_checked(
 
 @contextmanager
 def _support_on_refusal(result: ScreenResult) -> Iterator[None]:
-    """A message refused by a pause, slow mode or a rate limit still brings its writer the support panel
-    when its words call for one (the client keeps the words to send again)."""
+    """A message refused (a silence, a pause, slow mode, a rate limit, a room not open) still brings its
+    writer the support panel when its words call for one; the client keeps the words to send again."""
     try:
         yield
     except ServiceError as refusal:

@@ -247,6 +247,14 @@ def test_a_paused_writer_whose_words_need_help_gets_the_support_panel_with_the_r
     assert "support" not in calm.value.extra
 
 
+def test_a_silenced_writer_whose_words_need_help_gets_the_support_panel_with_the_refusal(app: Flask, member) -> None:
+    with write_transaction():
+        member.silenced_until = utcnow() + timedelta(hours=1)
+    with pytest.raises(Forbidden) as refused:
+        chat.send_message(member, _room(), body=CRISIS_TEXT, client_id="s1")
+    assert refused.value.extra["support"]["level"] == "crisis"
+
+
 def test_only_moderators_and_trusted_members_host_check_ins(app: Flask, member, moderator) -> None:
     with pytest.raises(Forbidden):
         _schedule(member)

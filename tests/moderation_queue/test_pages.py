@@ -134,6 +134,48 @@ def test_a_member_writes_back_to_a_reach_out_in_private_and_it_reaches_the_queue
     ), "no form for someone no moderator wrote to"
 
 
+def _silence(member: User) -> None:
+    from datetime import timedelta
+
+    from forum.services.transaction import write_transaction
+
+    with write_transaction():
+        member.silenced_until = utcnow() + timedelta(hours=24)
+
+
+def test_a_silenced_member_is_told_why_they_cannot_reply_and_keeps_help_within_reach(
+    client: FlaskClient, member: User, make_user: Any
+) -> None:
+    post = start_thread(make_user("river"), CALM_TEXT)
+    _silence(member)
+    login(client, "sam")
+    page = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
+    notice = page[page.index('data-testid="silenced-notice"') :]
+    assert "Replying is paused for you" in notice and "findahelpline" in notice
+    assert 'id="reply-heading"' not in page
+    # A reply sent anyway (a form opened before the pause) is refused, and keeps its words and the lines.
+    refused = client.post(f"/t/{post.thread_id}/reply", data={"body": CRISIS_TEXT})
+    assert refused.status_code == 403
+    kept = refused.get_data(as_text=True)
+    assert "I have the pills saved up" in kept and 'data-testid="support-panel"' in kept
+    assert "Send it again" not in kept
+
+
+def test_a_silenced_members_refused_api_reply_carries_support_when_its_words_need_it(
+    client: FlaskClient, member: User, make_user: Any
+) -> None:
+    from tests.conftest import api_token, bearer
+
+    post = start_thread(make_user("river"), CALM_TEXT)
+    token = api_token(client, "sam")
+    _silence(member)
+    url = f"/api/v1/threads/{post.thread_id}/posts"
+    crisis = client.post(url, json={"body": CRISIS_TEXT}, headers=bearer(token))
+    assert crisis.status_code == 403 and crisis.json["error"]["support"]["resources"]
+    calm = client.post(url, json={"body": "Thanks for sharing this."}, headers=bearer(token))
+    assert calm.status_code == 403 and "support" not in calm.json["error"]
+
+
 def app_client_for(client: FlaskClient, user: User) -> FlaskClient:
     fresh = client.application.test_client()
     login(fresh, user.username)

@@ -82,6 +82,30 @@ def test_a_retried_post_with_the_same_key_is_created_once(client: FlaskClient, t
     assert _count(Thread) == 1 and _count(Post) == 1
 
 
+def test_a_key_reused_for_a_different_post_is_refused_and_writes_nothing(client: FlaskClient, token: str) -> None:
+    first = {"title": "New job nerves", "body": CALM, "idempotency_key": "key-1"}
+    created = client.post("/api/v1/boards/role-transitions/threads", json=first, headers=bearer(token))
+    assert created.status_code == 201
+    thread_id = created.json["thread"]["id"]
+    other_words = {**first, "body": "Something else entirely."}
+    other_board = first
+    other_thread = {"body": CALM, "idempotency_key": "key-1"}
+    attempts = [
+        client.post("/api/v1/boards/role-transitions/threads", json=other_words, headers=bearer(token)),
+        client.post("/api/v1/boards/small-wins/threads", json=other_board, headers=bearer(token)),
+        client.post(f"/api/v1/threads/{thread_id}/posts", json=other_thread, headers=bearer(token)),
+    ]
+    for refused in attempts:
+        assert refused.status_code == 409, refused.json
+        assert "idempotency_key" in refused.json["error"]["fields"]
+    assert _count(Thread) == 1 and _count(Post) == 1
+    # The same submit again, line breaks as a browser sends them, is still the replay.
+    again = client.post(
+        "/api/v1/boards/role-transitions/threads", json={**first, "body": CALM + "\r\n"}, headers=bearer(token)
+    )
+    assert again.status_code == 201 and again.json["created"] is False
+
+
 def test_a_crisis_post_returns_the_support_panel_to_its_author(client: FlaskClient, token: str) -> None:
     body = {"title": "I can't go on", "body": "I have the pills saved and I'm going to kill myself tonight."}
     created = client.post("/api/v1/boards/grief-and-loss/threads", json=body, headers=bearer(token))

@@ -5,6 +5,7 @@ Forms, the JSON API and anything else that writes a post call these functions wi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from forum.extensions import db
 from forum.models import Board, Post, PostRevision, ScreeningRecord, Thread, User, utcnow
 from forum.rendering import render_markdown
 from forum.services import idempotency, review, screening
-from forum.services.errors import NotFound, invalid
+from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, in_write_transaction, write_transaction
 from forum.services.validation import clean_single_line, clean_text
@@ -126,7 +127,7 @@ def create_thread(
     clean_title = _clean_title(title)
     key = idempotency.clean_key(idempotency_key)
     _check_anonymity(author, board, anonymous)
-    existing = _existing_post(author, key)
+    existing = _existing_post(author, key, Replay(board_id=board.id, title=clean_title, body=body))
     if existing is not None:
         return existing
     draft = prepare(body, content_note, screen_also=clean_title)
@@ -160,7 +161,7 @@ def create_reply(
     if anonymous:  # the board is loaded only to ask whether it allows anonymity
         _check_anonymity(author, thread.board, anonymous)
     _check_reply_to(author, thread, reply_to_id)
-    existing = _existing_post(author, key)
+    existing = _existing_post(author, key, Replay(thread_id=thread.id, body=body))
     if existing is not None:
         return existing
     draft = prepare(body, content_note)
@@ -373,8 +374,34 @@ def _announce(post_id: int) -> None:
 # --- idempotency --------------------------------------------------------------------------------
 
 
-def _existing_post(author: User, key: str | None) -> PostOutcome | None:
-    """A double submit with the same key gets the post the first one made, not a second."""
+@dataclass(frozen=True)
+class Replay:
+    """What a submit asks for, to check a replayed key against: a thread on a board, or a reply in a thread."""
+
+    body: object
+    board_id: int | None = None
+    title: str | None = None
+    thread_id: int | None = None
+
+    def differs_from(self, post: Post) -> bool:
+        """True when the key's post is not this request's: another place, or (unless edited since) other words."""
+        thread = post.thread
+        if self.thread_id is not None and (thread.id != self.thread_id or post.number == 1):
+            return True
+        if self.board_id is not None and (thread.board_id != self.board_id or post.number != 1):
+            return True
+        if self.title is not None and post.edited_at is None and thread.title != self.title:
+            return True
+        if not isinstance(self.body, str):
+            return True
+        # Compared as stored: validation.clean_text's line breaks, normal form and trimming.
+        body = unicodedata.normalize("NFC", self.body.replace("\r\n", "\n")).strip()
+        return post.edited_at is None and post.body_md != body
+
+
+def _existing_post(author: User, key: str | None, replay: Replay | None = None) -> PostOutcome | None:
+    """A double submit with the same key gets the post the first one made, not a second. The same key
+    with a different post is a client's mistake, refused (409) rather than answered with the wrong post."""
     if key is None:
         return None
     # The id alone: almost every key is new, and a miss then costs no entity loading.
@@ -382,6 +409,9 @@ def _existing_post(author: User, key: str | None) -> PostOutcome | None:
     if post_id is None:
         return None
     post = get_post(post_id)
+    if replay is not None and replay.differs_from(post):
+        message = "This idempotency key was already used for a different post. Use a new key for a new post."
+        raise Conflict(message, fields={"idempotency_key": [message]})
     return PostOutcome(post=post, thread=post.thread, screen=_stored_screen(post), created=False)
 
 

@@ -320,9 +320,13 @@ def mood_log() -> ResponseReturnValue:
             flash(_logged_message(logged), "success")
             return redirect(url_for("practice.mood_log"))
     today = _local_today_or_utc()
+    context = _mood_context(today)
     if request.method == "GET":
         form.day.data = today.isoformat()
-    return render_template("practice/mood.html", form=form, **_mood_context(today)), status
+        # A mood logged today comes back with its tags ticked: changing the number must not drop them.
+        for name in context["today_entry"].tags if context["today_entry"] else ():
+            getattr(form, name).data = True
+    return render_template("practice/mood.html", form=form, **context), status
 
 
 def _logged_message(logged: mood.MoodLogged) -> str:

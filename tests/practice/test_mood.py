@@ -137,6 +137,17 @@ def test_one_tap_logs_a_mood_with_tags_and_says_when_it_replaced(member_client, 
     assert entry.mood == 7 and entry.tags == ["saw_someone"]
 
 
+def test_todays_tags_come_back_ticked_so_changing_the_number_keeps_them(member_client, member: User) -> None:
+    member_client.post("/me/mood", data={"mood": "3", "saw_someone": "y", "went_outside": "y"})
+    page = member_client.get("/me/mood").get_data(as_text=True)
+    ticked = set(re.findall(r'<input[^>]*checked[^>]*name="(\w+)"|<input[^>]*name="(\w+)"[^>]*checked', page))
+    names = {a or b for a, b in ticked}
+    assert names == {"saw_someone", "went_outside"}, names
+    form = {name: "y" for name in names}
+    member_client.post("/me/mood", data={"mood": "6", **form})
+    assert mood.entry_for(member, utc_today()).tags == ["saw_someone", "went_outside"]
+
+
 def test_the_form_explains_that_a_second_entry_replaces_the_first(member_client) -> None:
     assert "Logging the same day again replaces that day" in member_client.get("/me/mood").get_data(as_text=True)
 

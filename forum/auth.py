@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, session
-from flask_login import login_user, logout_user
+from flask import Flask, Request, flash, redirect, render_template, request, session
+from flask.typing import ResponseReturnValue
+from flask_login import login_url, login_user, logout_user
 from sqlalchemy import bindparam, select
 
 from forum.extensions import db, login_manager
@@ -33,9 +34,29 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.scalars(_USER_BY_ID, {"user_id": int(user_id)}).first()
+    if user is not None and user.is_suspended:
+        request.environ[_SUSPENDED_UNTIL] = user.suspended_until  # _unauthorized says so, not "sign in"
+        return None
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
     return user
+
+
+_SUSPENDED_UNTIL = "hearth.suspended_until"
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> ResponseReturnValue:
+    """A page that needs a signed-in person. Someone whose account was suspended while signed in is told so
+    (with the crisis lines), not sent to a sign-in page that would only refuse them; the moderators'
+    message, which says why, waits for their password. Everyone else signs in, as Flask-Login would ask."""
+    until = request.environ.get(_SUSPENDED_UNTIL)
+    if until is not None:
+        message = f"This account is suspended until {until:%d %B %Y, %H:%M} UTC. "
+        message += "Sign in to read the moderators' message."
+        return render_template("auth/suspended.html", message=message, notice=None), 403
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 @login_manager.request_loader

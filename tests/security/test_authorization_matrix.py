@@ -233,6 +233,8 @@ def _outcome(response: Any) -> str:
     location = response.headers.get("Location", "")
     if status == 401 or (status in (301, 302, 303) and "/login" in location):
         return LOGIN
+    if status == 403 and b"Your account is suspended" in response.data:
+        return LOGIN  # the session of someone suspended ended: a page says so (with the lines), not "sign in"
     if status == 403:
         return DENY
     if status == 404:

@@ -112,6 +112,20 @@ def test_suspension_alone_ends_sessions_even_if_no_one_bumped_the_version(app: F
     assert not _token_works(app.test_client(), token)
 
 
+def test_someone_suspended_while_signed_in_is_told_so_with_the_crisis_lines_not_sent_to_sign_in(
+    app: Flask, member: User
+) -> None:
+    browser = app.test_client()
+    login(browser, "sam")
+    _suspend(member)
+    page = browser.get("/me/journal")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403 and "Your account is suspended" in html and "findahelpline" in html
+    assert "Sign in to read the moderators" in html
+    # Someone merely signed out is still asked to sign in.
+    assert app.test_client().get("/me/journal").status_code == 302
+
+
 def test_a_user_hashed_with_the_cheapest_profile_is_rehashed_to_production_at_login(app: Flask) -> None:
     user = accounts.register("river", "correct horse battery")  # the test config hashes with CHEAPEST
     assert user.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")

@@ -8,6 +8,7 @@
   var TYPING_IDLE_MS = 4000;
   var TYPING_REPEAT_MS = 3000;
   var ACK_TIMEOUT_MS = 10000;
+  var NOT_OPEN_RETRY_MS = 5000; // a check-in not yet open: how often the page asks to join again
   var SETTLE_MS = 10000;       // longer than any plausible reordering of live emits
 
   function $(root, selector) { return root.querySelector(selector); }
@@ -112,10 +113,16 @@
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.resumePoint() }, function (err, ack) {
       if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
       if (!ack || !ack.ok) {
-        self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
+        var notOpen = ack && ack.error && ack.error.code === "room_not_open";
+        self.say(notOpen
+          ? "This check-in hasn't opened yet. You'll join by yourself when the host opens it."
+          : (ack && ack.error && ack.error.message) || "You can't join this room.");
         self.form.hidden = true;
+        // Until it opens, this socket is in no room and hears nothing: ask again now and then.
+        if (notOpen) { setTimeout(function () { self.join(); }, NOT_OPEN_RETRY_MS); }
         return;
       }
+      self.form.hidden = false;
       self.onRoom(ack.room);
       if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
       ack.history.forEach(function (m) { self.addMessage(m, false); });

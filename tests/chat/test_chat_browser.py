@@ -57,3 +57,36 @@ def test_two_people_chat_and_only_the_one_in_crisis_sees_support_while_a_moderat
     for page in (amber, basil, moderator):
         assert page.errors == []
         page.context.close()
+
+
+def test_someone_early_for_a_check_in_joins_by_themselves_when_the_host_opens_it(
+    browser, live_server: LiveServer
+) -> None:
+    from datetime import timedelta
+
+    from forum.models import utcnow
+    from forum.services import accounts, checkins
+
+    make_member(live_server, "mod_maya", role="moderator")
+    make_member(live_server, "amber")
+    with live_server.app.app_context():
+        host = accounts.find_user("mod_maya")
+        checkin = checkins.schedule(
+            host, title="Evening check-in", area="grief", starts_at=utcnow() + timedelta(minutes=5),
+            length_minutes=60, capacity=4,
+        )  # fmt: skip
+        checkin_id, room_key = checkin.id, checkin.room.key
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "amber")
+    page.goto(f"/chat/{room_key}")
+    expect(page.locator("[data-chat-status]")).to_have_text(re.compile("hasn't opened yet"), timeout=20_000)
+    assert page.get_by_label("Message", exact=True).is_hidden()
+    with live_server.app.app_context():
+        from forum.extensions import db
+        from forum.models.chat import CheckIn
+
+        checkins.advance(accounts.find_user("mod_maya"), db.session.get(CheckIn, checkin_id), "open")
+    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(r"^Live"), timeout=20_000)
+    expect(page.get_by_label("Message", exact=True)).to_be_visible()
+    assert page.errors == []
+    page.context.close()

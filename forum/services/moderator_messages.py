@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from markupsafe import Markup
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import ModeratorMessage, utcnow
+from forum.models import ModeratorMessage, User, utcnow
+from forum.services import personal_data
 from forum.services.transaction import write_transaction
 
 
@@ -44,3 +47,31 @@ def mark_all_read(actor: Any) -> int:
             .values(read_at=utcnow())
         )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+def _export(user: User) -> dict[str, Any]:
+    """The moderators' messages to this person: reach-outs and the reasons given for any action."""
+    messages = db.session.scalars(
+        select(ModeratorMessage).where(ModeratorMessage.recipient_id == user.id).order_by(ModeratorMessage.id)
+    )
+    return {
+        "messages": [
+            {
+                "kind": m.kind,
+                "text": Markup(m.body_html).striptags(),  # noqa: S704  (sanitised at write time; only read as text here)
+                "created_at": m.created_at.isoformat(),
+                "read": m.read_at is not None,
+            }
+            for m in messages
+        ]
+    }
+
+
+def _erase(session: Session, user: User, keep_posts: bool) -> None:
+    session.execute(delete(ModeratorMessage).where(ModeratorMessage.recipient_id == user.id))
+
+
+personal_data.register("messages_from_moderators", export=_export, erase=_erase)

@@ -65,7 +65,8 @@ def _readme(user: User) -> str:
     return (
         f"Everything Hearth keeps that {user.username} wrote or chose, exported {utcnow().isoformat()}.\n\n"
         "Each .json file holds one kind of data. The markdown/ folder has your writing as plain text files.\n"
-        "Other people's words are not included, except where you quoted them yourself.\n"
+        "Other people's words are not included, except where you quoted them yourself, and the moderators'\n"
+        "messages to you (messages_from_moderators.json).\n"
     )
 
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from forum import limits, permissions
+from forum.extensions import db
 from forum.models import PeerReport, Post, ReviewEvent, ReviewItem, User, utcnow
 from forum.models.moderation import REPORT_KINDS
-from forum.services import review
+from forum.services import personal_data, review
 from forum.services.errors import RateLimited, invalid
 from forum.services.transaction import after_commit, write_transaction
 from forum.services.validation import clean_text
@@ -132,3 +133,32 @@ def _tell_moderators(item: ReviewItem, post: Post, kind: str) -> None:
             "where": {"kind": "thread", "thread_id": post.thread_id, "post_id": post.id},
         }
         after_commit(lambda: review._alert(payload))
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+def _export(user: User) -> dict[str, Any]:
+    """The reports this person made, and what they asked the moderators for (check-ins, replies to them)."""
+    reports = db.session.scalars(select(PeerReport).where(PeerReport.reporter_id == user.id).order_by(PeerReport.id))
+    requests = db.session.scalars(
+        select(ReviewEvent)
+        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action == "check_in_requested")
+        .order_by(ReviewEvent.id)
+    )
+    return {
+        "reports": [
+            {"kind": r.kind, "post_id": r.target_id, "reason": r.reason, "created_at": r.created_at.isoformat()}
+            for r in reports
+        ],
+        "to_the_moderators": [{"note": e.note, "created_at": e.created_at.isoformat()} for e in requests],
+    }
+
+
+def _erase(session: Session, user: User, keep_posts: bool) -> None:
+    """A report stays for the moderators, since it is about someone else's safety, but no longer names its
+    maker. What the person wrote to the moderators goes with the items about them (privacy._forget_screenings)."""
+    session.execute(update(PeerReport).where(PeerReport.reporter_id == user.id).values(reporter_id=None))
+
+
+personal_data.register("reports_and_requests", export=_export, erase=_erase)

@@ -61,6 +61,30 @@ def test_the_export_holds_posts_profile_journal_and_settings_as_json_and_markdow
     assert "README.txt" in files
 
 
+def test_the_export_holds_the_moderators_messages_and_what_the_person_asked_or_reported(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    from forum.models import ReviewItem
+    from forum.services import moderation_actions, reports, review
+
+    river, maya = make_user("river"), make_user("mod_maya", role="moderator")
+    thread_by(member, body="I have the pills saved up and I'm going to kill myself tonight.")
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "post"))
+    moderation_actions.act(maya, item.id, action="reach_out", note="Thinking of you tonight.", version=item.version)
+    review.request_check_in(member, note="A bit better, thank you.", source="reply")
+    theirs = thread_by(river, title="River's thread", body="Nobody would miss me.")
+    reports.report_post(member, posting.get_post(theirs.id), kind="worried", reason="River sounds very low.")
+    files = _zip_files(privacy.export_zip(member)[1])
+    messages = json.loads(files["messages_from_moderators.json"])["messages"]
+    assert [m["text"] for m in messages if m["kind"] == "reach_out"] == ["Thinking of you tonight."]
+    asked = json.loads(files["reports_and_requests.json"])
+    assert asked["to_the_moderators"][0]["note"] == "A bit better, thank you."
+    assert asked["reports"][0]["reason"] == "River sounds very low." and asked["reports"][0]["kind"] == "worried"
+    others = _zip_files(privacy.export_zip(river)[1])
+    assert json.loads(others["messages_from_moderators.json"])["messages"] == []
+    assert json.loads(others["reports_and_requests.json"]) == {"reports": [], "to_the_moderators": []}
+
+
 def test_the_export_page_downloads_a_zip(app: Flask, member_client: Any, member: User) -> None:
     thread_by(member)
     response = member_client.post("/me/export")

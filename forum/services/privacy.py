@@ -14,7 +14,7 @@ import zipfile
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from forum import permissions
@@ -24,6 +24,7 @@ from forum.models import (
     Post,
     PostRevision,
     RetiredName,
+    ReviewEvent,
     ReviewItem,
     ScreeningRecord,
     Thread,
@@ -40,6 +41,7 @@ POST_CHOICES = ("delete", "keep")
 DELETED_THREAD_TITLE = "Deleted thread"
 # A deleted account's thread that others replied to stays for their sake, without its author's title.
 ORPHANED_THREAD_TITLE = "A thread whose opening post was deleted"
+ACCOUNT_DELETED_NOTE = "The person deleted their account; their words went with it."
 
 # --- export ----------------------------------------------------------------------------------------
 
@@ -230,13 +232,29 @@ def _release_threads(session: Session, user: User, erased: list[int], now: Any) 
 
 
 def _forget_screenings(session: Session, user: User, erased: list[int]) -> None:
-    # Screenings and review items quote or describe the writing; they go with it.
+    """Screenings quote the writing (their matched phrases): they go with it. The review items about the
+    person stay, closed and without their words: an open crisis item must not vanish from the moderators'
+    records (its history and the audit log point at it); they see that the person deleted their account."""
     if erased:
         session.execute(
             delete(ScreeningRecord).where(ScreeningRecord.target_type == "post", ScreeningRecord.target_id.in_(erased))
         )
-        session.execute(delete(ReviewItem).where(ReviewItem.target_type == "post", ReviewItem.target_id.in_(erased)))
-    session.execute(delete(ReviewItem).where(ReviewItem.target_type == "user", ReviewItem.target_id == user.id))
+    about = or_(
+        and_(ReviewItem.target_type == "post", ReviewItem.target_id.in_(erased)),
+        and_(ReviewItem.target_type == "user", ReviewItem.target_id == user.id),
+    )
+    now = utcnow()
+    for item in session.scalars(select(ReviewItem).where(about)):
+        item.reasons = [{key: value for key, value in reason.items() if key != "detail"} for reason in item.reasons]
+        if item.status == "open":
+            item.status, item.resolved_at, item.version = "resolved", now, item.version + 1
+        session.add(ReviewEvent(item_id=item.id, action="account_deleted", note=ACCOUNT_DELETED_NOTE))
+    # What they wrote to the moderators (a check-in request, a reply) is their writing too.
+    session.execute(
+        update(ReviewEvent)
+        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action == "check_in_requested")
+        .values(note="")
+    )
 
 
 personal_data.register("posts", export=_export_posts, erase=_erase_posts)

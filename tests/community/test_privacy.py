@@ -85,6 +85,32 @@ def test_the_export_holds_the_moderators_messages_and_what_the_person_asked_or_r
     assert json.loads(others["reports_and_requests.json"]) == {"reports": [], "to_the_moderators": []}
 
 
+def test_deleting_an_account_closes_the_items_about_it_without_their_words_but_keeps_them(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    from forum.models import ReviewEvent, ReviewItem
+    from forum.services import review
+
+    maya = make_user("mod_maya", role="moderator")
+    thread_by(member, body="I have the pills saved up and I'm going to kill myself tonight.")
+    review.request_check_in(member, note="please help, it is getting worse", source="reply")
+    items = {item.target_type: item.id for item in db.session.scalars(select(ReviewItem))}
+    privacy.delete_account(member, password="correct horse battery", posts="delete")
+    db.session.expire_all()
+    for item_id in items.values():
+        item = db.session.get(ReviewItem, item_id)
+        assert item is not None and item.status == "resolved", "the item stays in the moderators' records"
+        assert [e.action for e in item.events][-1] == "account_deleted"
+        assert all("detail" not in reason for reason in item.reasons)
+    notes = " ".join(db.session.scalars(select(ReviewEvent.note)))
+    assert "please help" not in notes and "pills" not in notes
+    moderator = app.test_client()
+    login(moderator, maya.username)
+    page = moderator.get(f"/moderation/items/{items['post']}")
+    assert page.status_code == 200 and "pills" not in page.get_data(as_text=True)
+    assert "deleted their account" in page.get_data(as_text=True)
+
+
 def test_the_export_page_downloads_a_zip(app: Flask, member_client: Any, member: User) -> None:
     thread_by(member)
     response = member_client.post("/me/export")

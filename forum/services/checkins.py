@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import aliased
 
 from forum import permissions, ratelimits
 from forum.extensions import db
@@ -49,6 +50,11 @@ class Summary:
     average_end: float | None
     shared_start: int
     shared_end: int
+    # The same people at both ends: the two averages above can be over different groups (someone left
+    # early, someone came late), so only these say how the group's mood moved.
+    shared_both: int = 0
+    both_start: float | None = None
+    both_end: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,9 @@ class Summary:
             "average_end": self.average_end,
             "shared_start": self.shared_start,
             "shared_end": self.shared_end,
+            "shared_both": self.shared_both,
+            "both_start": self.both_start,
+            "both_end": self.both_end,
         }
 
 
@@ -303,13 +312,29 @@ def summary(checkin: CheckIn) -> Summary:
     ).all()
     averages = {phase: average for phase, average, _count in rows}
     counts = {phase: count for phase, _average, count in rows}
+    shared_both, both_start, both_end = _same_people_at_both_ends(checkin.id)
     return Summary(
         participants=int(participants),
         average_start=_rounded(averages.get("start")),
         average_end=_rounded(averages.get("end")),
         shared_start=int(counts.get("start", 0)),
         shared_end=int(counts.get("end", 0)),
+        shared_both=shared_both,
+        both_start=_rounded(both_start),
+        both_end=_rounded(both_end),
     )
+
+
+def _same_people_at_both_ends(checkin_id: int) -> tuple[int, Any, Any]:
+    """How many shared a mood at the start and at the end, and those people's averages at each."""
+    start, end = aliased(CheckInMood), aliased(CheckInMood)
+    count, at_start, at_end = db.session.execute(
+        select(func.count(), func.avg(start.mood), func.avg(end.mood))
+        .select_from(start)
+        .join(end, (end.checkin_id == start.checkin_id) & (end.user_id == start.user_id) & (end.phase == "end"))
+        .where(start.checkin_id == checkin_id, start.phase == "start")
+    ).one()
+    return int(count or 0), at_start, at_end
 
 
 def _rounded(value: Any) -> float | None:

@@ -583,8 +583,12 @@
     box.appendChild(el("h3", null, "Summary"));
     var list = el("ul", "checkin-summary");
     list.appendChild(el("li", null, s.participants + " took part"));
-    list.appendChild(el("li", null, "Average mood at the start: " + (s.average_start === null ? "not shared" : s.average_start)));
-    list.appendChild(el("li", null, "Average mood at the end: " + (s.average_end === null ? "not shared" : s.average_end)));
+    list.appendChild(el("li", null, "Average mood at the start: " + (s.average_start === null ? "not shared" : s.average_start + " (" + s.shared_start + " shared)")));
+    list.appendChild(el("li", null, "Average mood at the end: " + (s.average_end === null ? "not shared" : s.average_end + " (" + s.shared_end + " shared)")));
+    // The two averages may be over different people; only those at both ends show how moods moved.
+    if (s.shared_both) {
+      list.appendChild(el("li", null, "The " + s.shared_both + " who shared both times: from " + s.both_start + " to " + s.both_end));
+    }
     box.appendChild(list);
   };
 

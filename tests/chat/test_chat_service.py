@@ -314,6 +314,8 @@ def test_the_summary_averages_moods_at_the_start_and_the_end(app: Flask, moderat
 
     assert (summary.participants, summary.average_start, summary.average_end) == (3, 4.0, 6.0)
     assert (summary.shared_start, summary.shared_end) == (3, 2)
+    # 4.0 -> 6.0 compares different groups; the two who shared both times went from 3.0 to 6.0.
+    assert (summary.shared_both, summary.both_start, summary.both_end) == (2, 3.0, 6.0)
     assert [share["phase"] for share in checkins.mood_round(checkin)] == ["start"] * 3 + ["end"] * 2
 
 

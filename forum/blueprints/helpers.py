@@ -19,7 +19,8 @@ def show_field_errors(form: FlaskForm, error: ServiceError) -> None:
     """Put a service's field errors on the form, so the person sees them next to the field."""
     for name, messages in error.fields.items():
         field = getattr(form, name, None)
-        if field is not None:
+        # A hidden field (the device's date, an idempotency key) shows nothing: its error goes at the top.
+        if field is not None and field.type != "HiddenField":
             field.errors = [*field.errors, *messages]
         else:
             form.form_errors.append(" ".join(messages))

@@ -148,6 +148,13 @@ def test_todays_tags_come_back_ticked_so_changing_the_number_keeps_them(member_c
     assert mood.entry_for(member, utc_today()).tags == ["saw_someone", "went_outside"]
 
 
+def test_a_device_clock_far_off_is_explained_on_the_page(member_client) -> None:
+    wrong = (utc_today() + timedelta(days=3)).isoformat()
+    response = member_client.post("/me/mood", data={"mood": "5", "local_today": wrong})
+    assert response.status_code == 422
+    assert "check its clock" in response.get_data(as_text=True)
+
+
 def test_the_form_explains_that_a_second_entry_replaces_the_first(member_client) -> None:
     assert "Logging the same day again replaces that day" in member_client.get("/me/mood").get_data(as_text=True)
 

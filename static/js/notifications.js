@@ -7,6 +7,8 @@
       badge.textContent = String(count);
       badge.hidden = !count;
     });
+    // " unread" is read out only with a number: "Notifications unread" alone says nothing true.
+    document.querySelectorAll("[data-unread-suffix]").forEach(function (suffix) { suffix.hidden = !count; });
     var base = document.title.replace(/^\(\d+\) /, "");
     document.title = count ? "(" + count + ") " + base : base;
   }

@@ -74,7 +74,9 @@ def test_the_unread_badge_updates_without_a_reload(browser, live_server: LiveSer
     page = new_page(browser, live_server.url)
     login_in_browser(page, "sam")
     badge = page.locator("[data-unread-count]")
+    link = page.locator("[data-notifications-link]")
     assert badge.is_hidden()
+    assert link.get_attribute("aria-label") is None and "unread" not in link.inner_text()
     response = requests.post(
         f"{live_server.url}/api/v1/threads/{thread_id}/posts",
         json={"body": "Thinking of you."},
@@ -85,5 +87,6 @@ def test_the_unread_badge_updates_without_a_reload(browser, live_server: LiveSer
     # expect() polls from Playwright's side: a string predicate would be eval'd in the page, which our CSP forbids.
     expect(page.locator("[data-unread-count]")).to_have_text("1", timeout=10_000)
     assert badge.is_visible()
+    assert "1 unread" in link.inner_text().replace("\n", " ")
     assert page.title().startswith("(1) ")
     assert page.errors == []

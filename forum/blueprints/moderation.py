@@ -109,6 +109,8 @@ def item(item_id: int) -> ResponseReturnValue:
 
 
 def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    """The item as it is now. After a refused action (a conflict, bad input) the note the moderator typed
+    comes back in its box: they may have written a careful message to someone in crisis."""
     target = describe_target(item)
     text = target.get("screened_text", "")
     message = target.get("message")
@@ -128,6 +130,7 @@ def _item_page(item: ReviewItem, *, conflict: str | None = None, error: str | No
             conflict=conflict,
             error=error,
             default_reach_out=moderation_actions.DEFAULT_REACH_OUT,
+            typed={"action": request.form.get("action", ""), "note": request.form.get("note", "")},
         ),
         status,
     )

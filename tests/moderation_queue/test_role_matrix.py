@@ -136,3 +136,8 @@ def test_a_stale_version_on_the_page_shows_the_fresh_state(client: FlaskClient, 
     html = page.get_data(as_text=True)
     assert page.status_code == 409
     assert 'data-testid="conflict"' in html and f'data-testid="item-version">{seen + 1}<' in html
+    # A message typed for the person is not lost to the conflict: it comes back in its box.
+    note = "Hi, I read what you wrote and I'm here if you want to talk."
+    again = client.post(f"/moderation/items/{item.id}/act", data={"action": "reach_out", "note": note, "version": seen})
+    assert again.status_code == 409
+    assert "Hi, I read what you wrote and I&#39;m here if you want to talk.</textarea>" in again.get_data(as_text=True)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from forum import permissions
 from forum.services import chat, checkins
@@ -30,14 +30,16 @@ AREA_CHOICES = [
 class CheckInForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(checkins.TITLE_MIN, checkins.TITLE_MAX)])
     area = SelectField("Area", choices=AREA_CHOICES, validators=[Optional()])
-    starts_at = DateTimeLocalField("Starts at (UTC)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    # InputRequired, not DataRequired: a 0 or a date that does not exist (30 February) is answered with
+    # what is wrong with it, not "This field is required".
+    starts_at = DateTimeLocalField("Starts at (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     length_minutes = IntegerField(
         "Length in minutes",
         default=60,
-        validators=[DataRequired(), NumberRange(checkins.LENGTH_MIN, checkins.LENGTH_MAX)],
+        validators=[InputRequired(), NumberRange(checkins.LENGTH_MIN, checkins.LENGTH_MAX)],
     )
     capacity = IntegerField(
-        "Places", default=8, validators=[DataRequired(), NumberRange(checkins.CAPACITY_MIN, checkins.CAPACITY_MAX)]
+        "Places", default=8, validators=[InputRequired(), NumberRange(checkins.CAPACITY_MIN, checkins.CAPACITY_MAX)]
     )
 
 

@@ -121,7 +121,13 @@ def _clean_start(value: object) -> datetime:
         raise invalid("starts_at", "The start time needs a time zone.")
     if value < utcnow() - timedelta(hours=1):
         raise invalid("starts_at", "The start time is in the past.")
+    if value > utcnow() + SCHEDULE_AHEAD:
+        raise invalid("starts_at", f"Choose a start within the next {SCHEDULE_AHEAD.days} days.")
     return value
+
+
+# How far ahead a check-in can be put on the calendar: year 9999 is a typo, not a plan.
+SCHEDULE_AHEAD = timedelta(days=90)
 
 
 def _clean_int(field: str, value: object, low: int, high: int) -> int:

@@ -21,6 +21,7 @@ from forum.models import (
     ChatMessage,
     ChatMute,
     ChatRoom,
+    CheckIn,
     CheckInMood,
     ReviewItem,
     ScreeningRecord,
@@ -368,6 +369,28 @@ def test_chat_pages_show_rooms_and_unread_counts(app: Flask, member_client, make
     assert b"socket.io.min.js" in room.data
     assert member_client.get("/chat/no-such-room").status_code == 404
     assert member_client.get("/chat/check-ins/new").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("capacity", "0", "between"),
+        ("starts_at", "2030-02-30T19:00", "Not a valid datetime"),
+        ("starts_at", "9999-01-01T19:00", "within the next 90 days"),
+    ],
+)
+def test_scheduling_a_check_in_says_what_is_wrong_with_a_value(
+    app: Flask, client, moderator, field: str, value: str, says: str
+) -> None:
+    from tests.conftest import login
+
+    login(client, moderator.username)
+    starts = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    form = {"title": "Evening check-in", "area": "grief", "starts_at": starts, "length_minutes": "60", "capacity": "6"}
+    response = client.post("/chat/check-ins/new", data={**form, field: value})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and says in html and "This field is required" not in html
+    assert _count(CheckIn) == 0
 
 
 # --- the send path's shortcuts keep every rule ------------------------------------------------------

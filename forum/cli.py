@@ -35,6 +35,20 @@ def create_user(username: str, role: str, password_stdin: bool, email: str | Non
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
 
 
+@users_cli.command("trust")
+@click.argument("username")
+@click.option("--remove", is_flag=True, help="Take the trust away again.")
+def trust_user(username: str, remove: bool) -> None:
+    """Let a member host live check-ins (moderators and admins always may), or stop them."""
+    from forum.services import accounts
+
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No account is called {username}.")
+    accounts.set_trusted(user, not remove)
+    click.echo(f"{user.username} {'may no longer' if remove else 'may now'} host check-ins.")
+
+
 @click.command("seed")
 def seed() -> None:
     """Create the boards (safe to run again)."""

@@ -125,6 +125,21 @@ def test_cli_refuses_a_bad_password_with_a_clear_message(app: Flask) -> None:
     assert accounts.find_user("mod_ash") is None
 
 
+def test_cli_trusts_a_member_to_host_check_ins_and_takes_it_back(app: Flask, member: User) -> None:
+    from forum import permissions
+
+    runner = app.test_cli_runner()
+    assert not permissions.can_host_checkin(member)
+    assert runner.invoke(args=["users", "trust", "sam"]).exit_code == 0
+    db.session.expire_all()
+    assert permissions.can_host_checkin(accounts.find_user("sam"))
+    assert runner.invoke(args=["users", "trust", "sam", "--remove"]).exit_code == 0
+    db.session.expire_all()
+    assert not permissions.can_host_checkin(accounts.find_user("sam"))
+    unknown = runner.invoke(args=["users", "trust", "nobody_here"])
+    assert unknown.exit_code != 0 and "No account is called nobody_here" in unknown.output
+
+
 def test_the_register_page_promises_no_password_reset_by_email(client: FlaskClient) -> None:
     # Hearth sends no email and has no reset route: the optional email field must not suggest one.
     page = client.get("/register").get_data(as_text=True)

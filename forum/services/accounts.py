@@ -134,6 +134,13 @@ def authenticate(username: object, password: object) -> User:
     return user
 
 
+def set_trusted(user: User, trusted: bool) -> User:
+    """A trusted member may host live check-ins (permissions.can_host_checkin)."""
+    with write_transaction():
+        user.trusted = trusted
+    return user
+
+
 def _latest_suspension_notice(user: User) -> int | None:
     """The moderators' message that says why, shown only after the right password."""
     return db.session.scalar(

@@ -135,3 +135,11 @@ def test_checking_off_from_the_list_page_updates_the_summary(member_client, memb
     html = member_client.get("/me/homework").get_data(as_text=True)
     assert "you practised once" in html
     assert "It went fine." in html
+
+
+def test_a_reopened_practice_keeps_its_reflection_for_checking_off_again(member_client, member: User) -> None:
+    item = homework.add_practice(member, "boundaries")
+    member_client.post(f"/me/homework/{item.id}/done", data={"reflection": "I said no to one extra shift."})
+    member_client.post(f"/me/homework/{item.id}/reopen")
+    html = member_client.get("/me/homework").get_data(as_text=True)
+    assert "I said no to one extra shift.</textarea>" in html, "the box to check it off again holds what was written"

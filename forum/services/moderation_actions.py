@@ -19,7 +19,7 @@ from forum.extensions import db
 from forum.models import ModeratorMessage, Post, ReviewDecision, ReviewItem, User, utcnow
 from forum.models.moderation import ACTIONS
 from forum.rendering import render_markdown
-from forum.services import accounts, events, review
+from forum.services import accounts, events, notifications, review
 from forum.services.errors import ValidationFailed, invalid
 from forum.services.transaction import after_commit, write_transaction
 from forum.services.validation import clean_text
@@ -103,6 +103,7 @@ def _hide(ctx: ActionContext) -> dict[str, Any]:
     _refuse_penalty_from_worry(ctx)
     post = _target_post(ctx)
     post.visibility = "hidden"
+    notifications.forget_post(ctx.session, post.id)
     if post.author is not None:
         why = ctx.note or "It didn't fit the community guidelines."
         body = (

@@ -302,6 +302,15 @@ def notify_check_in_starting(check_in_id: int, title: str, participant_ids: list
         _push_counts_after_commit(told)
 
 
+def forget_post(session: Session, post_id: int) -> None:
+    """A post was taken back (deleted by its author, or hidden): the notifications about it go too, so
+    nobody is told "alice mentioned you" about words that are gone. Counts update after the commit."""
+    told = list(session.scalars(select(Notification.user_id).where(Notification.post_id == post_id)))
+    if told:
+        session.execute(delete(Notification).where(Notification.post_id == post_id))
+        _push_counts_after_commit(told)
+
+
 # --- live counts -----------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from forum import limits, permissions
 from forum.extensions import db
 from forum.models import Board, Post, PostRevision, ScreeningRecord, Thread, User, utcnow
 from forum.rendering import render_markdown
-from forum.services import idempotency, review, screening
+from forum.services import idempotency, notifications, review, screening
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, in_write_transaction, write_transaction
@@ -466,6 +466,7 @@ def delete_post(actor: Any, post: Post) -> Post:
     permissions.ensure_can_delete_post(actor, post)
     with write_transaction() as session:
         post.deleted_at = utcnow()
+        notifications.forget_post(session, post.id)
         if post.number == 1 and not others_replied(session, post.thread_id, post.author_id):
             # Deleting the opening post takes the thread with it, unless others have replied: their posts
             # are theirs, and stay readable under the deleted opening post.

@@ -62,6 +62,19 @@ def test_followers_of_a_thread_and_a_board_hear_about_new_posts(app: Flask, memb
     assert _kinds(follower) == ["followed", "followed"]
 
 
+def test_a_post_taken_back_takes_its_notifications_with_it(app: Flask, member: User, make_user: Any) -> None:
+    from forum.services import posting
+
+    river = make_user("river")
+    thread = thread_by(member)
+    mention = reply(river, thread, "Thinking of you, @sam.")
+    kept = reply(river, thread, "And another thought.")
+    assert len(_kinds(member)) == 2
+    posting.delete_post(river, mention)
+    remaining = db.session.scalars(select(Notification.post_id).where(Notification.user_id == member.id)).all()
+    assert remaining == [kept.id], "nobody is told about words that are gone"
+
+
 def test_a_muted_thread_is_silent(app: Flask, member: User, make_user: Any) -> None:
     other = make_user("river")
     thread = thread_by(member)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from forum.logs import security_event
 from forum.services.errors import ServiceError
+from forum.support import WORD_FIELDS, support_for_words, words_in_request
 
 _CODES = {
     400: "bad_request",
@@ -120,8 +121,8 @@ def _page(status: int, message: str, *, kept: dict[str, Any] | None = None) -> R
 
 # --- a refused form keeps what was written ---------------------------------------------------------
 
-_SHOWN_FIELDS = ("title", "body")
-_NOT_RESENT = ("csrf_token", *_SHOWN_FIELDS)
+_NOT_RESENT = ("csrf_token", *WORD_FIELDS)  # the kept page shows the words in fields of their own
+
 # Refusals of someone's writing that are not about the writing: not allowed now (a silence, a lock), or
 # too much too fast. The words still get the support they call for, and a form keeps them.
 _REFUSALS = (403, 429)
@@ -131,21 +132,8 @@ def _support_for_refused_words(error: ServiceError) -> dict[str, Any] | None:
     """The support panel's contents for the title and body of a refused API write, when they call for it."""
     if error.status not in _REFUSALS or request.method not in ("POST", "PATCH", "PUT"):
         return None
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return None
-    words = "\n\n".join(str(data.get(name) or "") for name in _SHOWN_FIELDS).strip()
-    return _support(words) if words else None
-
-
-def _support(words: str) -> dict[str, Any] | None:
-    from flask import current_app
-
-    from forum.services.screening import screen_text
-    from forum.support import support_payload
-
-    result = screen_text(words)
-    return support_payload(result.level, current_app.config["SUPPORT_REGION"], result.guides)
+    words = words_in_request()
+    return support_for_words(words) if words else None
 
 
 def _kept_words() -> str | None:
@@ -156,13 +144,12 @@ def _kept_words() -> str | None:
 
 
 def _kept_submission(error: ServiceError) -> dict[str, Any]:
-    """A form refused by a rate limit, to show again on the refusal page: its words stay in front of the
-    person with a button to send them again (the same idempotency key, so a double send is one post), and
+    """A refused form, shown again on the refusal page: its words stay in front of the person (after a rate
+    limit with a button to send them again, the same idempotency key, so a double send is one post), and
     the support panel when the words call for it. Nothing is stored: the words live only in this page."""
     from forum.services.screening import screen_text
 
-    words = "\n\n".join(request.form.get(name, "") for name in _SHOWN_FIELDS).strip()
-    result = screen_text(words)
+    result = screen_text(words_in_request())
     support = {"level": result.level, "guides": result.guides[:3]}
     return {
         "action": request.path,

@@ -238,9 +238,7 @@ def limited(action: str, *, methods: tuple[str, ...] = ("POST",), writes_words: 
 def submission_is_crisis() -> bool:
     """Whether the title and body this request sends, from a form or as JSON, screen as crisis."""
     from forum.services.screening import screen_text
+    from forum.support import words_in_request
 
-    data: Any = request.form if request.form else request.get_json(silent=True)
-    if not isinstance(data, Mapping):
-        return False
-    words = "\n\n".join(str(data.get(name) or "") for name in ("title", "body")).strip()
+    words = words_in_request()
     return bool(words) and screen_text(words).level == "crisis"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,26 @@ def support_payload(level: str, region: str, guides: list[str]) -> dict[str, Any
             "can_request_check_in": True,
         }
     return None
+
+
+WORD_FIELDS = ("title", "body")
+
+
+def words_in_request() -> str:
+    """The title and body a request sends, from a form or as JSON, as screening reads them ("" if none)."""
+    from flask import request
+
+    data: Any = request.form if request.form else request.get_json(silent=True)
+    if not isinstance(data, Mapping):
+        return ""
+    return "\n\n".join(str(data.get(name) or "") for name in WORD_FIELDS).strip()
+
+
+def support_for_words(words: str) -> dict[str, Any] | None:
+    """The support panel's contents for these words, or None when they need none."""
+    from flask import current_app
+
+    from forum.services.screening import screen_text
+
+    result = screen_text(words)
+    return support_payload(result.level, current_app.config["SUPPORT_REGION"], result.guides)

@@ -309,7 +309,16 @@ def test_a_check_in_runs_its_rounds_and_ends_with_a_summary(live_server: LiveSer
 
     assert closed["ok"], closed
     summary = closed["checkin"]["summary"]
-    assert summary == {"participants": 2, "average_start": 4.0, "average_end": 6.0, "shared_start": 2, "shared_end": 2}
+    assert summary == {
+        "participants": 2,
+        "average_start": 4.0,
+        "average_end": 6.0,
+        "shared_start": 2,
+        "shared_end": 2,
+        "shared_both": 2,
+        "both_start": 4.0,
+        "both_end": 6.0,
+    }
     states = [
         event["state"] for event in people[1].wait_for("checkin", lambda got: got and got[-1]["state"] == "closed")
     ]

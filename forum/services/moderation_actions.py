@@ -56,10 +56,11 @@ def act(
     if action not in ACTIONS:
         raise invalid("action", f"Action must be one of: {', '.join(ACTIONS)}.")
     assert isinstance(action, str)
-    text = clean_text("note", note, max_len=NOTE_MAX, required=action in ("note", "escalate"))
-    duration = _clean_hours(hours) if action in ("silence", "suspend") else 0
     with write_transaction() as session:
+        # The item first: acting on one that does not exist is a 404, whatever the note says.
         item = review.lock_item(session, item_id, version)
+        text = clean_text("note", note, max_len=NOTE_MAX, required=action in ("note", "escalate"))
+        duration = _clean_hours(hours) if action in ("silence", "suspend") else 0
         if item.status != "open" and action != "note":
             raise review.stale(item, "This item is already resolved.")
         review.ensure_not_claimed_by_other(item, moderator)

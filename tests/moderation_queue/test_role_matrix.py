@@ -107,6 +107,26 @@ def test_each_role_on_reports_screening_and_check_ins(client: FlaskClient, arran
         assert screen.json["level"] == "crisis"
 
 
+def test_acting_on_an_item_that_does_not_exist_is_a_404_whatever_the_note(
+    client: FlaskClient, arranged: dict[str, Any]
+) -> None:
+    headers = _headers(client, "moderator")
+    for note in ("", "a note"):
+        missing = client.post(
+            "/api/v1/moderation/items/999999/actions",
+            json={"action": "note", "note": note, "version": 1},
+            headers=headers,
+        )
+        assert missing.status_code == 404, missing.json
+    item = arranged["item"]
+    empty = client.post(
+        f"/api/v1/moderation/items/{item.id}/actions",
+        json={"action": "note", "note": "", "version": item.version},
+        headers=headers,
+    )
+    assert empty.status_code == 422 and "note" in empty.json["error"]["fields"]
+
+
 def test_a_stale_version_gets_409_and_the_fresh_item(client: FlaskClient, arranged: dict[str, Any]) -> None:
     item = arranged["item"]
     seen = item.version

@@ -134,14 +134,21 @@ def overview() -> ResponseReturnValue:
 @bp.get("/homework")
 @login_required
 def homework_list() -> ResponseReturnValue:
+    return _homework_page()
+
+
+def _homework_page(typed: dict[int, str] | None = None, status: int = 200) -> ResponseReturnValue:
+    """The list; `typed`: a refused reflection, by item id, shown again in its box rather than lost."""
     today = _local_today_or_utc()
-    return render_template(
+    page = render_template(
         "practice/homework.html",
         items=homework.items_for(current_user),
         week=homework.weekly_summary(current_user, today),
         today=today,
         done_form=HomeworkDoneForm(),
+        typed=typed or {},
     )
+    return page, status
 
 
 @bp.post("/homework")
@@ -173,13 +180,13 @@ def homework_done(item_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         with invalid_input() as caught:
             homework.complete(current_user, item, reflection=form.reflection.data, local_today=form.local_today.data)
-        if caught.error is not None:
-            flash(caught.error.message, "error")
-        else:
+        if caught.error is None:
             flash("Checked off. Well done for trying it.", "success")
+            return redirect(url_for("practice.homework_list"))
+        flash(caught.error.message, "error")
     else:
         flash(f"Please keep the reflection under {homework.REFLECTION_MAX:,} characters.", "error")
-    return redirect(url_for("practice.homework_list"))
+    return _homework_page({item.id: form.reflection.data or ""}, 422)
 
 
 @bp.post("/homework/<int:item_id>/reopen")

@@ -143,3 +143,14 @@ def test_a_reopened_practice_keeps_its_reflection_for_checking_off_again(member_
     member_client.post(f"/me/homework/{item.id}/reopen")
     html = member_client.get("/me/homework").get_data(as_text=True)
     assert "I said no to one extra shift.</textarea>" in html, "the box to check it off again holds what was written"
+
+
+def test_a_refused_reflection_comes_back_in_its_box(member_client, member: User) -> None:
+    item = homework.add_practice(member, "boundaries")
+    too_long = "I tried it twice this week. " * 80
+    response = member_client.post(f"/me/homework/{item.id}/done", data={"reflection": too_long})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "under 2,000 characters" in html
+    assert too_long.strip() in html, "what was written is not lost"
+    db.session.expire_all()
+    assert db.session.get(HomeworkItem, item.id).done_at is None  # type: ignore[union-attr]

@@ -56,7 +56,7 @@ def _service_error(error: ServiceError) -> Any:
     elif error.status == 401:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
-    elif error.status in _REFUSALS and _kept_words() is not None:
+    elif error.status in _REFUSALS and _form_sent_words():
         response = _page(error.status, error.message, kept=_kept_submission(error))
     else:
         response = _page(error.status, error.message)
@@ -136,11 +136,9 @@ def _support_for_refused_words(error: ServiceError) -> dict[str, Any] | None:
     return support_for_words(words) if words else None
 
 
-def _kept_words() -> str | None:
-    """The words of a refused form post (its body), or None when it had none."""
-    if request.method != "POST" or not request.form.get("body", "").strip():
-        return None
-    return request.form["body"]
+def _form_sent_words() -> bool:
+    """Whether a refused request was a form post with a body: its words are then shown again."""
+    return request.method == "POST" and bool(request.form.get("body", "").strip())
 
 
 def _kept_submission(error: ServiceError) -> dict[str, Any]:

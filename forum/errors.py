@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from forum.logs import security_event
+from forum.services import review
 from forum.services.errors import ServiceError
-from forum.support import WORD_FIELDS, support_for_words, words_in_request
+from forum.services.screening import ScreenResult, screen_text
+from forum.support import WORD_FIELDS, support_for_result, words_in_request
+
+log = logging.getLogger(__name__)
 
 _CODES = {
     400: "bad_request",
@@ -47,17 +53,20 @@ def json_error(status: int, code: str, message: str, fields: dict[str, Any] | No
 def _service_error(error: ServiceError) -> Any:
     if error.status in (401, 403):
         security_event("permission_denied", status=error.status, code=error.code)
+    refused = _refused_words(error)
+    if refused is not None:
+        _tell_moderators(refused, error)
     if wants_json():
         extra = _safe_extra(error)
-        support = _support_for_refused_words(error)
+        support = support_for_result(refused.result) if refused is not None else None
         if support is not None:
             extra["support"] = support
         response = json_error(error.status, error.code, error.message, error.fields, **extra)
     elif error.status == 401:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
-    elif error.status in _REFUSALS and _form_sent_words():
-        response = _page(error.status, error.message, kept=_kept_submission(error))
+    elif refused is not None and _form_sent_words():
+        response = _page(error.status, error.message, kept=_kept_submission(error, refused.result))
     else:
         response = _page(error.status, error.message)
     if error.status == 429 and "retry_after" in error.extra:
@@ -128,12 +137,28 @@ _NOT_RESENT = ("csrf_token", *WORD_FIELDS)  # the kept page shows the words in f
 _REFUSALS = (403, 429)
 
 
-def _support_for_refused_words(error: ServiceError) -> dict[str, Any] | None:
-    """The support panel's contents for the title and body of a refused API write, when they call for it."""
+class RefusedWords(NamedTuple):
+    words: str
+    result: ScreenResult
+
+
+def _refused_words(error: ServiceError) -> RefusedWords | None:
+    """The title and body of a refused write, screened; None for any other error, or a write without words."""
     if error.status not in _REFUSALS or request.method not in ("POST", "PATCH", "PUT"):
         return None
     words = words_in_request()
-    return support_for_words(words) if words else None
+    return RefusedWords(words, screen_text(words)) if words else None
+
+
+def _tell_moderators(refused: RefusedWords, error: ServiceError) -> None:
+    """Urgent words reach the moderators even when the write is refused. A failure here must not turn the
+    refusal into a 500: the writer still gets their words back and the lines."""
+    try:
+        review.keep_refused_crisis_words(
+            current_user, refused.words, refused.result, refusal=error.code, place=request.path
+        )
+    except Exception:
+        log.exception("refused urgent words could not be put in front of the moderators")
 
 
 def _form_sent_words() -> bool:
@@ -141,13 +166,11 @@ def _form_sent_words() -> bool:
     return request.method == "POST" and bool(request.form.get("body", "").strip())
 
 
-def _kept_submission(error: ServiceError) -> dict[str, Any]:
+def _kept_submission(error: ServiceError, result: ScreenResult) -> dict[str, Any]:
     """A refused form, shown again on the refusal page: its words stay in front of the person (after a rate
     limit with a button to send them again, the same idempotency key, so a double send is one post), and
-    the support panel when the words call for it. Nothing is stored: the words live only in this page."""
-    from forum.services.screening import screen_text
-
-    result = screen_text(words_in_request())
+    the support panel when the words call for it. Nothing is stored: the words live only in this page
+    (urgent ones also reach the moderators: _tell_moderators)."""
     support = {"level": result.level, "guides": result.guides[:3]}
     return {
         "action": request.path,

@@ -56,11 +56,8 @@ def words_in_request() -> str:
     return "\n\n".join(str(data.get(name) or "") for name in WORD_FIELDS).strip()
 
 
-def support_for_words(words: str) -> dict[str, Any] | None:
-    """The support panel's contents for these words, or None when they need none."""
+def support_for_result(result: Any) -> dict[str, Any] | None:
+    """The support panel's contents for a ScreenResult, or None when its words need none."""
     from flask import current_app
 
-    from forum.services.screening import screen_text
-
-    result = screen_text(words)
     return support_payload(result.level, current_app.config["SUPPORT_REGION"], result.guides)

@@ -56,7 +56,7 @@ class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
     priority: Mapped[str] = mapped_column(String(16), nullable=False)
     level: Mapped[str] = mapped_column(String(16), nullable=False)
     score: Mapped[float | None] = mapped_column(Float)
-    # [{"source": "screening"|"report"|"check_in_request", "kind": ..., "detail": ...}, ...]
+    # [{"source": "screening"|"report"|"check_in_request"|"refused_words", "kind": ..., "detail": ...}, ...]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
     screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)

@@ -8,6 +8,7 @@ review.queue_screening). Socket.IO handlers and pages call these functions with 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from forum.services.screening import ScreenResult
 from forum.services.transaction import GroupCommit, after_commit, write_transaction
 from forum.services.validation import clean_single_line, clean_text
 from forum.statements import prebuilt
+
+log = logging.getLogger(__name__)
 
 MESSAGE_MAX = 4000
 CLIENT_ID_MAX = 64
@@ -469,7 +472,7 @@ def _send_checked(
     checkin = checkin_for(room)
     text = _clean_body(body)
     result = screening.screen_text(text)
-    with _support_on_refusal(result):
+    with _help_on_refusal(author, text, result, room):
         author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
         _ensure_may_enter(author, room, checkin)
         _ensure_not_muted(state.muted_until)
@@ -481,16 +484,27 @@ def _send_checked(
 
 
 @contextmanager
-def _support_on_refusal(result: ScreenResult) -> Iterator[None]:
+def _help_on_refusal(author: User, text: str, result: ScreenResult, room: SendingRoom) -> Iterator[None]:
     """A message refused (a silence, a pause, slow mode, a rate limit, a room not open) still brings its
-    writer the support panel when its words call for one; the client keeps the words to send again."""
+    writer the support panel when its words call for one, and urgent words still reach the moderators;
+    the client keeps the words to send again."""
     try:
         yield
     except ServiceError as refusal:
         support = support_for(result)
         if support is not None:
             refusal.extra["support"] = support
+        _tell_moderators(author, text, result, refusal, room)
         raise
+
+
+def _tell_moderators(author: User, text: str, result: ScreenResult, refusal: ServiceError, room: SendingRoom) -> None:
+    if not result.is_urgent:
+        return
+    try:
+        review.keep_refused_crisis_words(author, text, result, refusal=refusal.code, place=f"chat room {room.key}")
+    except Exception:  # the refusal, with its lines, still reaches the writer
+        log.exception("refused urgent words could not be put in front of the moderators")
 
 
 def replayed(author: User, key: str, room: SendingRoom) -> SendOutcome | None:

@@ -31,7 +31,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import accounts, personal_data, posting
+from forum.services import accounts, personal_data, posting, review
 from forum.services.errors import NotAuthenticated, invalid
 from forum.services.transaction import after_commit, write_transaction
 
@@ -249,10 +249,10 @@ def _forget_screenings(session: Session, user: User, erased: list[int]) -> None:
         if item.status == "open":
             item.status, item.resolved_at, item.version = "resolved", now, item.version + 1
         session.add(ReviewEvent(item_id=item.id, action="account_deleted", note=ACCOUNT_DELETED_NOTE))
-    # What they wrote to the moderators (a check-in request, a reply) is their writing too.
+    # What they wrote to the moderators (a check-in request, a reply, refused words kept for them) is theirs too.
     session.execute(
         update(ReviewEvent)
-        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action == "check_in_requested")
+        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action.in_(review.WRITTEN_TO_MODERATORS))
         .values(note="")
     )
 

@@ -138,12 +138,19 @@ def _tell_moderators(item: ReviewItem, post: Post, kind: str) -> None:
 # --- personal data ----------------------------------------------------------------------------------
 
 
+_KINDS = {
+    "check_in_requested": "asked for a check-in",
+    review.REFUSED_WORDS_EVENT: "refused words kept for the moderators",
+}
+
+
 def _export(user: User) -> dict[str, Any]:
-    """The reports this person made, and what they asked the moderators for (check-ins, replies to them)."""
+    """The reports this person made, what they asked the moderators for (check-ins, replies to them), and
+    refused urgent words that were kept for the moderators."""
     reports = db.session.scalars(select(PeerReport).where(PeerReport.reporter_id == user.id).order_by(PeerReport.id))
     requests = db.session.scalars(
         select(ReviewEvent)
-        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action == "check_in_requested")
+        .where(ReviewEvent.actor_id == user.id, ReviewEvent.action.in_(review.WRITTEN_TO_MODERATORS))
         .order_by(ReviewEvent.id)
     )
     return {
@@ -151,7 +158,9 @@ def _export(user: User) -> dict[str, Any]:
             {"kind": r.kind, "post_id": r.target_id, "reason": r.reason, "created_at": r.created_at.isoformat()}
             for r in reports
         ],
-        "to_the_moderators": [{"note": e.note, "created_at": e.created_at.isoformat()} for e in requests],
+        "to_the_moderators": [
+            {"note": e.note, "kind": _KINDS[e.action], "created_at": e.created_at.isoformat()} for e in requests
+        ],
     }
 
 

@@ -118,6 +118,55 @@ def request_check_in(actor: object, *, note: str = "", source: str = "support_pa
     return item
 
 
+# Crisis words that were refused (a pause, a lock, a closed room, a used-up allowance) reach the moderators
+# all the same: the writer gets the lines at once, and someone should know. The words go in an urgent item
+# about the person, as a screened post's would; a flood adds at most REFUSED_WORDS_PER_ITEM to one item.
+REFUSED_WORDS_EVENT = "refused_words_kept"
+REFUSED_WORDS_PER_ITEM = 5
+REFUSED_WORDS_KEPT_CHARS = 2000
+# The events whose note is the member's own writing to the moderators (exported, erased with the account).
+WRITTEN_TO_MODERATORS = ("check_in_requested", REFUSED_WORDS_EVENT)
+
+
+def keep_refused_crisis_words(
+    actor: object, words: str, result: ScreenResult, *, refusal: str, place: str
+) -> ReviewItem | None:
+    """Put refused words that screened urgent in front of the moderators. `refusal`: the refusal's code;
+    `place`: where they were written (a path, a chat room). None for a guest, for words that are not
+    urgent, or once the open item holds enough."""
+    member = permissions.signed_in(actor)
+    if member is None or not result.is_urgent:
+        return None
+    kept = words[:REFUSED_WORDS_KEPT_CHARS]
+    reason = {"source": "refused_words", "kind": refusal, "detail": kept, "place": place}
+    with write_transaction() as session:
+        item = _open_item_for(session, "user", member.id)
+        if item is None:
+            item = ReviewItem(target_type="user", target_id=member.id, subject_user_id=member.id, priority="urgent",
+                              level=result.level, reasons=[reason])  # fmt: skip
+            session.add(item)
+            session.flush()
+        elif _refused_words_held(item) >= REFUSED_WORDS_PER_ITEM:
+            return None
+        else:
+            item.reasons = [*item.reasons, reason]
+            item.priority, item.level = "urgent", _higher_level(item.level, result.level)
+            item.version += 1
+        session.add(ReviewEvent(item_id=item.id, actor_id=member.id, action=REFUSED_WORDS_EVENT, note=kept))
+        where = {"kind": "user", "user_id": member.id}
+        payload = {"item_id": item.id, "level": result.level, "excerpt": kept[:280], "where": where}
+        after_commit(lambda: _alert(payload))
+    return item
+
+
+def _refused_words_held(item: ReviewItem) -> int:
+    return sum(1 for reason in item.reasons if reason.get("source") == "refused_words")
+
+
+def _higher_level(level: str, other: str) -> str:
+    return other if _LEVEL_RANK[other] > _LEVEL_RANK.get(level, 0) else level
+
+
 def _alert(payload: dict[str, Any]) -> None:
     from forum.realtime import alert_moderators
 

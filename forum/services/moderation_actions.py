@@ -90,7 +90,7 @@ def _clean_hours(hours: object) -> int:
 
 def _mark_safe(ctx: ActionContext) -> dict[str, Any]:
     released = _release_hold(ctx)
-    _resolve(ctx.item)
+    review.mark_resolved(ctx.item)
     return {"released_hold": released}
 
 
@@ -164,7 +164,7 @@ def _note(ctx: ActionContext) -> dict[str, Any]:
 def _resolve_action(ctx: ActionContext) -> dict[str, Any]:
     # Resolving is the review the "hold" policy waits for; a post the moderator wanted gone is hidden instead.
     released = _release_hold(ctx)
-    _resolve(ctx.item)
+    review.mark_resolved(ctx.item)
     return {"released_hold": released}
 
 
@@ -182,12 +182,6 @@ _HANDLERS: dict[str, Callable[[ActionContext], dict[str, Any] | None]] = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _resolve(item: ReviewItem) -> None:
-    item.status = "resolved"
-    item.resolved_at = utcnow()
-    item.claimed_until = None
 
 
 def _release_hold(ctx: ActionContext) -> bool:

@@ -243,11 +243,11 @@ def _forget_screenings(session: Session, user: User, erased: list[int]) -> None:
         and_(ReviewItem.target_type == "post", ReviewItem.target_id.in_(erased)),
         and_(ReviewItem.target_type == "user", ReviewItem.target_id == user.id),
     )
-    now = utcnow()
     for item in session.scalars(select(ReviewItem).where(about)):
         item.reasons = [{key: value for key, value in reason.items() if key != "detail"} for reason in item.reasons]
         if item.status == "open":
-            item.status, item.resolved_at, item.version = "resolved", now, item.version + 1
+            review.mark_resolved(item)
+            item.version += 1
         session.add(ReviewEvent(item_id=item.id, action="account_deleted", note=ACCOUNT_DELETED_NOTE))
     # What they wrote to the moderators (a check-in request, a reply, refused words kept for them) is theirs too.
     session.execute(

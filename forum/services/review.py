@@ -167,6 +167,13 @@ def _higher_level(level: str, other: str) -> str:
     return other if _LEVEL_RANK[other] > _LEVEL_RANK.get(level, 0) else level
 
 
+def mark_resolved(item: ReviewItem) -> None:
+    """Close an item (the caller's transaction records why, and moves its version on)."""
+    item.status = "resolved"
+    item.resolved_at = utcnow()
+    item.claimed_until = None
+
+
 def _alert(payload: dict[str, Any]) -> None:
     from forum.realtime import alert_moderators
 

@@ -58,6 +58,7 @@ DEFAULT_RULES: dict[str, Rule] = {
     # Generous: asking for a moderator is help-seeking; the limit only stops a script flooding the queue.
     "check_in_request": Rule(per_address="30/hour", per_account="10/hour"),
     "screen_draft": Rule(per_address="240/minute", per_account="120/minute"),
+    "checkin_place": Rule(per_address="120/hour", per_account="30/hour"),
     # Not an action of its own: a write whose words screen as crisis goes through a full limit of its
     # action, this many times (see enforce).
     CRISIS_ALLOWANCE: Rule(per_address="10/hour", per_account="3/hour"),

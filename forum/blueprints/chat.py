@@ -11,7 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from forum import permissions
+from forum import permissions, ratelimits
+from forum.models.chat import CheckIn
 from forum.services import chat, checkins
 
 from .helpers import invalid_input
@@ -49,7 +50,8 @@ def index() -> ResponseReturnValue:
     rooms = chat.board_rooms()
     upcoming = checkins.upcoming()
     unread = chat.unread_counts(current_user, rooms + [c.room for c in upcoming])
-    return render_template("chat/index.html", rooms=rooms, checkins=upcoming, unread_by_room=unread)
+    places = checkins.places(current_user, upcoming)
+    return render_template("chat/index.html", rooms=rooms, checkins=upcoming, unread_by_room=unread, places=places)
 
 
 @bp.get("/<key>")
@@ -58,7 +60,8 @@ def room(key: str) -> ResponseReturnValue:
     room = chat.get_room(key)
     checkin = chat.checkin_for(room)
     summary = checkins.summary(checkin) if checkin is not None and checkin.state == "closed" else None
-    return render_template("chat/room.html", room=room, checkin=checkin, summary=summary)
+    places = checkins.places(current_user, [checkin]) if checkin is not None else {}
+    return render_template("chat/room.html", room=room, checkin=checkin, summary=summary, places=places)
 
 
 @bp.route("/check-ins/new", methods=["GET", "POST"])
@@ -89,6 +92,31 @@ def new_checkin() -> ResponseReturnValue:
 def advance_checkin(checkin_id: int) -> ResponseReturnValue:
     checkin = checkins.advance(current_user, checkins.get_checkin(checkin_id), request.form.get("state"))
     return redirect(url_for("chat.room", key=checkin.room.key))
+
+
+@bp.post("/check-ins/<int:checkin_id>/place")
+@login_required
+@ratelimits.limited("checkin_place")
+def save_place(checkin_id: int) -> ResponseReturnValue:
+    checkin = checkins.save_place(current_user, checkins.get_checkin(checkin_id))
+    flash("Your place is saved. We'll tell you when the check-in opens.", "success")
+    return redirect(_back_to(checkin))
+
+
+@bp.post("/check-ins/<int:checkin_id>/place/give-up")
+@login_required
+@ratelimits.limited("checkin_place")
+def give_up_place(checkin_id: int) -> ResponseReturnValue:
+    checkin = checkins.give_up_place(current_user, checkins.get_checkin(checkin_id))
+    flash("You gave up your place. You can save one again while places are left.", "info")
+    return redirect(_back_to(checkin))
+
+
+def _back_to(checkin: CheckIn) -> str:
+    """The list of check-ins when the button was pressed there, otherwise the check-in's room."""
+    if request.form.get("from") == "list":
+        return url_for("chat.index") + f"#checkin-{checkin.id}"
+    return url_for("chat.room", key=checkin.room.key)
 
 
 @bp.post("/<key>/slow-mode")

@@ -227,7 +227,7 @@ def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry
     count = participant_count(checkin) if checkin is not None else 0
     member = permissions.ensure_can_enter_chat_room(member, checkin, is_participant=joined, participants=count)
     if checkin is not None and not joined and not permissions.can_manage_checkin(member, checkin):
-        _add_participant(member, checkin)
+        add_participant(member, checkin)
     after_id = _clean_after(after)
     history, has_more = history_payloads(member, room, after_id=after_id)
     last_read = _last_read_id(member, room)
@@ -245,7 +245,8 @@ def retracted_up_to(room: ChatRoom, after_id: int) -> list[dict[str, Any]]:
     return [{"id": message_id, "by": "moderator" if removed_by else "author"} for message_id, removed_by in rows]
 
 
-def _add_participant(member: User, checkin: CheckIn) -> None:
+def add_participant(member: User, checkin: CheckIn) -> None:
+    """Give the member a place in the check-in, if one is left; a second call changes nothing."""
     try:
         with write_transaction() as session:
             # Counted again under the write lock: two people racing for the last place can't both get it.
@@ -529,7 +530,7 @@ def _ensure_may_enter(author: User, room: SendingRoom, checkin: CheckIn | None) 
         author, checkin, is_participant=joined, participants=participant_count(checkin)
     )
     if not joined and not permissions.can_manage_checkin(author, checkin):
-        _add_participant(author, checkin)
+        add_participant(author, checkin)
 
 
 def _ensure_not_muted(until: datetime | None) -> None:

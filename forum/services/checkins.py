@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from forum import permissions, ratelimits
@@ -23,7 +23,7 @@ from forum.extensions import db
 from forum.models import User, utcnow
 from forum.models.chat import CHECKIN_STATES, ChatMessage, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
 from forum.services import chat, events, screening
-from forum.services.chat_errors import RoomNotOpen
+from forum.services.chat_errors import RoomClosed, RoomNotOpen
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.transaction import after_commit, write_transaction
 from forum.services.validation import clean_single_line
@@ -152,6 +152,56 @@ def upcoming() -> list[CheckIn]:
         .order_by(CheckIn.closed_at.desc())
     )
     return list(db.session.scalars(running)) + list(db.session.scalars(recent))
+
+
+# --- places ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Places:
+    taken: int
+    mine: bool
+
+
+def save_place(actor: Any, checkin: CheckIn) -> CheckIn:
+    """Keep a place in a check-in before it opens (or while it runs): the person is told when it starts,
+    and the place is theirs however many arrive first."""
+    member = permissions.ensure_signed_in(actor)
+    if checkin.state == "closed":
+        raise RoomClosed("This check-in has ended.")
+    chat.add_participant(member, checkin)
+    return checkin
+
+
+def give_up_place(actor: Any, checkin: CheckIn) -> CheckIn:
+    """Hand a saved place back before the check-in opens, for someone else. Once it has opened, taking part
+    is part of its record (the mood rounds, the summary), so leaving is just leaving the room."""
+    member = permissions.ensure_signed_in(actor)
+    if checkin.state != "scheduled":
+        raise Conflict("This check-in has already started; you can simply leave the room.")
+    with write_transaction() as session:
+        session.execute(
+            delete(CheckInParticipant).where(
+                CheckInParticipant.checkin_id == checkin.id, CheckInParticipant.user_id == member.id
+            )
+        )
+    return checkin
+
+
+def places(viewer: Any, shown: list[CheckIn]) -> dict[int, Places]:
+    """For each check-in shown: how many places are taken, and whether the viewer holds one (one query)."""
+    member = permissions.signed_in(viewer)
+    ids = [checkin.id for checkin in shown]
+    if not ids:
+        return {}
+    mine = CheckInParticipant.user_id == (member.id if member is not None else -1)
+    rows = db.session.execute(
+        select(CheckInParticipant.checkin_id, func.count(), func.max(case((mine, 1), else_=0)))
+        .where(CheckInParticipant.checkin_id.in_(ids))
+        .group_by(CheckInParticipant.checkin_id)
+    )
+    found = {checkin_id: Places(taken, bool(held)) for checkin_id, taken, held in rows}
+    return {checkin_id: found.get(checkin_id, Places(0, False)) for checkin_id in ids}
 
 
 # --- the host's controls ----------------------------------------------------------------------------

@@ -264,6 +264,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/chat/check-ins/new"): Route(staff, "none"),
     ("POST", "/chat/check-ins/new"): Route(staff, "none", {"title": "Sunday check-in"}),
     ("POST", "/chat/check-ins/<int:checkin_id>/state"): Route(staff, "checkin"),
+    ("POST", "/chat/check-ins/<int:checkin_id>/place"): Route(signed_in, "checkin"),
+    ("POST", "/chat/check-ins/<int:checkin_id>/place/give-up"): Route(signed_in, "checkin"),
     ("POST", "/chat/<key>/slow-mode"): Route(staff, "room", {"seconds": "10"}),
     ("POST", "/chat/<key>/close"): Route(staff, "room"),
     ("POST", "/chat/<key>/reopen"): Route(staff, "room"),

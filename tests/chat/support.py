@@ -23,6 +23,23 @@ CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going 
 ROOM = "board-introductions"
 
 
+def schedule_check_in(host: Any, capacity: int = 4, minutes_ahead: int = 5) -> Any:
+    """A grief check-in of an hour, hosted by `host`, starting a few minutes from now."""
+    from datetime import timedelta
+
+    from forum.models import utcnow
+    from forum.services import checkins
+
+    return checkins.schedule(
+        host,
+        title="Evening check-in",
+        area="grief",
+        starts_at=utcnow() + timedelta(minutes=minutes_ahead),
+        length_minutes=60,
+        capacity=capacity,
+    )
+
+
 def calm(n: int) -> str:
     return f"Message number {n} from me"
 

@@ -32,6 +32,7 @@ from forum.services import chat, checkins
 from forum.services.chat_errors import RoomNotOpen, SlowMode
 from forum.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from forum.services.transaction import GroupCommit, after_commit, write_transaction
+from tests.chat.support import schedule_check_in
 
 CRISIS_TEXT = "I can't do this anymore. I have the pills saved up and I'm going to kill myself tonight."
 
@@ -258,26 +259,15 @@ def test_a_silenced_writer_whose_words_need_help_gets_the_support_panel_with_the
 
 def test_only_moderators_and_trusted_members_host_check_ins(app: Flask, member, moderator) -> None:
     with pytest.raises(Forbidden):
-        _schedule(member)
+        schedule_check_in(member)
     with write_transaction():
         member.trusted = True
-    assert _schedule(member).room.key.startswith("checkin-")
-    assert _schedule(moderator).host_id == moderator.id
-
-
-def _schedule(host, capacity: int = 4):
-    return checkins.schedule(
-        host,
-        title="Evening check-in",
-        area="grief",
-        starts_at=utcnow() + timedelta(minutes=5),
-        length_minutes=60,
-        capacity=capacity,
-    )
+    assert schedule_check_in(member).room.key.startswith("checkin-")
+    assert schedule_check_in(moderator).host_id == moderator.id
 
 
 def test_a_check_in_moves_only_forward_through_its_states(app: Flask, moderator, member) -> None:
-    checkin = _schedule(moderator)
+    checkin = schedule_check_in(moderator)
     with pytest.raises(Forbidden):
         checkins.advance(member, checkin, "open")
     with pytest.raises(Conflict):
@@ -291,7 +281,7 @@ def test_a_check_in_moves_only_forward_through_its_states(app: Flask, moderator,
 
 
 def test_the_summary_averages_moods_at_the_start_and_the_end(app: Flask, moderator, make_user) -> None:
-    checkin = _schedule(moderator)
+    checkin = schedule_check_in(moderator)
     people = [make_user(name) for name in ("fern", "gorse", "heath")]
     checkins.advance(moderator, checkin, "open")
     for person in people:
@@ -321,7 +311,7 @@ def test_the_summary_averages_moods_at_the_start_and_the_end(app: Flask, moderat
 
 
 def test_transcripts_of_check_ins_are_deleted_after_the_retention_period(app: Flask, moderator, member) -> None:
-    old, recent = _schedule(moderator), _schedule(moderator)
+    old, recent = schedule_check_in(moderator), schedule_check_in(moderator)
     for checkin, client_id in ((old, "o"), (recent, "r")):
         checkins.advance(moderator, checkin, "open")
         checkins.advance(moderator, checkin, "mood_round")
@@ -346,7 +336,7 @@ def _messages_in(room_id: int) -> int:
 
 
 def test_the_purge_command_uses_the_configured_retention(app: Flask, moderator) -> None:
-    checkin = _schedule(moderator)
+    checkin = schedule_check_in(moderator)
     checkins.advance(moderator, checkin, "closed")
     with write_transaction():
         checkin.closed_at = utcnow() - timedelta(days=8)
@@ -603,7 +593,7 @@ def test_sending_by_room_key_keeps_every_rule_of_sending_to_a_room(app: Flask, m
         send("k4")
     assert send("k1").payload["id"] == first.payload["id"]  # even now the room is closed
 
-    checkin = _schedule(moderator)
+    checkin = schedule_check_in(moderator)
     with pytest.raises(RoomNotOpen):
         send("k5", checkin.room.key)
     assert set(db.session.scalars(select(ChatMessage.client_id))) == {"k1"}

@@ -3,29 +3,22 @@ when it starts, and a place can be handed back only before it opens."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum.models import CheckIn, User, utcnow
+from forum.models import CheckIn, User
 from forum.services import chat, checkins, notifications
 from forum.services.chat_errors import RoomClosed, RoomFull
 from forum.services.errors import Conflict
+from tests.chat.support import schedule_check_in
 from tests.conftest import login
 
 
 def _schedule(host: User, capacity: int = 2) -> CheckIn:
-    return checkins.schedule(
-        host,
-        title="Evening check-in",
-        area="grief",
-        starts_at=utcnow() + timedelta(minutes=30),
-        length_minutes=60,
-        capacity=capacity,
-    )
+    return schedule_check_in(host, capacity=capacity, minutes_ahead=30)
 
 
 def test_a_saved_place_is_told_when_the_check_in_opens(app: Flask, moderator: User, member: User) -> None:

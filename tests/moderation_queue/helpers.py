@@ -16,6 +16,17 @@ def start_thread(author: Any, body: str, *, title: str = "Some thoughts today", 
     return posting.create_thread(author, posting.get_board(board), title=title, body=body).post
 
 
+def silence(member: Any, hours: int = 24) -> None:
+    """Pause the member's posting, as a moderator's silence does."""
+    from datetime import timedelta
+
+    from forum.models import utcnow
+    from forum.services.transaction import write_transaction
+
+    with write_transaction():
+        member.silenced_until = utcnow() + timedelta(hours=hours)
+
+
 def item_for(post: Post) -> ReviewItem:
     from sqlalchemy import select
 

@@ -23,7 +23,7 @@ from forum.queries import OPENING_SCREENINGS
 from forum.services import moderation_actions, posting, privacy, review
 from tests.conftest import login
 
-from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
+from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, silence, start_thread
 
 
 def test_highlighting_escapes_the_text_and_marks_only_the_matches() -> None:
@@ -134,20 +134,11 @@ def test_a_member_writes_back_to_a_reach_out_in_private_and_it_reaches_the_queue
     ), "no form for someone no moderator wrote to"
 
 
-def _silence(member: User) -> None:
-    from datetime import timedelta
-
-    from forum.services.transaction import write_transaction
-
-    with write_transaction():
-        member.silenced_until = utcnow() + timedelta(hours=24)
-
-
 def test_a_silenced_member_is_told_why_they_cannot_reply_and_keeps_help_within_reach(
     client: FlaskClient, member: User, make_user: Any
 ) -> None:
     post = start_thread(make_user("river"), CALM_TEXT)
-    _silence(member)
+    silence(member)
     login(client, "sam")
     page = client.get(f"/t/{post.thread_id}").get_data(as_text=True)
     notice = page[page.index('data-testid="silenced-notice"') :]
@@ -168,7 +159,7 @@ def test_a_silenced_members_refused_api_reply_carries_support_when_its_words_nee
 
     post = start_thread(make_user("river"), CALM_TEXT)
     token = api_token(client, "sam")
-    _silence(member)
+    silence(member)
     url = f"/api/v1/threads/{post.thread_id}/posts"
     crisis = client.post(url, json={"body": CRISIS_TEXT}, headers=bearer(token))
     assert crisis.status_code == 403 and crisis.json["error"]["support"]["resources"]

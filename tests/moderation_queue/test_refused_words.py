@@ -6,21 +6,19 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import ReviewEvent, ReviewItem, User, utcnow
+from forum.models import ReviewEvent, ReviewItem, User
 from forum.services import chat, posting, privacy, review
 from forum.services.chat_errors import Muted
 from forum.services.screening import screen_text
-from forum.services.transaction import write_transaction
 from tests.conftest import api_token, bearer, login
 
-from .helpers import CALM_TEXT, CRISIS_TEXT, start_thread
+from .helpers import CALM_TEXT, CRISIS_TEXT, silence, start_thread
 
 
 def _items_about(user: User) -> list[ReviewItem]:
@@ -33,28 +31,27 @@ def _refused_reasons(item: ReviewItem) -> list[dict[str, Any]]:
     return [reason for reason in item.reasons if reason["source"] == "refused_words"]
 
 
-def _silence(member: User) -> None:
-    with write_transaction():
-        member.silenced_until = utcnow() + timedelta(hours=24)
+def _refused_crisis_reply(client: FlaskClient, member: User, other: User) -> tuple[Any, int]:
+    """A silenced member's crisis reply to someone else's thread, sent from the page: (response, thread id)."""
+    post = start_thread(other, CALM_TEXT)
+    silence(member)
+    login(client, member.username)
+    return client.post(f"/t/{post.thread_id}/reply", data={"body": CRISIS_TEXT}), post.thread_id
 
 
 def test_a_silenced_members_refused_crisis_reply_reaches_the_moderators_as_an_urgent_item(
     client: FlaskClient, member: User, make_user: Any
 ) -> None:
-    post = start_thread(make_user("river"), CALM_TEXT)
-    _silence(member)
-    login(client, member.username)
-    assert client.post(f"/t/{post.thread_id}/reply", data={"body": CALM_TEXT}).status_code == 403
-    assert _items_about(member) == [], "calm refused words are not kept"
+    refused, thread_id = _refused_crisis_reply(client, member, make_user("river"))
+    calm = client.post(f"/t/{thread_id}/reply", data={"body": CALM_TEXT})
 
-    refused = client.post(f"/t/{post.thread_id}/reply", data={"body": CRISIS_TEXT})
-
+    assert calm.status_code == 403
     assert refused.status_code == 403 and 'data-testid="support-panel"' in refused.get_data(as_text=True)
     [item] = _items_about(member)
     assert (item.priority, item.level, item.status) == ("urgent", "crisis", "open")
-    [reason] = _refused_reasons(item)
+    [reason] = _refused_reasons(item)  # the calm words are not kept
     assert reason["detail"] == CRISIS_TEXT and reason["kind"] == "forbidden"
-    assert reason["place"] == f"/t/{post.thread_id}/reply"
+    assert reason["place"] == f"/t/{thread_id}/reply"
     assert db.session.scalar(select(ReviewEvent.action).where(ReviewEvent.item_id == item.id)) == "refused_words_kept"
 
 
@@ -113,10 +110,7 @@ def test_a_flood_of_refused_crisis_words_adds_at_most_a_few_entries_to_one_item(
 def test_refused_words_kept_for_the_moderators_are_in_the_export_and_go_with_the_account(
     client: FlaskClient, member: User, make_user: Any
 ) -> None:
-    post = start_thread(make_user("river"), CALM_TEXT)
-    _silence(member)
-    login(client, member.username)
-    client.post(f"/t/{post.thread_id}/reply", data={"body": CRISIS_TEXT})
+    _refused_crisis_reply(client, member, make_user("river"))
 
     _name, archive = privacy.export_zip(member)
     with zipfile.ZipFile(io.BytesIO(archive)) as opened:

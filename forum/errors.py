@@ -6,16 +6,19 @@ import logging
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, flash, jsonify, redirect, render_template, request
+from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from forum.extensions import db
 from forum.logs import security_event
+from forum.models import Post
 from forum.services import review
 from forum.services.errors import ServiceError
 from forum.services.screening import ScreenResult, screen_text
-from forum.support import WORD_FIELDS, support_for_result, words_in_request
+from forum.support import own_word_fields, own_words_sent, support_for_result, words_in_request
+from forum.templating import post_url
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +133,6 @@ def _page(status: int, message: str, *, kept: dict[str, Any] | None = None) -> R
 
 # --- a refused form keeps what was written ---------------------------------------------------------
 
-_NOT_RESENT = ("csrf_token", *WORD_FIELDS)  # the kept page shows the words in fields of their own
-
 # Refusals of someone's writing that are not about the writing: not allowed now (a silence, a lock), or
 # too much too fast. The words still get the support they call for, and a form keeps them.
 _REFUSALS = (403, 429)
@@ -143,7 +144,8 @@ class RefusedWords(NamedTuple):
 
 
 def _refused_words(error: ServiceError) -> RefusedWords | None:
-    """The title and body of a refused write, screened; None for any other error, or a write without words."""
+    """The person's own words in a refused write (support.own_words), screened; None for any other error,
+    or a request without such words."""
     if error.status not in _REFUSALS or request.method not in ("POST", "PATCH", "PUT"):
         return None
     words = words_in_request()
@@ -155,15 +157,33 @@ def _tell_moderators(refused: RefusedWords, error: ServiceError) -> None:
     refusal into a 500: the writer still gets their words back and the lines."""
     try:
         review.keep_refused_crisis_words(
-            current_user, refused.words, refused.result, refusal=error.code, place=request.path
+            current_user,
+            refused.words,
+            refused.result,
+            refusal=error.message,
+            place=request.path,
+            link=_page_written_on(),
         )
     except Exception:
         log.exception("refused urgent words could not be put in front of the moderators")
 
 
+def _page_written_on() -> str | None:
+    """The page a refused write was about (its thread, its post's thread, its board), for the moderators."""
+    args = request.view_args or {}
+    if "thread_id" in args:
+        return url_for("boards.thread", thread_id=args["thread_id"])
+    if "post_id" in args:
+        post = db.session.get(Post, args["post_id"])
+        return post_url(post) if post is not None else None
+    if "slug" in args:
+        return url_for("boards.board", slug=args["slug"])
+    return None
+
+
 def _form_sent_words() -> bool:
-    """Whether a refused request was a form post with a body: its words are then shown again."""
-    return request.method == "POST" and bool(request.form.get("body", "").strip())
+    """Whether a refused request was a form post with words of the person's own: they are shown again."""
+    return request.method == "POST" and bool(request.form) and bool(own_words_sent())
 
 
 def _kept_submission(error: ServiceError, result: ScreenResult) -> dict[str, Any]:
@@ -172,11 +192,15 @@ def _kept_submission(error: ServiceError, result: ScreenResult) -> dict[str, Any
     the support panel when the words call for it. Nothing is stored: the words live only in this page
     (urgent ones also reach the moderators: _tell_moderators)."""
     support = {"level": result.level, "guides": result.guides[:3]}
+    fields = own_word_fields()
+    text_field = next((name for name in fields if name != "title"), "body")
+    not_resent = ("csrf_token", *fields)  # the kept page shows the words in fields of their own
     return {
         "action": request.path,
-        "title": request.form.get("title"),
-        "body": request.form["body"],
-        "resent": [(name, value) for name, value in request.form.items(multi=True) if name not in _NOT_RESENT],
+        "title": request.form.get("title") if "title" in fields else None,
+        "text_field": text_field,
+        "body": request.form.get(text_field, ""),
+        "resent": [(name, value) for name, value in request.form.items(multi=True) if name not in not_resent],
         "retry_after": error.extra.get("retry_after"),
         "resend": error.status == 429,  # a rate limit passes; a silence or a lock does not
         "support": support if result.level in ("crisis", "concern", "unknown") else None,

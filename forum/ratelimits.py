@@ -28,6 +28,7 @@ from limits.strategies import MovingWindowRateLimiter
 from forum.hashing import keyed_hash
 from forum.logs import security_event
 from forum.services.errors import RateLimited
+from forum.support import mark_own_words
 
 _EXTENSION = "hearth.ratelimits"
 CRISIS_ALLOWANCE = "crisis_allowance"
@@ -220,15 +221,18 @@ def _refuse_if(retry_after: int | None, action: str, scope: str) -> None:
     )
 
 
-def limited(action: str, *, methods: tuple[str, ...] = ("POST",), writes_words: bool = False) -> Callable[[F], F]:
-    """Decorate an HTTP view: each request with one of `methods` counts as one `action`. `writes_words`:
-    the request carries a title and body (a form or JSON), and crisis words get the allowance of enforce."""
+def limited(action: str, *, methods: tuple[str, ...] = ("POST",), words: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Decorate an HTTP view: each request with one of `methods` counts as one `action`. `words`: the fields
+    (of a form or JSON) that carry the person's own words (support.own_words): crisis words in them get the
+    allowance of enforce, and a refusal still screens them."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if words:
+                mark_own_words(words)  # before the limit: its refusal needs them too
             if request.method in methods:
-                enforce(action, current_user, crisis=submission_is_crisis if writes_words else None)
+                enforce(action, current_user, crisis=submission_is_crisis if words else None)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -237,7 +241,7 @@ def limited(action: str, *, methods: tuple[str, ...] = ("POST",), writes_words: 
 
 
 def submission_is_crisis() -> bool:
-    """Whether the title and body this request sends, from a form or as JSON, screen as crisis."""
+    """Whether the person's own words this request sends (support.own_words) screen as crisis."""
     from forum.services.screening import screen_text
     from forum.support import words_in_request
 

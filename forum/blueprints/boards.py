@@ -17,6 +17,7 @@ from forum.forms import EditForm, ReplyForm, ThreadForm
 from forum.models import Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
+from forum.support import own_words
 from forum.templating import (
     ID,
     author_name,
@@ -91,7 +92,7 @@ def _row_guides(threads: list[Any]) -> dict[int, tuple[tuple[str, str], ...]]:
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
-@ratelimits.limited("thread", writes_words=True)
+@ratelimits.limited("thread", words=("title", "body"))
 def new_thread(slug: str) -> ResponseReturnValue:
     board = posting.get_board(slug)
     permissions.ensure_can_create_thread(current_user, board)
@@ -221,7 +222,7 @@ def _quote(thread_id: int) -> tuple[str, str]:
 
 @bp.post("/t/<int:thread_id>/reply")
 @login_required
-@ratelimits.limited("post", writes_words=True)
+@ratelimits.limited("post", words=("body",))
 def reply(thread_id: int) -> ResponseReturnValue:
     thread = posting.get_thread(thread_id)
     form = ReplyForm()
@@ -250,6 +251,7 @@ def _int_or_none(value: object) -> int | None:
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
+@own_words("body")
 def edit(post_id: int) -> ResponseReturnValue:
     post = posting.get_post(post_id)
     permissions.ensure_can_edit_post(current_user, post)

@@ -180,6 +180,11 @@ def _after_conflict(item_id: int, error: Conflict) -> Any:
     return _item_page(review.get_item(current_user, item_id), conflict=error.message, status=409)
 
 
+def _latest_words(item: ReviewItem) -> str:
+    """What the person last wrote to the moderators on an item about them (a note, refused words)."""
+    return next((str(reason["detail"]) for reason in reversed(item.reasons) if reason.get("detail")), "")
+
+
 def describe_target(item: ReviewItem) -> dict[str, Any]:
     """What the item points at, for the moderator's eyes: a link, the author and the screened words."""
     if item.target_type == "post":
@@ -201,7 +206,7 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
     if item.target_type == "user":
         user = db.session.get(User, item.target_id)
         name = user.username if user else "a former member"
-        return {"kind": "user", "label": f"The person: {name}", "excerpt": ""}
+        return {"kind": "user", "label": f"The person: {name}", "excerpt": _latest_words(item)}
     return {"kind": item.target_type, "label": f"{item.target_type.replace('_', ' ')} #{item.target_id}", "excerpt": ""}
 
 
@@ -287,7 +292,7 @@ def mark_read() -> ResponseReturnValue:
 
 @bp.post("/support/check-in")
 @login_required
-@ratelimits.limited("check_in_request")
+@ratelimits.limited("check_in_request", words=("note",))
 def check_in() -> ResponseReturnValue:
     source = request.form.get("source", "support_panel")
     if source not in ("post", "draft", "journal", "chat", "support_panel", "reply"):
@@ -306,7 +311,7 @@ def check_in() -> ResponseReturnValue:
 
 @bp.route("/p/<int:post_id>/report", methods=["GET", "POST"])
 @login_required
-@ratelimits.limited("report")
+@ratelimits.limited("report", words=("reason",))
 def report(post_id: int) -> ResponseReturnValue:
     """A report of a post, on a page of its own: the thread page links here rather than carrying a form for
     every post (a third of its size). The page shows what is being reported and what each kind leads to."""

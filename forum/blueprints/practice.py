@@ -291,7 +291,7 @@ def journal_delete(entry_id: int) -> ResponseReturnValue:
 
 @bp.post("/journal/check-in")
 @login_required
-@ratelimits.limited("check_in_request")
+@ratelimits.limited("check_in_request", words=("note",))
 def journal_check_in() -> ResponseReturnValue:
     form = CheckInForm()
     if form.validate_on_submit():

@@ -503,7 +503,9 @@ def _tell_moderators(author: User, text: str, result: ScreenResult, refusal: Ser
     if not result.is_urgent:
         return
     try:
-        review.keep_refused_crisis_words(author, text, result, refusal=refusal.code, place=f"chat room {room.key}")
+        review.keep_refused_crisis_words(
+            author, text, result, refusal=refusal.message, place=f"chat room {room.key}", link=f"/chat/{room.key}"
+        )
     except Exception:  # the refusal, with its lines, still reaches the writer
         log.exception("refused urgent words could not be put in front of the moderators")
 

@@ -34,8 +34,9 @@ def report_post(actor: Any, post: Post, *, kind: object, reason: object = "") ->
     text = clean_text("reason", reason, max_len=limits.REPORT_REASON_MAX, required=False)
     with write_transaction() as session:
         existing = _same_report(session, reporter, post, kind)
-        if existing is not None:
-            return existing  # a second click on the same report adds nothing to the queue
+        if existing is not None:  # a second click adds nothing to the queue; something new to say does
+            _add_to_report(session, existing, post, kind, text)
+            return existing
         if kind == "worried":
             _check_worried_limit(session, reporter)
         item = _item_for(session, post, kind, text)
@@ -46,6 +47,18 @@ def report_post(actor: Any, post: Post, *, kind: object, reason: object = "") ->
         session.add(ReviewEvent(item_id=item.id, action=f"reported_{kind}", note=text))
         _tell_moderators(item, post, kind)
     return report
+
+
+def _add_to_report(session: Session, report: PeerReport, post: Post, kind: str, text: str) -> None:
+    """More words on a report already made ("she also told me she has the pills") reach the moderators on
+    the post's open item, as a new report's would."""
+    if not text or text == report.reason or text in report.reason.split("\n\n"):
+        return
+    item = _item_for(session, post, kind, text)
+    report.reason = f"{report.reason}\n\n{text}".strip()
+    report.item_id = item.id
+    session.add(ReviewEvent(item_id=item.id, action=f"reported_{kind}", note=text))
+    _tell_moderators(item, post, kind)
 
 
 def _same_report(session: Session, reporter: User, post: Post, kind: str) -> PeerReport | None:

@@ -14,7 +14,7 @@ from forum.extensions import db
 from forum.models import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
 from forum.queries import Page
 from forum.services.errors import Conflict, NotFound, invalid
-from forum.services.screening import ScreenResult
+from forum.services.screening import ScreenResult, screen_text
 from forum.services.transaction import after_commit, write_transaction
 
 _PRIORITY_FOR_LEVEL = {"crisis": "urgent", "unknown": "urgent", "concern": "review"}
@@ -83,34 +83,31 @@ def _escalate(item: ReviewItem, result: ScreenResult, reason: dict[str, Any], sc
 
 
 def request_check_in(actor: object, *, note: str = "", source: str = "support_panel") -> ReviewItem:
-    """The person asked a moderator to check in with them: an urgent item about them, alerted live."""
+    """The person asked a moderator to check in with them: an urgent item about them, alerted live. Their
+    note is screened: crisis words in it make the item a crisis, as they would in a post."""
     from forum.services.validation import clean_text
 
     member = permissions.ensure_signed_in(actor)
     text = clean_text("note", note, max_len=1000, required=False)
+    level = "crisis" if text and screen_text(text).level == "crisis" else "unknown"
     with write_transaction() as session:
         item = _open_item_for(session, "user", member.id)
         reason = {"source": "check_in_request", "kind": source, "detail": text}
         if item is None:
-            item = ReviewItem(
-                target_type="user",
-                target_id=member.id,
-                subject_user_id=member.id,
-                priority="urgent",
-                level="unknown",
-                reasons=[reason],
-            )
+            item = ReviewItem(target_type="user", target_id=member.id, subject_user_id=member.id, priority="urgent",
+                              level=level, reasons=[reason])  # fmt: skip
             session.add(item)
             session.flush()
         else:
             item.reasons = [*item.reasons, reason]
-            item.priority = "urgent"
+            item.priority, item.level = "urgent", _higher_level(item.level, level)
             item.version += 1
         session.add(ReviewEvent(item_id=item.id, actor_id=member.id, action="check_in_requested", note=text))
+        crisis = level == "crisis"
         payload = {
             "item_id": item.id,
-            "level": "check_in",
-            "excerpt": f"{member.username} asked a moderator to check in with them.",
+            "level": "crisis" if crisis else "check_in",
+            "excerpt": text[:280] if crisis else f"{member.username} asked a moderator to check in with them.",
             "where": {"kind": "user", "user_id": member.id},
         }
         after_commit(lambda: _alert(payload))
@@ -129,16 +126,16 @@ WRITTEN_TO_MODERATORS = ("check_in_requested", REFUSED_WORDS_EVENT)
 
 
 def keep_refused_crisis_words(
-    actor: object, words: str, result: ScreenResult, *, refusal: str, place: str
+    actor: object, words: str, result: ScreenResult, *, refusal: str, place: str, link: str | None = None
 ) -> ReviewItem | None:
-    """Put refused words that screened urgent in front of the moderators. `refusal`: the refusal's code;
-    `place`: where they were written (a path, a chat room). None for a guest, for words that are not
-    urgent, or once the open item holds enough."""
+    """Put refused words that screened urgent in front of the moderators. `refusal`: what the writer was
+    told; `place`: where they were written (a path, a chat room), `link` the page it was about. None for a
+    guest, for words that are not urgent, or once the open item holds enough."""
     member = permissions.signed_in(actor)
     if member is None or not result.is_urgent:
         return None
     kept = words[:REFUSED_WORDS_KEPT_CHARS]
-    reason = {"source": "refused_words", "kind": refusal, "detail": kept, "place": place}
+    reason = {"source": "refused_words", "kind": refusal, "detail": kept, "place": place, "link": link}
     with write_transaction() as session:
         item = _open_item_for(session, "user", member.id)
         if item is None:

@@ -336,6 +336,18 @@ def test_the_same_report_twice_adds_nothing(app: Flask, member: User, make_user)
     assert first.id == again.id and len(item_for(post).reasons) == 1
 
 
+def test_more_words_on_the_same_report_reach_the_moderators(app: Flask, member: User, make_user) -> None:
+    reporter = make_user("river")
+    post = start_thread(member, CALM_TEXT)
+    first = reports.report_post(reporter, post, kind="worried", reason="She sounded very low.")
+    later = "She also told me she has the pills ready."
+    again = reports.report_post(reporter, post, kind="worried", reason=later)
+    reports.report_post(reporter, post, kind="worried", reason=later)  # the same words twice: once
+    assert first.id == again.id
+    assert [reason["detail"] for reason in item_for(post).reasons] == ["She sounded very low.", later]
+    assert again.reason == f"She sounded very low.\n\n{later}"
+
+
 def test_nobody_reports_their_own_post(app: Flask, member: User) -> None:
     post = start_thread(member, CALM_TEXT)
     with pytest.raises(Forbidden):

@@ -318,3 +318,60 @@ def test_chat_crisis_words_get_through_a_full_limit_within_their_own_allowance(m
     assert sent.message.risk_level == "crisis"
     with pytest.raises(RateLimited):
         chat.send_message(member, room, body=CRISIS_WORDS + " Again.", client_id="c4")
+
+
+def _items_about(user: User) -> list[Any]:
+    from sqlalchemy import select
+
+    from forum.extensions import db
+    from forum.models import ReviewItem
+
+    db.session.expire_all()
+    return list(
+        db.session.scalars(select(ReviewItem).where(ReviewItem.target_type == "user", ReviewItem.target_id == user.id))
+    )
+
+
+def test_a_note_to_the_moderators_keeps_its_words_at_a_limit_and_crisis_words_get_through(
+    client: FlaskClient, member: User, limits_on: Any
+) -> None:
+    limits_on(
+        check_in_request={"per_account": "1/hour", "per_address": None}, crisis_allowance={"per_account": "1/hour"}
+    )
+    _login(client, "sam", PASSWORD)
+    send = lambda note: client.post("/support/check-in", data={"source": "reply", "note": note})  # noqa: E731
+    assert send("Thank you for writing to me.").status_code == 302
+
+    refused = send("One more thing I forgot to say.")
+    _assert_limited_html(refused)
+    kept = refused.get_data(as_text=True)
+    assert '<textarea id="kept-body" name="note" rows="8">One more thing I forgot to say.</textarea>' in kept
+    assert "Send it again" in kept
+
+    crisis = "Nobody is answering. I have the pills in my hand and I'm taking them now."
+    assert send(crisis).status_code == 302, "crisis words get through a full limit"
+    [item] = _items_about(member)
+    assert item.level == "crisis" and item.reasons[-1]["detail"] == crisis
+
+    _assert_limited_html(send(crisis + " Please."))  # past the allowance too: still kept for the moderators
+    [item] = _items_about(member)
+    assert item.reasons[-1]["source"] == "refused_words" and item.reasons[-1]["detail"] == crisis + " Please."
+
+
+def test_a_report_refused_by_a_limit_keeps_its_reason(
+    client: FlaskClient, member: User, make_user: Any, limits_on: Any
+) -> None:
+    from forum.services import posting
+
+    author, board = make_user("river"), posting.get_board("small-wins")
+    first, second = (posting.create_thread(author, board, title=f"A walk {n}", body="I walked.").post for n in (1, 2))
+    _age(member, days=30)
+    limits_on(report={"per_account": "1/hour", "per_address": None})
+    _login(client, "sam", PASSWORD)
+    report = lambda post, reason: client.post(f"/p/{post.id}/report", data={"kind": "rules", "reason": reason})  # noqa: E731
+    assert report(first, "This is an advert for a shop.").status_code == 302
+
+    refused = report(second, "And this one is spam too, I think.")
+
+    _assert_limited_html(refused)
+    assert 'name="reason" rows="8">And this one is spam too, I think.</textarea>' in refused.get_data(as_text=True)

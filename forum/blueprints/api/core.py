@@ -14,6 +14,7 @@ from forum.auth import bearer_token
 from forum.logs import security_event
 from forum.services import accounts, posting
 from forum.services.errors import NotAuthenticated
+from forum.support import own_words
 
 from . import schemas
 from .common import actor, error_responses, post_dict, screening_dict, thread_dict, user_dict
@@ -78,7 +79,7 @@ class BoardThreads(MethodView):
         page = queries.board_threads(current_user, board, args["page"], current_app.config["THREADS_PER_PAGE"])
         return {"threads": [thread_dict(t) for t in page.items], "page": page.page, "pages": page.pages}
 
-    @ratelimits.limited("thread", writes_words=True)
+    @ratelimits.limited("thread", words=("title", "body"))
     @blp.arguments(schemas.ThreadCreate)
     @blp.response(201, schemas.ThreadCreated)
     @_document_errors
@@ -104,7 +105,7 @@ def get_thread(args: dict[str, Any], thread_id: int) -> Any:
 
 
 @blp.route("/threads/<int:thread_id>/posts", methods=["POST"])
-@ratelimits.limited("post", writes_words=True)
+@ratelimits.limited("post", words=("body",))
 @blp.arguments(schemas.PostCreate)
 @blp.response(201, schemas.PostCreated)
 @_document_errors
@@ -117,6 +118,7 @@ def create_post(body: dict[str, Any], thread_id: int) -> Any:
 
 @blp.route("/posts/<int:post_id>")
 class PostResource(MethodView):
+    @own_words("body")
     @blp.arguments(schemas.PostPatch)
     @blp.response(200, schemas.PostCreated)
     @_document_errors

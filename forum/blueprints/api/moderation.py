@@ -73,7 +73,7 @@ def act_on_item(body: dict[str, Any], item_id: int) -> Any:
 
 
 @blp.route("/posts/<int:post_id>/reports", methods=["POST"])
-@ratelimits.limited("report")
+@ratelimits.limited("report", words=("reason",))
 @blp.arguments(ReportIn)
 @blp.response(201, ReportOut)
 @_document_errors
@@ -84,7 +84,7 @@ def report_post(body: dict[str, Any], post_id: int) -> Any:
 
 
 @blp.route("/check-ins", methods=["POST"])
-@ratelimits.limited("check_in_request")
+@ratelimits.limited("check_in_request", words=("note",))
 @blp.arguments(CheckInIn)
 @blp.response(201, CheckInOut)
 @_document_errors

@@ -214,6 +214,21 @@ RULES: tuple[Rule, ...] = (
         "plan",
         rf"\b(?:took|taken|swallowed|take|taking|downed|down|swallow) (?:all|a bunch of|a handful of|a whole|the whole|too many|every one of|all of|loads of|\d{{2,}}|twenty|thirty|forty|fifty|a hundred|the rest of) (?:of )?(?:my |the |these |those |his |her )?(?:{_PILLS}|bottle)\b",
     ),
+    # the means in hand, now: "I have the pills in my hand", "I've got the tablets ready"
+    Rule(
+        "plan",
+        rf"\b(?:have|got|holding|hold|counted out|lined up) (?:the |my |all the |all my |all |some |a handful of )?{_PILLS} (?:in my hands?|in front of me|ready|lined up|counted out|next to me|beside me|by the bed)\b",
+        needs_self=True,
+        benign=_DOSING + r"|\b(?:trip|holiday|travel\w*|flight|week|organi[sz]er|dispenser|pharmacy)\b",
+    ),
+    # taking them now, with the means named in the same sentence: "... the pills ... I'm taking them now"
+    Rule(
+        "plan",
+        r"\b(?:taking|swallowing|took|swallowed|downing|downed|take) (?:them|it) (?:all|now|right now|tonight)\b",
+        needs_self=True,
+        requires=_PILLS,
+        benign=_DOSING,
+    ),
     Rule("plan", rf"\benough {_PILLS} (?:to|for)\b"),
     # means-seeking questions: how much of a drug, how long, how high
     Rule(

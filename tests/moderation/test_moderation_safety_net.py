@@ -60,6 +60,10 @@ CRISIS_FORMS = [
     "i want to 🪢 myself",
     "💊💊💊 all of them tonight",
     "⚰️ me please",
+    # the means in hand, now (a member's write-back to the moderators was concern 0.41 before these rules)
+    "Nobody is answering. I have the pills in my hand and I'm taking them now.",
+    "i've got the tablets lined up",
+    "holding my meds in my hand, taking them all now",
 ]
 
 
@@ -100,6 +104,8 @@ BELOW_CRISIS = [
     "how many paracetamol can i take a day for my headache",
     "how high does a bridge need to be for a ship to pass under",
     "the vampire made him bleed out in the last episode",
+    "Got my meds lined up in the weekly organiser",
+    "I took my pills, taking them now with breakfast as the doctor said",
 ]
 
 

@@ -6,7 +6,7 @@ can_*(user, obj) answers; ensure_*(user, obj) raises the service error an adapte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from flask import g, has_app_context
@@ -64,6 +64,12 @@ def hidden_author_ids(user: Any) -> set[int]:
     if key not in cache:
         _remember_relations(cache, member, db.session.execute(RELATIONS, {"member": member.id}).all())
     return set(cache[key])
+
+
+def hides_writing(author_id: int | None, anonymous: bool, hidden: Collection[int]) -> bool:
+    """Whether writing by `author_id` is hidden from a viewer whose hidden_author_ids are `hidden`, on every
+    surface (pages, API, notifications). Anonymous writing stays: hiding it would tell who wrote it."""
+    return not anonymous and author_id in hidden
 
 
 def remember_relations(member: User, rows: Sequence[tuple[int, int, str]]) -> None:

@@ -285,8 +285,7 @@ class _Builder:
         )
 
     def _hides(self, author_id: int | None, anonymous: bool) -> bool:
-        # Anonymous posts stay: hiding them would tell the viewer who wrote them.
-        return author_id in self.hidden and not anonymous
+        return permissions.hides_writing(author_id, anonymous, self.hidden)
 
     def _hidden_reason(self, post: Post) -> str | None:
         return hidden_reason(self.viewer, post) if self._hides(post.author_id, post.is_anonymous) else None

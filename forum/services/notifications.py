@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions
@@ -309,6 +309,16 @@ def forget_post(session: Session, post_id: int) -> None:
     if told:
         session.execute(delete(Notification).where(Notification.post_id == post_id))
         _push_counts_after_commit(told)
+
+
+def forget_between(session: Session, viewer_id: int, other_id: int) -> None:
+    """The viewer blocked or muted the other person: what the viewer was told about the other's writing
+    goes, as the writing itself is hidden from them now. (A block also hides the viewer's writing from the
+    other person: set_block calls this both ways.)"""
+    about = and_(Notification.user_id == viewer_id, Notification.actor_id == other_id)
+    if session.scalar(select(func.count(Notification.id)).where(about)):
+        session.execute(delete(Notification).where(about))
+        _push_counts_after_commit([viewer_id])
 
 
 # --- live counts -----------------------------------------------------------------------------------

@@ -298,8 +298,18 @@ def set_block(actor: Any, target: User, kind: str | None) -> str | None:
             session.add(Block(blocker_id=member.id, blocked_id=target.id, kind=kind))
         else:
             row.kind = kind
+        if kind is not None:
+            _forget_notifications(session, member.id, target.id, both_ways=kind == "block")
     permissions.forget_cached_relations()
     return kind
+
+
+def _forget_notifications(session: Session, member_id: int, target_id: int, *, both_ways: bool) -> None:
+    from forum.services import notifications
+
+    notifications.forget_between(session, member_id, target_id)
+    if both_ways:
+        notifications.forget_between(session, target_id, member_id)
 
 
 def blocked_people(user: Any) -> list[tuple[User, str]]:

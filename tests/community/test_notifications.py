@@ -248,3 +248,24 @@ def test_a_failing_post_subscriber_neither_loses_the_post_nor_the_other_subscrib
     assert db.session.get(type(posted), posted.id) is not None
     assert _kinds(member) == ["reply"]  # the notifications subscriber still ran and committed
     assert _kinds(other) == []  # the broken subscriber's row went with its savepoint
+
+
+def test_blocking_or_muting_someone_takes_back_what_you_were_told_about_them(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    river, wren = make_user("river"), make_user("wren")
+    mine = thread_by(member)
+    reply(river, mine, "@sam sending warmth.")
+    reply(wren, mine, "Same here.")
+    rivers = thread_by(river, title="Rivers thread")
+    reply(member, rivers, "Thank you for writing this.")
+    assert _kinds(member) == ["mention", "reply"] and _kinds(river) == ["reply"]
+
+    social.set_block(member, river, "block")
+
+    assert [n.actor_id for n in notifications.recent(member)] == [wren.id]
+    assert _kinds(river) == [], "a block works both ways"
+    assert notifications.unread_count(member) == 1
+
+    social.set_block(member, wren, "mute")
+    assert _kinds(member) == []

@@ -261,3 +261,29 @@ def test_anonymous_and_held_posts_show_each_viewer_only_what_is_theirs(
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)
     assert "Reveal author" in _post_html(page, hidden_name.id) and ">sam<" not in _post_html(page, hidden_name.id)
     assert "pills" in _post_html(page, held.id) and "risk-crisis" in _post_html(page, held.id)
+
+
+def test_the_api_hides_a_blocked_or_muted_authors_words_as_the_page_does(
+    app: Flask, client: Any, member: User, make_user: Any
+) -> None:
+    from tests.conftest import api_token, bearer
+
+    river, wren = make_user("river"), make_user("wren")
+    thread = thread_by(wren, title="Evenings alone", body="wrens own words")
+    reply(river, thread, "words the blocker should not see")
+    reply(wren, thread, "words the muter should not see")
+    social.set_block(member, river, "block")
+    social.set_block(member, wren, "mute")
+
+    def bodies(username: str) -> list[tuple[str | None, str | None]]:
+        answer = client.get(f"/api/v1/threads/{thread.id}", headers=bearer(api_token(client, username))).json
+        return [(post["body_html"], post["hidden_reason"]) for post in answer["posts"]]
+
+    assert bodies("sam") == [
+        (None, "Hidden because you muted this person."),
+        (None, "Hidden because you blocked this person."),
+        (None, "Hidden because you muted this person."),
+    ]
+    blocked_view = bodies("river")
+    assert [body for body, _ in blocked_view][1] == "<p>words the blocker should not see</p>\n"
+    assert all(reason is None for _, reason in blocked_view), "the blocker wrote nothing here to hide"

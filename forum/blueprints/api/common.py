@@ -78,13 +78,19 @@ def _thread_author(thread: Thread) -> str | None:
 
 
 def post_dict(post: Post) -> dict[str, Any]:
-    readable = permissions.can_view_post_body(current_user, post)
+    """A post as the API shows it to this viewer: without its words when it is deleted or hidden, or
+    when the viewer blocked or muted its author or was blocked by them (as the thread page does)."""
+    from forum.post_views import hidden_reason
+
+    hidden = permissions.hides_writing(post.author_id, post.is_anonymous, permissions.hidden_author_ids(current_user))
+    readable = permissions.can_view_post_body(current_user, post) and not hidden
     return {
         "id": post.id,
         "thread_id": post.thread_id,
         "number": post.number,
         "author": author_name(current_user, post),
         "body_html": post.body_html if readable else None,
+        "hidden_reason": hidden_reason(current_user, post) if hidden else None,
         "content_note": post.content_note,
         "visibility": post.visibility,
         "deleted": post.deleted_at is not None,

@@ -82,6 +82,8 @@ class PostOut(Schema):
     number = fields.Integer(required=True)
     author = fields.String(allow_none=True, required=True)
     body_html = fields.String(allow_none=True, required=True)
+    # Set when the viewer blocked or muted the author, or was blocked by them: body_html is then null.
+    hidden_reason = fields.String(allow_none=True)
     content_note = fields.String(allow_none=True)
     visibility = fields.String(required=True)
     deleted = fields.Boolean(required=True)

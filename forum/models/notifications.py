@@ -15,6 +15,8 @@ from forum.models.forum import Post, Thread
 # reply: a reply in a thread you started; mention: @you; quote: someone quoted you;
 # followed: new activity in a thread or board you follow; moderator: a message from the moderators;
 # check_in: a group check-in you joined is starting.
+# The kinds a person can switch off (the settings page lists them). Staff also get "escalated" (an item
+# handed to the admins), which nobody switches off.
 NOTIFICATION_KINDS = ("reply", "mention", "quote", "followed", "moderator", "check_in")
 KIND_LABELS = {
     "reply": "Replies to threads you started",

@@ -153,6 +153,9 @@ def _escalate(ctx: ActionContext) -> dict[str, Any]:
     ctx.item.escalated_at = utcnow()
     admin_ids = list(ctx.session.scalars(select(User.id).where(User.role == "admin", User.deleted_at.is_(None))))
     payload = {"item_id": ctx.item.id, "by": ctx.moderator.username, "note": ctx.note[:280]}
+    notifications.tell_admins_of_escalation(
+        ctx.session, admin_ids, item_id=ctx.item.id, moderator_id=ctx.moderator.id, note=ctx.note
+    )
     after_commit(lambda: _alert_admins(admin_ids, payload))
     return {"admins": len(admin_ids)}
 

@@ -302,6 +302,20 @@ def notify_check_in_starting(check_in_id: int, title: str, participant_ids: list
         _push_counts_after_commit(told)
 
 
+def tell_admins_of_escalation(
+    session: Session, admin_ids: list[int], *, item_id: int, moderator_id: int, note: str
+) -> None:
+    """A moderator handed a review item to the admins: each admin hears of it here as well as live, so an
+    admin who is not looking at the queue at that moment still finds it. Not a kind anyone switches off."""
+    from markupsafe import escape
+
+    said = f" They wrote: \u201c{escape(note[:280])}\u201d" if note else ""
+    body = f"<p>A moderator handed an item to the admins.{said}</p>"
+    told = _add(session, dict.fromkeys(admin_ids, "escalated"), actor_id=moderator_id, body_html=body,
+                url=f"/moderation/items/{item_id}")  # fmt: skip
+    _push_counts_after_commit(told)
+
+
 def forget_post(session: Session, post_id: int) -> None:
     """A post was taken back (deleted by its author, or hidden): the notifications about it go too, so
     nobody is told "alice mentioned you" about words that are gone. Counts update after the commit."""

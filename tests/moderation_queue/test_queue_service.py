@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -212,10 +213,20 @@ def test_only_admins_can_restrict_a_moderator(app: Flask, moderator: User, make_
     assert db.session.get(User, other.id).is_silenced
 
 
-def test_escalate_flags_the_item_for_admins(app: Flask, member: User, moderator: User) -> None:
+def test_escalate_flags_the_item_and_tells_every_admin(
+    app: Flask, member: User, moderator: User, make_user: Any
+) -> None:
+    from forum.services import notifications
+
+    admins = [make_user("ash", role="admin"), make_user("birch", role="admin")]
     item = item_for(start_thread(member, CRISIS_TEXT))
-    done = _act(moderator, item, "escalate", note="needs an admin")
+    done = _act(moderator, item, "escalate", note="needs an admin <b>now</b>")
     assert done.escalated_at is not None and done.status == "open"
+    for admin in admins:
+        [told] = notifications.recent(admin)
+        assert (told.kind, told.url, told.actor_id) == ("escalated", f"/moderation/items/{item.id}", moderator.id)
+        assert "needs an admin &lt;b&gt;now&lt;/b&gt;" in told.body_html
+    assert notifications.recent(moderator) == [] and notifications.recent(member) == []
 
 
 def test_every_action_is_in_the_audit_log_and_the_history(app: Flask, member: User, moderator: User) -> None:

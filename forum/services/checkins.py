@@ -10,7 +10,7 @@ the same screening, are part of the transcript, and are erased with it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -302,7 +302,7 @@ def share_mood(
     if _has_shared(checkin, member, phase):
         raise Conflict("You've already shared your mood for this round.")
     ratelimits.enforce("chat", member, remote_addr=remote_addr)
-    result = screening.screen_text(one_word)
+    result = _screen_mood(value, one_word)
     label = "at the start" if phase == "start" else "at the end"
     body_md = f"Mood {value}/10 {label}: {one_word}"
     from forum.rendering import render_markdown
@@ -329,6 +329,23 @@ def share_mood(
         extra=extra,
         on_commit=add_mood,
     )
+
+
+# A mood this low is put in front of the moderators (as concern, for review) whatever the word says.
+LOW_MOOD = 2
+
+
+def _screen_mood(value: int, word: str) -> screening.ScreenResult:
+    """A mood word says how the person feels. Alone, "suicidal" reads as a mention of the word (concern);
+    as "feeling suicidal" it is what it is (crisis). The phrased reading counts only when it is crisis:
+    for most words ("feeling tired") the model leans on "feeling" and would call every share concern."""
+    said = screening.screen_text(word)
+    felt = screening.screen_text(f"feeling {word}")
+    result = felt if felt.level == "crisis" else said
+    if value <= LOW_MOOD and result.level == "none":
+        low = {"kind": "rule", "label": f"mood {value}/10", "phrase": "", "start": 0, "end": 0}
+        result = replace(result, level="concern", signals=[*result.signals, low])
+    return result
 
 
 def _has_shared(checkin: CheckIn, member: User, phase: str) -> bool:

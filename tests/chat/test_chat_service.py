@@ -310,6 +310,25 @@ def test_the_summary_averages_moods_at_the_start_and_the_end(app: Flask, moderat
     assert [share["phase"] for share in checkins.mood_round(checkin)] == ["start"] * 3 + ["end"] * 2
 
 
+def test_a_mood_word_is_screened_as_how_the_person_feels_and_a_very_low_mood_is_reviewed(
+    app: Flask, moderator, make_user
+) -> None:
+    checkin = schedule_check_in(moderator)
+    people = [make_user(name) for name in ("fern", "gorse", "heath")]
+    checkins.advance(moderator, checkin, "open")
+    for person in people:
+        chat.enter_room(person, checkin.room)
+    checkins.advance(moderator, checkin, "mood_round")
+
+    shares = [(1, "suicidal"), (2, "tired"), (8, "tired")]
+    levels = [
+        checkins.share_mood(person, checkin, mood=mood, word=word, client_id=f"m{mood}").message.risk_level
+        for person, (mood, word) in zip(people, shares)
+    ]
+
+    assert levels == ["crisis", "concern", "none"]
+
+
 def test_transcripts_of_check_ins_are_deleted_after_the_retention_period(app: Flask, moderator, member) -> None:
     old, recent = schedule_check_in(moderator), schedule_check_in(moderator)
     for checkin, client_id in ((old, "o"), (recent, "r")):

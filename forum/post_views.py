@@ -79,6 +79,7 @@ class PostView:
     hidden_reason: str | None  # set when the viewer blocked, muted or was blocked by the author
     name: str
     anonymous_to_others: bool  # posted as "a member", and this viewer (its author or a moderator) sees who
+    staff_role: str | None  # "moderator" or "admin" for a staff author's named post: the badge beside the name
     avatar_hue: int
     initials: str
     profile_url: str | None
@@ -94,6 +95,15 @@ class PostView:
     bookmarked: bool
     reveal_url: str | None
     back: str
+
+
+def staff_role(post: Post) -> str | None:
+    """The role a post shows beside its author's name, so members can tell the real moderators from
+    anyone who claims to be one. Never on an anonymous post: it would narrow down who wrote it."""
+    author = post.author
+    if post.is_anonymous or author is None or not author.is_moderator:
+        return None
+    return str(author.role)
 
 
 def hidden_reason(viewer: Any, post: Post) -> str:
@@ -267,6 +277,7 @@ class _Builder:
             hidden_reason=self._hidden_reason(post),
             name=name,
             anonymous_to_others=post.is_anonymous and name != ANONYMOUS_NAME,
+            staff_role=staff_role(post),
             avatar_hue=profiles.avatar_hue(name),
             initials=profiles.initials(name),
             profile_url=self._profile_url(post),

@@ -41,6 +41,21 @@ def test_register_refuses_bad_names_and_passwords_and_writes_nothing(
     assert _user_count() == 0
 
 
+@pytest.mark.parametrize("username", ["moderator", "Admin2", "hearth_team", "mod-sam", "the_staff", "MODERATORS_here"])
+def test_members_cannot_take_names_that_pass_as_staff(app: Flask, username: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        accounts.register(username, "long enough password")
+    assert "kept for the Hearth team" in caught.value.fields["username"][0]
+    assert _user_count() == 0
+
+
+def test_ordinary_names_with_staff_letters_in_them_are_fine_and_staff_may_use_staff_names(app: Flask) -> None:
+    for name in ("modesty", "badminton_fan", "the_modern_sam"):
+        accounts.register(name, "long enough password")
+    accounts.register("mod_maya", "long enough password", role="moderator")
+    assert _user_count() == 4
+
+
 def test_usernames_are_unique_regardless_of_case(app: Flask) -> None:
     accounts.register("River", "correct horse battery")
     with pytest.raises(Conflict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from functools import lru_cache
 
 from argon2 import PasswordHasher, profiles
@@ -60,6 +61,22 @@ def validate_username(raw: object) -> str:
     return username
 
 
+# Names a member could use to pass as staff ("moderator", "hearth_team", "admin2"): staff badges show who
+# the moderators are, and a member's name must not pretend otherwise. Staff accounts, made by an admin
+# from the shell, may use them.
+_STAFF_WORDS = frozenset(
+    ("admin", "admins", "administrator", "mod", "mods", "moderator", "moderators", "staff", "hearth", "official",
+     "system", "helpline")
+)  # fmt: skip
+_STAFF_PREFIXES = ("admin", "moderator", "hearth", "staff")
+
+
+def _sounds_like_staff(username: str) -> bool:
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    words = [word for word in re.split(r"[_\-\d]+", folded) if word]
+    return folded.startswith(_STAFF_PREFIXES) or any(word in _STAFF_WORDS for word in words)
+
+
 def validate_password(raw: object, username: str) -> str:
     if not isinstance(raw, str):
         raise invalid("password", "Must be text.")
@@ -89,6 +106,8 @@ def register(username: object, password: object, *, email: object = None, role: 
     address = _validate_email(email)
     if role not in ROLES:
         raise invalid("role", f"Role must be one of {', '.join(ROLES)}.")
+    if role == "member" and _sounds_like_staff(name):
+        raise invalid("username", "That name is kept for the Hearth team. Please choose another.")
     with write_transaction() as session:
         key = normalise_username(name)
         if session.scalar(select(User.id).where(User.username_key == key)) is not None or _is_retired(session, key):

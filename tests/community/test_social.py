@@ -287,3 +287,20 @@ def test_the_api_hides_a_blocked_or_muted_authors_words_as_the_page_does(
     blocked_view = bodies("river")
     assert [body for body, _ in blocked_view][1] == "<p>words the blocker should not see</p>\n"
     assert all(reason is None for _, reason in blocked_view), "the blocker wrote nothing here to hide"
+
+
+def test_a_staff_authors_named_posts_carry_their_role_and_anonymous_ones_do_not(
+    app: Flask, client: Any, member: User, moderator: User
+) -> None:
+    from forum.services import posting
+    from tests.conftest import api_token, bearer
+
+    thread = thread_by(member, title="Evenings alone")
+    reply(moderator, thread, "I'm one of the moderators here; glad you wrote.")
+    posting.create_reply(moderator, thread, body="Speaking just as a member now.", anonymous=True)
+    token = api_token(client, "sam")
+    posts = client.get(f"/api/v1/threads/{thread.id}", headers=bearer(token)).json["posts"]
+    assert [post["author_role"] for post in posts] == [None, "moderator", None]
+    login(client, "sam")
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert page.count('data-testid="staff-badge"') == 1 and ">Moderator</span>" in page

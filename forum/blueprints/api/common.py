@@ -80,7 +80,7 @@ def _thread_author(thread: Thread) -> str | None:
 def post_dict(post: Post) -> dict[str, Any]:
     """A post as the API shows it to this viewer: without its words when it is deleted or hidden, or
     when the viewer blocked or muted its author or was blocked by them (as the thread page does)."""
-    from forum.post_views import hidden_reason
+    from forum.post_views import hidden_reason, staff_role
 
     hidden = permissions.hides_writing(post.author_id, post.is_anonymous, permissions.hidden_author_ids(current_user))
     readable = permissions.can_view_post_body(current_user, post) and not hidden
@@ -89,6 +89,7 @@ def post_dict(post: Post) -> dict[str, Any]:
         "thread_id": post.thread_id,
         "number": post.number,
         "author": author_name(current_user, post),
+        "author_role": staff_role(post),
         "body_html": post.body_html if readable else None,
         "hidden_reason": hidden_reason(current_user, post) if hidden else None,
         "content_note": post.content_note,

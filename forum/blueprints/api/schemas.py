@@ -81,6 +81,7 @@ class PostOut(Schema):
     thread_id = fields.Integer(required=True)
     number = fields.Integer(required=True)
     author = fields.String(allow_none=True, required=True)
+    author_role = fields.String(allow_none=True)  # "moderator" or "admin" on a staff author's named post
     body_html = fields.String(allow_none=True, required=True)
     # Set when the viewer blocked or muted the author, or was blocked by them: body_html is then null.
     hidden_reason = fields.String(allow_none=True)

@@ -301,6 +301,23 @@ def test_a_quote_link_starts_the_reply_with_the_quoted_post(app: Flask, member: 
         assert "wrote:" not in page and 'name="reply_to" type="hidden" value=""' in page
 
 
+def test_a_quote_keeps_the_quoted_posts_content_note_and_never_quotes_a_hidden_author(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    river, wren = make_user("river"), make_user("wren")
+    thread = thread_by(river)
+    noted = posting.create_reply(river, thread, body="The day she died.", content_note="talks about a death").post
+    blocked = posting.create_reply(wren, thread, body="words of someone blocked").post
+    social.set_block(member, wren, "block")
+    client = _client(app, member)
+
+    page = client.get(f"/t/{thread.id}?quote={noted.id}").get_data(as_text=True)
+    assert 'name="content_note" type="text" value="talks about a death"' in page
+
+    page = client.get(f"/t/{thread.id}?quote={blocked.id}").get_data(as_text=True)
+    assert "words of someone blocked" not in page and 'name="reply_to" type="hidden" value=""' in page
+
+
 def test_a_refused_reply_comes_back_with_its_error_and_a_fresh_form_without(app: Flask, member: User) -> None:
     thread = thread_by(member)
     client = _client(app, member)

@@ -173,6 +173,7 @@ class ReplyStart(NamedTuple):
     csrf: bool  # whether forms carry a CSRF token (a setting)
     body: str  # the quote a Quote link starts the reply with
     reply_to: str
+    content_note: str  # the quoted post's note, kept over its words
 
 
 REPLY_FORM_CACHE_SIZE = 256
@@ -204,20 +205,23 @@ def _reply_form(thread: Thread, submitted: ReplyForm | None) -> Markup:
 def _fresh_form(start: ReplyStart, csrf: str, key: str) -> ReplyForm:
     form = ReplyForm()
     form.body.data, form.reply_to.data, form.idempotency_key.data = start.body, start.reply_to, key
+    form.content_note.data = start.content_note
     if start.csrf:
         form.csrf_token.current_token = csrf
     return form
 
 
-def _quote(thread_id: int) -> tuple[str, str]:
-    """The Markdown and post id a reply starts from when it was opened with ?quote=<post id>."""
+def _quote(thread_id: int) -> tuple[str, str, str]:
+    """The Markdown, post id and content note a reply starts from when it was opened with ?quote=<post id>.
+    The quoted post's content note comes with its words: quoted, they must stay folded for readers too."""
     post_id = request.args.get("quote", type=int)
     if not post_id:
-        return "", ""
+        return "", "", ""
     post = posting.get_post(post_id)
-    if post.thread_id != thread_id or not permissions.can_view_post_body(current_user, post):
-        return "", ""
-    return quote_markdown(author_name(current_user, post), post.body_md), str(post.id)
+    hidden = permissions.hides_writing(post.author_id, post.is_anonymous, permissions.hidden_author_ids(current_user))
+    if post.thread_id != thread_id or hidden or not permissions.can_view_post_body(current_user, post):
+        return "", "", ""
+    return quote_markdown(author_name(current_user, post), post.body_md), str(post.id), post.content_note or ""
 
 
 @bp.post("/t/<int:thread_id>/reply")

@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "lock_thread": "Lock thread",
     "silence": "Silence",
     "suspend": "Suspend",
+    "lift": "Lift silence or suspension",
     "escalate": "Escalate to an admin",
     "note": "Add a note",
     "resolve": "Resolve",

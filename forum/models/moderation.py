@@ -125,6 +125,7 @@ ACTIONS = (
     "lock_thread",
     "silence",
     "suspend",
+    "lift",
     "escalate",
     "note",
     "resolve",
@@ -181,7 +182,7 @@ class ModeratorMessage(db.Model):  # type: ignore[name-defined,misc]
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id", ondelete="SET NULL"))
-    # "reach_out" | "hidden" | "silenced" | "suspended" | "locked"
+    # "reach_out" | "hidden" | "silenced" | "suspended" | "lifted" | "locked"
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     # Rendered and sanitised at write time, like posts.
     body_html: Mapped[str] = mapped_column(Text, nullable=False)

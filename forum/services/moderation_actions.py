@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -61,7 +61,7 @@ def act(
         item = review.lock_item(session, item_id, version)
         text = clean_text("note", note, max_len=NOTE_MAX, required=action in ("note", "escalate"))
         duration = _clean_hours(hours) if action in ("silence", "suspend") else 0
-        if item.status != "open" and action != "note":
+        if item.status != "open" and action not in ("note", "lift"):  # a resolved item's silence can be lifted
             raise review.stale(item, "This item is already resolved.")
         review.ensure_not_claimed_by_other(item, moderator)
         context = ActionContext(session=session, item=item, moderator=moderator, note=text, hours=duration)
@@ -125,9 +125,9 @@ def _silence(ctx: ActionContext) -> dict[str, Any]:
     _refuse_penalty_from_worry(ctx)
     subject = _subject(ctx)
     permissions.ensure_can_restrict_user(ctx.moderator, subject)
-    subject.silenced_until = utcnow() + timedelta(hours=ctx.hours)
+    subject.silenced_until = _later(subject.silenced_until, ctx.hours)
     body = (
-        f"A moderator paused your posting for {ctx.hours} hours. You can still read everything.\n\n"
+        f"A moderator paused your posting until {_when(subject.silenced_until)}. You can still read everything.\n\n"
         f"Why: {ctx.note or 'To give the conversation some room.'}"
     )
     _send(ctx, subject, "silenced", body)
@@ -138,15 +138,38 @@ def _suspend(ctx: ActionContext) -> dict[str, Any]:
     _refuse_penalty_from_worry(ctx)
     subject = _subject(ctx)
     permissions.ensure_can_restrict_user(ctx.moderator, subject)
-    subject.suspended_until = utcnow() + timedelta(hours=ctx.hours)
+    subject.suspended_until = _later(subject.suspended_until, ctx.hours)
     body = (
-        f"A moderator suspended your account for {ctx.hours} hours.\n\n"
+        f"A moderator suspended your account until {_when(subject.suspended_until)}.\n\n"
         f"Why: {ctx.note or 'A serious breach of the community guidelines.'}"
     )
     _send(ctx, subject, "suspended", body)
     # Joins this transaction: sessions, tokens and sockets end with the same commit as the suspension.
     accounts.end_sessions(subject)
     return {"user_id": subject.id, "until": subject.suspended_until.isoformat()}
+
+
+def _later(until: datetime | None, hours: int) -> datetime:
+    """A new silence or suspension never shortens one already running: a second moderator's shorter
+    one (from another item) would otherwise end the first early without anyone deciding so."""
+    proposed = utcnow() + timedelta(hours=hours)
+    return until if until is not None and until > proposed else proposed
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%d %B %Y, %H:%M} UTC"
+
+
+def _lift(ctx: ActionContext) -> dict[str, Any]:
+    """End a silence or a suspension early, and tell the person."""
+    subject = _subject(ctx)
+    permissions.ensure_can_restrict_user(ctx.moderator, subject)
+    if not (subject.is_silenced or subject.is_suspended):
+        raise invalid("action", "They are neither silenced nor suspended.")
+    subject.silenced_until = subject.suspended_until = None
+    why = f"\n\nThe moderator's note: {ctx.note}" if ctx.note else ""
+    _send(ctx, subject, "lifted", f"A moderator lifted the pause on your account: you can post and chat again.{why}")
+    return {"user_id": subject.id}
 
 
 def _escalate(ctx: ActionContext) -> dict[str, Any]:
@@ -178,6 +201,7 @@ _HANDLERS: dict[str, Callable[[ActionContext], dict[str, Any] | None]] = {
     "lock_thread": _lock_thread,
     "silence": _silence,
     "suspend": _suspend,
+    "lift": _lift,
     "escalate": _escalate,
     "note": _note,
     "resolve": _resolve_action,

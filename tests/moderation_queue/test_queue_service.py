@@ -13,7 +13,7 @@ from forum.extensions import db
 from forum.models import AuditLog, ModeratorMessage, Post, ReviewDecision, ReviewEvent, ReviewItem, Thread, User, utcnow
 from forum.services import accounts, moderation_actions, posting, reports, review
 from forum.services.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
-from tests.conftest import api_token, bearer
+from tests.conftest import api_token, bearer, login
 
 from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, start_thread
 
@@ -171,6 +171,35 @@ def test_silence_stops_posting_for_the_period(app: Flask, member: User, moderato
     assert timedelta(hours=1, minutes=59) < person.silenced_until - utcnow() <= timedelta(hours=2)
     with pytest.raises(Forbidden):
         posting.create_reply(person, db.session.get(Thread, post.thread_id), body="still here")
+
+
+def test_a_shorter_silence_never_cuts_a_longer_one_short(app: Flask, member: User, moderator: User) -> None:
+    first, second = item_for(start_thread(member, CONCERN_TEXT)), item_for(start_thread(member, CRISIS_TEXT))
+    _act(moderator, first, "silence", note="cool off", hours=48)
+    until = db.session.get(User, member.id).silenced_until
+    _act(moderator, second, "silence", note="and this one", hours=1)
+    assert db.session.get(User, member.id).silenced_until == until
+
+
+def test_a_silence_can_be_lifted_even_after_its_item_was_resolved_and_the_person_is_told(
+    app: Flask, client, member: User, moderator: User
+) -> None:
+    from forum.models import ModeratorMessage
+
+    item = _act(moderator, item_for(start_thread(member, CONCERN_TEXT)), "silence", note="cool off", hours=48)
+    item = _act(moderator, item, "resolve")
+    login(client, moderator.username)
+    page = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert "silenced until" in page and 'value="lift"' in page
+
+    item = _act(moderator, item, "lift", note="we talked, all good")
+
+    assert not db.session.get(User, member.id).is_silenced
+    told = db.session.scalars(select(ModeratorMessage.kind).where(ModeratorMessage.recipient_id == member.id)).all()
+    assert told == ["silenced", "lifted"]
+    with pytest.raises(ValidationFailed):
+        _act(moderator, item, "lift")  # nothing left to lift
+    assert 'value="lift"' not in client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
 
 
 def test_suspend_ends_every_session_and_token(app: Flask, client, member: User, moderator: User) -> None:

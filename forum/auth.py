@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, Request, flash, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
-from flask_login import login_url, login_user, logout_user
+from flask_login import current_user, login_url, login_user, logout_user
 from sqlalchemy import bindparam, select
 
 from forum.extensions import db, login_manager
@@ -20,6 +22,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.jinja_env.globals["suspended_until"] = suspended_until
 
 
 # Built once: every signed-in request runs it, and a prepared statement skips building and keying it anew.
@@ -45,6 +48,14 @@ def _load_user(session_id: str) -> User | None:
 _SUSPENDED_UNTIL = "hearth.suspended_until"
 
 
+def suspended_until() -> datetime | None:
+    """Until when the account signed in on this browser is suspended, or None. Its pages say so: as a
+    guest's pages they would not tell someone suspended mid-session what happened."""
+    current_user._get_current_object()  # loads the session's user: the loader notes a suspension
+    until: datetime | None = request.environ.get(_SUSPENDED_UNTIL)
+    return until
+
+
 @login_manager.unauthorized_handler
 def _unauthorized() -> ResponseReturnValue:
     """A page that needs a signed-in person. Someone whose account was suspended while signed in is told so
@@ -54,7 +65,7 @@ def _unauthorized() -> ResponseReturnValue:
     if until is not None:
         message = f"This account is suspended until {until:%d %B %Y, %H:%M} UTC. "
         message += "Sign in to read the moderators' message."
-        return render_template("auth/suspended.html", message=message, notice=None), 403
+        return render_template("auth/suspended.html", message=message, notice=None, suspension_page=True), 403
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 

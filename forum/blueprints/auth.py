@@ -78,4 +78,4 @@ def _safe_next(target: str | None) -> str:
 def _suspended_page(error: Suspended) -> tuple[str, int]:
     """Why and until when, with the people to reach meanwhile: a suspension must not cut anyone off from help."""
     notice = accounts.suspension_notice(error)
-    return render_template("auth/suspended.html", message=error.message, notice=notice), 403
+    return render_template("auth/suspended.html", message=error.message, notice=notice, suspension_page=True), 403

@@ -122,8 +122,13 @@ def test_someone_suspended_while_signed_in_is_told_so_with_the_crisis_lines_not_
     html = page.get_data(as_text=True)
     assert page.status_code == 403 and "Your account is suspended" in html and "findahelpline" in html
     assert "Sign in to read the moderators" in html
-    # Someone merely signed out is still asked to sign in.
+    assert 'data-testid="suspended-notice"' not in html, "the suspension page says it once"
+    # Public pages say so too, rather than showing them the site as if they were a stranger.
+    home = browser.get("/").get_data(as_text=True)
+    assert 'data-testid="suspended-notice"' in home and 'href="/messages"' in home
+    # Someone merely signed out is still asked to sign in, and is told nothing about suspensions.
     assert app.test_client().get("/me/journal").status_code == 302
+    assert 'data-testid="suspended-notice"' not in app.test_client().get("/").get_data(as_text=True)
 
 
 def test_a_user_hashed_with_the_cheapest_profile_is_rehashed_to_production_at_login(app: Flask) -> None:

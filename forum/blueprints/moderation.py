@@ -201,6 +201,7 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
             "url": post_url(post),
             "screened_text": _screened_text(thread.title, body, post.number, item),
             "excerpt": body[:200],
+            "gone": _post_gone(post),
         }
     if item.target_type == "chat_message":
         return _describe_chat_message(item.target_id)
@@ -209,6 +210,15 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
         name = user.username if user else "a former member"
         return {"kind": "user", "label": f"The person: {name}", "excerpt": _latest_words(item)}
     return {"kind": item.target_type, "label": f"{item.target_type.replace('_', ' ')} #{item.target_id}", "excerpt": ""}
+
+
+def _post_gone(post: Post) -> str | None:
+    """Why a post is no longer public, said on its item so nobody acts on it as if it were."""
+    if post.deleted_at is not None:
+        return "Its author deleted it: nobody else sees it now. Its words are kept here for this review."
+    if post.visibility == "hidden":
+        return "A moderator hid it: only moderators see it now."
+    return None
 
 
 def _describe_chat_message(message_id: int) -> dict[str, Any]:

@@ -843,10 +843,11 @@ _RISK_RANK = {"none": 0, "concern": 1, "unknown": 2, "crisis": 3}
 def delete_message(actor: Any, message: ChatMessage) -> ChatMessage:
     """The author takes a message back: gone for everyone live, and its words erased."""
     permissions.ensure_can_delete_chat_message(actor, message)
-    with write_transaction():
+    with write_transaction() as session:
         message.deleted_at = utcnow()
         message.body_md = ""
         message.body_html = ""
+        screening.forget_phrases(session, "chat_message", [message.id])
         _after_retracted(message, by="author")
     return message
 
@@ -1014,6 +1015,8 @@ def _register_personal_data() -> None:
 def _erase_messages(session: Session, user: User, keep_posts: bool) -> None:
     # Chat is deleted whatever happens to posts (the privacy promise): the rows stay as empty,
     # deleted placeholders so message ids others' clients hold still line up after a reconnect.
+    written = list(session.scalars(select(ChatMessage.id).where(ChatMessage.author_id == user.id)))
+    screening.forget_phrases(session, "chat_message", written)
     session.execute(
         update(ChatMessage)
         .where(ChatMessage.author_id == user.id)

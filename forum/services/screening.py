@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 import moderation
@@ -125,3 +125,20 @@ def result_from_record(row: ScreeningRecord | None) -> ScreenResult:
         model_version=row.model_version,
         error=row.error,
     )
+
+
+_QUOTING = ("phrase", "start", "end")
+
+
+def forget_phrases(session: Session, target_type: str, target_ids: list[int]) -> None:
+    """The writing is gone (taken back, or erased with the account): its screenings keep their verdict
+    (level, score, which rules fired) for the moderators, but not the phrases they matched, which quote it."""
+    if not target_ids:
+        return
+    records = session.scalars(
+        select(ScreeningRecord).where(
+            ScreeningRecord.target_type == target_type, ScreeningRecord.target_id.in_(target_ids)
+        )
+    )
+    for record in records:
+        record.signals = [{k: v for k, v in signal.items() if k not in _QUOTING} for signal in record.signals]

@@ -22,6 +22,7 @@ from forum.models import (
     PostRevision,
     Reaction,
     RetiredName,
+    ScreeningRecord,
     Thread,
     User,
 )
@@ -285,7 +286,12 @@ def test_chat_messages_are_erased_even_when_posts_are_kept(app: Flask, member: U
 
     room = chat.board_rooms()[0]
     sent = chat.send_message(member, room, body="something I said late at night", client_id="c-1").message
+    crisis = chat.send_message(member, room, body="I'm going to hang myself tonight", client_id="c-2").message
     privacy.delete_account(member, password="correct horse battery", posts="keep")
     db.session.expire_all()
     stored = db.session.get(ChatMessage, sent.id)
     assert stored is None or (stored.body_md == "" and stored.body_html == "" and stored.author_id is None)
+    # The screening keeps its verdict for the moderators, but none of the phrases it matched.
+    record = db.session.scalars(select(ScreeningRecord).where(ScreeningRecord.target_id == crisis.id)).one()
+    assert record.level == "crisis" and record.signals
+    assert not any("phrase" in signal for signal in record.signals)

@@ -406,3 +406,30 @@ def test_a_chat_message_its_author_took_back_shows_no_words(client: FlaskClient,
     html = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
     assert "Its author took it back" in html
     assert "pills saved up" not in html
+
+
+def test_a_chat_message_its_author_takes_back_leaves_its_verdict_but_no_quoted_phrase(
+    client: FlaskClient, member: User, moderator: User
+) -> None:
+    from forum.models import ScreeningRecord
+    from forum.services import chat
+
+    chat.ensure_board_rooms()
+    room = chat.get_room("board-introductions")
+    sent = chat.send_message(member, room, body="Tonight I'm going to hang myself, I've got the rope.", client_id="r1")
+    chat.delete_message(member, sent.message)
+
+    record = db.session.scalars(select(ScreeningRecord).where(ScreeningRecord.target_id == sent.message.id)).one()
+    assert record.level == "crisis" and not any("phrase" in signal for signal in record.signals)
+    item = db.session.scalars(select(ReviewItem).where(ReviewItem.target_id == sent.message.id)).one()
+    login(client, moderator.username)
+    page = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert "Its author took it back" in page and "rope" not in page and "hang myself" not in page
+
+
+def test_a_deleted_posts_item_says_so_and_offers_no_hide(client: FlaskClient, member: User, moderator: User) -> None:
+    post = start_thread(member, CRISIS_TEXT)
+    posting.delete_post(member, post)
+    login(client, moderator.username)
+    page = client.get(f"/moderation/items/{item_for(post).id}").get_data(as_text=True)
+    assert "Its author deleted it" in page and 'value="hide"' not in page

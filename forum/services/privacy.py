@@ -154,6 +154,7 @@ def _export_posts(user: User) -> dict[str, Any]:
         .where(Post.author_id == user.id)
         .order_by(Post.id)
     ).all()
+    earlier = _earlier_versions([post.id for post, _thread in rows])
     posts = [
         {
             "id": post.id,
@@ -166,10 +167,30 @@ def _export_posts(user: User) -> dict[str, Any]:
             "created_at": post.created_at.isoformat(),
             "edited_at": post.edited_at.isoformat() if post.edited_at else None,
             "deleted": post.deleted_at is not None,
+            "earlier_versions": earlier.get(post.id, []),
         }
         for post, thread in rows
     ]
     return {"posts": posts, "markdown": _posts_markdown(posts)}
+
+
+def _earlier_versions(post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each post's versions before its edits, oldest first: kept by Hearth, so theirs to have."""
+    versions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not post_ids:
+        return versions
+    rows = db.session.scalars(
+        select(PostRevision).where(PostRevision.post_id.in_(post_ids)).order_by(PostRevision.id)
+    )
+    for revision in rows:
+        versions[revision.post_id].append(
+            {
+                "body_markdown": revision.body_md,
+                "content_note": revision.content_note,
+                "replaced_at": revision.created_at.isoformat(),
+            }
+        )
+    return versions
 
 
 def _posts_markdown(posts: list[dict[str, Any]]) -> dict[str, str]:

@@ -39,6 +39,16 @@ def _zip_files(payload: bytes) -> dict[str, bytes]:
         return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
 
 
+def test_the_export_holds_the_earlier_versions_of_an_edited_post(app: Flask, member: User) -> None:
+    thread = thread_by(member, title="My first thread", body="Today I got up at 9.")
+    posting.edit_post(member, posting.get_post(thread.id), body="Today I got up at 8.", content_note="a hard day")
+    [post] = json.loads(_zip_files(privacy.export_zip(member)[1])["posts.json"])["posts"]
+    assert post["body_markdown"] == "Today I got up at 8."
+    assert [(v["body_markdown"], v["content_note"]) for v in post["earlier_versions"]] == [
+        ("Today I got up at 9.", None)
+    ]
+
+
 def test_the_export_holds_posts_profile_journal_and_settings_as_json_and_markdown(
     app: Flask, member: User, make_user: Any
 ) -> None:

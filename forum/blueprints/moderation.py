@@ -20,7 +20,7 @@ from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.forms import ReportForm
 from forum.highlighting import highlight
-from forum.models import ChatMessage, Post, ReviewItem, User
+from forum.models import ChatMessage, ModeratorMessage, Post, ReviewItem, User
 from forum.services import chat, dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
 from forum.templating import post_url
@@ -290,8 +290,9 @@ def audit() -> ResponseReturnValue:
 @bp.get("/messages")
 @login_required
 def inbox() -> ResponseReturnValue:
-    messages = moderator_messages.inbox(current_user)
-    return render_template("moderation/inbox.html", messages=messages)
+    entries = moderator_messages.conversation(current_user)
+    messages = [entry for entry in entries if isinstance(entry, ModeratorMessage)]
+    return render_template("moderation/inbox.html", entries=entries, messages=messages)
 
 
 @bp.post("/messages/read")
@@ -313,7 +314,8 @@ def check_in() -> ResponseReturnValue:
         flash("Sent. Only the moderators can read it, and they will answer here.", "success")
     else:
         flash(
-            "Thank you for asking. A moderator has been told and will send you a private message here soon. "
+            "Thank you for asking. A moderator has been told and will answer you privately, on your Messages "
+            "page, soon. "
             "If you are in danger right now, please call a crisis line or your local emergency number.",
             "success",
         )

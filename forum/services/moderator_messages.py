@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import ModeratorMessage, User, utcnow
+from forum.models import ModeratorMessage, ReviewEvent, User, utcnow
 from forum.services import personal_data
 from forum.services.transaction import write_transaction
 
@@ -24,6 +26,28 @@ def inbox(actor: Any, *, limit: int = 100) -> list[ModeratorMessage]:
         .limit(limit)
     )
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Written:
+    """Something the member wrote to the moderators (a check-in request's note, a reply from this inbox)."""
+
+    note: str
+    created_at: datetime
+
+
+def conversation(actor: Any, *, limit: int = 100) -> list[ModeratorMessage | Written]:
+    """The inbox with the member's own notes to the moderators in it, newest first: both sides of it."""
+    member = permissions.ensure_signed_in(actor)
+    written = db.session.execute(
+        select(ReviewEvent.note, ReviewEvent.created_at)
+        .where(ReviewEvent.actor_id == member.id, ReviewEvent.action == "check_in_requested", ReviewEvent.note != "")
+        .order_by(ReviewEvent.id.desc())
+        .limit(limit)
+    )
+    entries: list[ModeratorMessage | Written] = [*inbox(member, limit=limit), *(Written(*row) for row in written)]
+    entries.sort(key=lambda entry: entry.created_at, reverse=True)
+    return entries[:limit]
 
 
 def unread_count(actor: Any) -> int:

@@ -124,7 +124,11 @@ def test_a_member_writes_back_to_a_reach_out_in_private_and_it_reaches_the_queue
         "/support/check-in", data={"source": "reply", "note": "A bit better. Thank you.", "next": "/messages"}
     )
     assert sent.status_code == 302 and sent.headers["Location"] == "/messages"
-    assert "Only the moderators can read it" in client.get("/messages").get_data(as_text=True)
+    inbox = client.get("/messages").get_data(as_text=True)
+    assert "Only the moderators can read it" in inbox
+    # Both sides of the conversation, newest first: what they wrote, above the message it answers.
+    mine, theirs = inbox.index('data-testid="written-by-you"'), inbox.index("How are you tonight?")
+    assert mine < theirs and "A bit better. Thank you." in inbox[mine:theirs]
     reply = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "user", ReviewItem.status == "open"))
     assert reply is not None and reply.priority == "urgent" and reply.subject_user_id == member.id
     moderator_view = app_client_for(client, moderator).get(f"/moderation/items/{reply.id}").get_data(as_text=True)

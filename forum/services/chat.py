@@ -204,6 +204,7 @@ _HISTORY_ROWS = (
         _MESSAGES.id,
         _MESSAGES.author_id,
         _MESSAGES.kind,
+        _MESSAGES.body_md,
         _MESSAGES.body_html,
         _MESSAGES.created_at,
         _MESSAGES.edited_at,
@@ -591,6 +592,7 @@ class _Draft:
             "author": self.author_name,
             "author_id": self.author_id,
             "kind": self.kind,
+            "body_md": self.body_md,
             "body_html": self.body_html,
             "created_at": created_at.isoformat(),
             "edited_at": None,
@@ -731,6 +733,8 @@ def message_payload(
     room = room or message.room
     author = author if author is not None else message.author
     payload = _payload(message, room.key, author.username if author is not None else None)
+    if message.deleted_at is not None:  # a removed message keeps its words for the review record, never for clients
+        payload.update(body_md="", body_html="")
     if extra:
         payload.update(extra)
     return payload
@@ -744,6 +748,7 @@ def _payload(message: ChatMessage | Row[Any], room_key: str, author_name: str | 
         "author": author_name if author_name is not None else "a former member",
         "author_id": message.author_id,
         "kind": message.kind,
+        "body_md": message.body_md,  # the source, so its author edits the Markdown rather than the rendered text
         "body_html": message.body_html,
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,

@@ -179,9 +179,7 @@ def _earlier_versions(post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     versions: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not post_ids:
         return versions
-    rows = db.session.scalars(
-        select(PostRevision).where(PostRevision.post_id.in_(post_ids)).order_by(PostRevision.id)
-    )
+    rows = db.session.scalars(select(PostRevision).where(PostRevision.post_id.in_(post_ids)).order_by(PostRevision.id))
     for revision in rows:
         versions[revision.post_id].append(
             {

@@ -10,6 +10,8 @@
   var ACK_TIMEOUT_MS = 10000;
   var NOT_OPEN_RETRY_MS = 5000; // a check-in not yet open: how often the page asks to join again
   var SETTLE_MS = 10000;       // longer than any plausible reordering of live emits
+  var ENDED_TEXT = "You're no longer connected to chat. Reload the page to continue.";
+  var SUSPENDED_TEXT = "Your account has been suspended, so chat has stopped. Reload the page to see why.";
 
   function $(root, selector) { return root.querySelector(selector); }
 
@@ -49,6 +51,7 @@
     this.announcer = $(root, "[data-chat-announce]");
     this.form = $(root, "[data-chat-form]");
     this.input = $(root, "#chat-body");
+    this.sendButton = $(root, "[data-chat-send]");
     this.error = $(root, "[data-chat-error]");
     this.presentList = $(root, "[data-chat-present]");
     this.typingLine = $(root, "[data-chat-typing]");
@@ -56,6 +59,7 @@
     this.historyId = null;       // newest id known to have no gaps before it (see resumePoint)
     this.liveArrivals = [];      // [{id, at}] of live messages not yet settled
     this.shown = {};
+    this.sources = {};           // {id: body_md}: what an edit starts from
     this.pending = {};
     this.typers = {};
     this.present = {};           // {id: username} of the people listed (a crowded room lists a page)
@@ -65,6 +69,7 @@
     this.readTimer = null;
     this.typingSentAt = 0;
     this.typingStopTimer = null;
+    this.ended = false;          // the server closed this socket: it never reconnects
   }
 
   Chat.prototype.start = function () {
@@ -73,12 +78,15 @@
     this.socket.on("connect", function () { self.join(); });
     this.socket.on("disconnect", function (reason) {
       if (reason === "io server disconnect") {
-        self.say("You were signed out. Sign in again to keep chatting.");
+        self.end();
       } else {
         self.say("Connection lost; reconnecting… Nothing you send is lost.");
       }
     });
-    this.socket.on("connect_error", function () { self.say("Can't reach the chat right now; retrying…"); });
+    this.socket.on("connect_error", function () {
+      // An inactive socket was refused by the server (signed out or suspended while away): no retry is coming.
+      if (self.socket.active) { self.say("Can't reach the chat right now; retrying…"); } else { self.end(); }
+    });
     this.socket.on("message", function (m) { self.addMessage(m, true); });
     this.socket.on("edited", function (m) { self.updateMessage(m); });
     this.socket.on("retracted", function (p) { self.retract(p); });
@@ -105,10 +113,32 @@
 
   Chat.prototype.showError = function (text) { if (this.error) { this.error.textContent = text || ""; } };
 
+  // The server closed this socket (signed out elsewhere, suspended) and the client will not reconnect, so
+  // nothing more can be sent. The box keeps its words, read-only so they can still be copied, and messages
+  // still waiting for an answer are shown as unconfirmed with their words, not left "Sending…" forever.
+  Chat.prototype.end = function () {
+    var self = this;
+    this.ended = true;
+    this.input.readOnly = true;
+    this.sendButton.disabled = true;
+    Object.keys(this.pending).forEach(function (clientId) { self.keepUnsent(clientId, "Not confirmed as sent"); });
+    this.explainEnd();
+  };
+
+  // The server closes a socket without saying why. Asking for this page again tells: a suspended member
+  // is answered 403 (the suspension page, with the crisis lines); anyone else is sent to sign in.
+  Chat.prototype.explainEnd = function () {
+    var self = this;
+    this.say(ENDED_TEXT);
+    window.fetch(window.location.href, { method: "HEAD", credentials: "same-origin", redirect: "manual", cache: "no-store" })
+      .then(function (response) { if (response.status === 403) { self.say(SUSPENDED_TEXT); } }, function () {});
+  };
+
   // --- joining --------------------------------------------------------------------------------
 
   Chat.prototype.join = function () {
     var self = this;
+    if (this.ended) { return; } // a retry timer outlived the socket
     this.say("Joining…");
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.resumePoint() }, function (err, ack) {
       if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
@@ -118,6 +148,8 @@
           ? "This check-in hasn't opened yet. You'll join by yourself when the host opens it."
           : (ack && ack.error && ack.error.message) || "You can't join this room.");
         self.form.hidden = true;
+        // Refused for being over or full: the check-in has started, so its places can't change any more.
+        if (ack && ack.error && (ack.error.code === "room_closed" || ack.error.code === "room_full")) { self.showPlaceActions(false); }
         // Until it opens, this socket is in no room and hears nothing: ask again now and then.
         if (notOpen) { setTimeout(function () { self.join(); }, NOT_OPEN_RETRY_MS); }
         return;
@@ -181,6 +213,7 @@
     if (this.shown[m.id]) { return; }
     var item = this.renderMessage(m);
     this.shown[m.id] = item;
+    this.sources[m.id] = m.body_md;
     this.insertInOrder(item, m.id);
     if (this.lastId === null || m.id > this.lastId) { this.lastId = m.id; }
     if (live) {
@@ -268,7 +301,7 @@
     var area = el("textarea");
     area.id = "edit-" + m.id;
     label.setAttribute("for", area.id);
-    area.value = body.textContent.trim();
+    area.value = this.sources[m.id]; // the Markdown: the rendered text would lose its emphasis, lists and links
     area.rows = 2;
     var save = el("button", "small", "Save");
     save.type = "submit";
@@ -297,6 +330,7 @@
     if (!item) { return; }
     var body = item.querySelector(".chat-body");
     body.innerHTML = m.body_html; // sanitised on the server
+    this.sources[m.id] = m.body_md;
     var edited = item.querySelector(".chat-edited");
     if (edited) { edited.textContent = " (edited)"; }
   };
@@ -304,6 +338,7 @@
   Chat.prototype.retract = function (p) {
     var item = this.shown[p.id];
     if (!item) { return; }
+    delete this.sources[p.id];
     item.textContent = "";
     item.className = "chat-message retracted";
     item.appendChild(el("p", "removed", p.by === "moderator" ? "Removed by a moderator." : "Deleted by its author."));
@@ -311,6 +346,7 @@
 
   Chat.prototype.request = function (event, data, onOk) {
     var self = this;
+    if (this.ended) { this.showError(ENDED_TEXT); return; }
     this.socket.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, ack) {
       if (err) { self.showError("The server didn't answer. Please try again."); return; }
       if (!ack || !ack.ok) { self.showError((ack && ack.error && ack.error.message) || "That didn't work."); return; }
@@ -338,7 +374,7 @@
 
   Chat.prototype.sendFromInput = function () {
     var body = this.input.value.trim();
-    if (!body) { return; }
+    if (!body || this.ended) { return; } // ended: the words stay in the box, as nothing could send them
     var clientId = newClientId();
     var node = el("li", "chat-message mine pending");
     node.appendChild(el("p", "meta", "Sending…"));
@@ -357,9 +393,7 @@
     this.socket.timeout(ACK_TIMEOUT_MS).emit("send", { room: this.roomKey, body: item.body, client_id: clientId }, function (err, ack) {
       if (err) { return; } // kept pending: resent with the same client_id on reconnect
       if (!ack.ok) {
-        delete self.pending[clientId];
-        item.node.remove();
-        if (!self.input.value) { self.input.value = item.body; }
+        self.refuse(clientId);
         var wait = ack.error.retry_after ? " (try again in " + ack.error.retry_after + " s)" : "";
         self.showError(ack.error.message + wait);
         if (ack.error.support) { self.showSupport(ack.error.support); } // refused, but its words need help now
@@ -368,6 +402,36 @@
       self.showError("");
       self.addMessage(ack.message, false);
     });
+  };
+
+  // Refused words are never lost: they go back into an empty box; if the person has started the next
+  // message, they stay in the log as "Not sent" rather than overwrite or mix into what is being typed.
+  Chat.prototype.refuse = function (clientId) {
+    var item = this.pending[clientId];
+    this.keepUnsent(clientId, "Not sent");
+    if (!this.input.value) { this.putBack(item); }
+  };
+
+  // A message that was not sent stays where it was typed, with its words and a way to take them back.
+  Chat.prototype.keepUnsent = function (clientId, note) {
+    var self = this;
+    var item = this.pending[clientId];
+    delete this.pending[clientId];
+    item.node.className = "chat-message mine not-sent";
+    item.node.querySelector(".meta").textContent = note;
+    var bar = el("div", "chat-actions");
+    var back = el("button", "link-button", "Put back in the box");
+    back.type = "button";
+    back.addEventListener("click", function () { self.putBack(item); });
+    bar.appendChild(back);
+    item.node.appendChild(bar);
+  };
+
+  // The unsent words go before anything typed since, as they came first.
+  Chat.prototype.putBack = function (item) {
+    item.node.remove();
+    this.input.value = this.input.value ? item.body + "\n" + this.input.value : item.body;
+    this.input.focus();
   };
 
   Chat.prototype.resendPending = function () {
@@ -548,6 +612,7 @@
     if (c.room !== this.roomKey) { return; }
     var state = $(this.root, "[data-checkin-state]");
     if (state) { state.textContent = c.state.replace(/_/g, " "); }
+    this.showPlaceActions(c.state === "scheduled");
     var form = $(this.root, "[data-mood-form]");
     if (form) {
       form.hidden = ["mood_round", "open_talk", "closing_round"].indexOf(c.state) < 0;
@@ -567,6 +632,12 @@
     if (c.summary) { this.drawSummary(c.summary); }
     if (c.state === "closed") { this.onRoom({ closed: true }); }
     else if (c.state !== "scheduled") { this.announce("The check-in is now: " + c.state.replace(/_/g, " ") + "."); }
+  };
+
+  // Places are saved and given back only before a check-in starts; after that the server refuses both (409).
+  Chat.prototype.showPlaceActions = function (scheduled) {
+    var actions = $(this.root, "[data-place-actions]");
+    if (actions) { actions.hidden = !scheduled; }
   };
 
   Chat.prototype.addMood = function (share) {

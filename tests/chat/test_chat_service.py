@@ -654,3 +654,18 @@ def test_a_rejoin_finds_retractions_through_their_own_index_however_long_the_his
             tuple(compiled.construct_params({"room_id": room.id, "after_id": ids[-1]}).values()),
         )
         assert "ix_chat_messages_room_retracted" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_payloads_carry_the_markdown_source_except_for_a_removed_message_which_carries_no_words(
+    app: Flask, member, moderator
+) -> None:
+    first, second = "Some **bold** and [a link](https://example.org/help)", "Now *only* [this](https://example.org/x)"
+    sent = chat.send_message(member, _room(), body=first, client_id="md")
+    edited = chat.edit_message(member, sent.message, body=second)
+    history, _ = chat.history_payloads(member, _room(), after_id=None)
+
+    assert sent.payload["body_md"] == first
+    assert edited.payload["body_md"] == history[-1]["body_md"] == second
+    chat.remove_message(moderator, sent.message, reason="testing")
+    replay = chat.send_message(member, _room(), body="Message number 1 from me", client_id="md")
+    assert not replay.created and (replay.payload["body_md"], replay.payload["body_html"]) == ("", "")

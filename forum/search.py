@@ -264,7 +264,7 @@ def search(
         results.withheld = True
         results.support = {"level": "crisis", "guides": _support_guides(screening)}
         return results
-    if screening.level in ("concern", "crisis"):
+    if _query_needs_support(screening):
         results.support = {"level": screening.level, "guides": _support_guides(screening)}
     parsed = parse_query(raw)
     if parsed.empty:
@@ -279,6 +279,15 @@ def search(
 
 def p_title(post: FoundPost) -> str:
     return post.thread.title
+
+
+def _query_needs_support(screening: Any) -> bool:
+    """A search is a few words, not someone writing about themself: the model alone calls one-word queries
+    such as "depression" or "March" concern, which on a forum about depression would show the panel to
+    nearly everyone. Concern counts here only when the safety net's own rules matched ("suicide")."""
+    if screening.level == "crisis":
+        return True
+    return screening.level == "concern" and any(signal.kind == "lexicon" for signal in screening.signals)
 
 
 def _support_guides(screening: Any) -> list[str]:

@@ -151,6 +151,15 @@ def test_a_search_about_coping_shows_posts_with_the_support_panel(app: Flask, me
     assert results.support is not None
 
 
+@pytest.mark.parametrize("query", ["depression", "March", "divorce"])
+def test_an_everyday_search_on_a_depression_forum_gets_results_without_the_panel(
+    app: Flask, member: User, query: str
+) -> None:
+    thread_by(member, title=f"About {query}", body=f"Some thoughts on {query} this year.")
+    results = search(member, query)
+    assert len(results.hits) == 1 and results.support is None
+
+
 def test_the_search_page_shows_highlighted_results(app: Flask, client: Any, member: User) -> None:
     thread_by(member, title="Quiet mornings", body="Coffee on the balcony <b>helps</b>.")
     page = client.get("/search?q=balcony")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from forum import auth, ratelimits
 from forum.forms import LoginForm, RegisterForm
 from forum.logs import security_event
-from forum.services import accounts
+from forum.services import accounts, privacy
 from forum.services.errors import NotAuthenticated, ServiceError, Suspended
 
 from .helpers import show_field_errors
@@ -76,6 +76,25 @@ def _safe_next(target: str | None) -> str:
 
 
 def _suspended_page(error: Suspended) -> tuple[str, int]:
-    """Why and until when, with the people to reach meanwhile: a suspension must not cut anyone off from help."""
+    """Why and until when, with the people to reach meanwhile: a suspension must not cut anyone off from help,
+    nor from their own writing (a pass to download their data, accounts.data_pass)."""
     notice = accounts.suspension_notice(error)
-    return render_template("auth/suspended.html", message=error.message, notice=notice, suspension_page=True), 403
+    return render_template(
+        "auth/suspended.html",
+        message=error.message,
+        notice=notice,
+        suspension_page=True,
+        data_pass=accounts.data_pass(error.user_id),
+        pass_minutes=accounts.DATA_PASS_MINUTES,
+    ), 403
+
+
+@bp.post("/login/suspended/export")
+@ratelimits.limited("export")
+def suspended_export() -> ResponseReturnValue:
+    """A suspended person's data export, with the pass their suspension page gave them."""
+    filename, payload = privacy.export_zip_with_pass(request.form.get("pass"))
+    security_event("data_exported", outcome="suspended")
+    return Response(
+        payload, mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

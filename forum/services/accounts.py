@@ -11,6 +11,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -146,11 +147,49 @@ def authenticate(username: object, password: object) -> User:
             f"This account is suspended until {until:%d %B %Y, %H:%M} UTC.",
             suspended_until=until.isoformat(),
             notice_id=_latest_suspension_notice(user),
+            user_id=user.id,
         )
     if _hasher().check_needs_rehash(user.password_hash):
         with write_transaction():
             user.password_hash = _hasher().hash(password)
     return user
+
+
+# --- a suspended person's own data ----------------------------------------------------------------------
+#
+# A suspension ends every session, but not the person's right to their own writing: after the right password
+# the suspension page carries a short-lived pass that downloads their data export, and nothing else.
+
+_SIGNED_FOR = "hearth-suspended-data"  # the signer salt: a pass for this and nothing else
+DATA_PASS_MINUTES = 15
+
+
+def data_pass(user_id: int) -> str:
+    """A signed pass to this person's own data export, for the suspension page (valid DATA_PASS_MINUTES)."""
+    user = db.session.get(User, user_id)
+    assert user is not None
+    return _pass_signer().dumps({"id": user.id, "v": user.session_version})
+
+
+def holder_of_data_pass(token: object) -> User:
+    """The person a data pass was given to; NotAuthenticated once it has expired or their sessions ended."""
+    expired = NotAuthenticated("That download link has expired. Sign in again for a new one.")
+    if not isinstance(token, str) or not token:
+        raise expired
+    try:
+        claims = _pass_signer().loads(token, max_age=DATA_PASS_MINUTES * 60)
+    except BadSignature:
+        raise expired from None
+    user = db.session.get(User, claims.get("id")) if isinstance(claims, dict) else None
+    if user is None or user.deleted_at is not None or user.session_version != claims.get("v"):
+        raise expired
+    return user
+
+
+def _pass_signer() -> URLSafeTimedSerializer:
+    secret = current_app.secret_key
+    assert secret is not None  # config refuses to start without one
+    return URLSafeTimedSerializer(secret, salt=_SIGNED_FOR)
 
 
 def set_trusted(user: User, trusted: bool) -> User:

@@ -36,9 +36,10 @@ class Suspended(NotAuthenticated):
 
     code = "suspended"
 
-    def __init__(self, message: str, *, suspended_until: str, notice_id: int | None) -> None:
+    def __init__(self, message: str, *, suspended_until: str, notice_id: int | None, user_id: int) -> None:
         super().__init__(message, suspended_until=suspended_until)
         self.notice_id = notice_id  # the moderators' message saying why; for the sign-in page, not the API
+        self.user_id = user_id  # for the sign-in page's pass to the person's own data (accounts.data_pass)
 
 
 class Forbidden(ServiceError):

@@ -82,7 +82,10 @@ def recent(user: Any, *, limit: int = PAGE_SIZE, before_id: int | None = None) -
 
 
 def settings_for(user: Any) -> dict[str, bool]:
-    member = permissions.ensure_signed_in(user)
+    return _settings_of(permissions.ensure_signed_in(user))
+
+
+def _settings_of(member: User) -> dict[str, bool]:
     rows = db.session.execute(
         select(NotificationSetting.kind, NotificationSetting.enabled).where(NotificationSetting.user_id == member.id)
     )
@@ -382,7 +385,7 @@ def _erase_notifications(session: Session, user: User, keep_posts: bool) -> None
 
 
 def _export_settings(user: User) -> dict[str, Any]:
-    return {"notification_kinds": settings_for(user)}
+    return {"notification_kinds": _settings_of(user)}
 
 
 def _erase_settings(session: Session, user: User, keep_posts: bool) -> None:

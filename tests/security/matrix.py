@@ -165,6 +165,11 @@ def refuses_bad_credentials(role: str, state: str) -> str:
     return LOGIN
 
 
+def refuses_a_missing_pass(role: str, state: str) -> str:
+    """A suspended person's data download without a valid pass from their suspension page: sign in again."""
+    return LOGIN
+
+
 def own_private_page(role: str, state: str) -> str:
     """A private page read without signing in answers 404 like a missing one, never a sign-in prompt."""
     return OK if state == "own" and not _gone(role) else HIDE
@@ -201,6 +206,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # accounts
     ("GET", "/login"): Route(public),
     ("POST", "/login"): Route(refuses_bad_credentials, body={"username": "nobody", "password": "wrong password"}),
+    ("POST", "/login/suspended/export"): Route(refuses_a_missing_pass, body={"pass": "not a pass"}),
     ("GET", "/register"): Route(public),
     ("POST", "/register"): Route(public),
     ("POST", "/logout"): Route(signed_in),

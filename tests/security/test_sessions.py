@@ -215,3 +215,32 @@ def test_a_new_secret_key_ends_cookie_sessions_unless_the_old_one_is_kept_as_a_f
     finally:
         app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks
     assert _signed_in(client)
+
+
+def test_someone_suspended_can_still_download_their_own_data_with_the_pass_from_their_suspension_page(
+    app: Flask, member: User
+) -> None:
+    import io
+    import re
+    import zipfile
+
+    from forum.services.practice import journal
+
+    journal.write_entry(member, body="A private line only I should ever get back.")
+    _suspend(member)
+    browser = app.test_client()
+    page = browser.post("/login", data={"username": "sam", "password": "correct horse battery"})
+    found = re.search(r'name="pass" value="([^"]+)"', page.get_data(as_text=True))
+    assert page.status_code == 403 and found is not None
+
+    download = browser.post("/login/suspended/export", data={"pass": found.group(1)})
+
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        journal_file = next(name for name in archive.namelist() if name.endswith("/journal.json"))
+        assert "A private line only I should ever get back." in archive.read(journal_file).decode()
+    # The pass is good for this person's data only, and not after their sessions end again.
+    forged = browser.post("/login/suspended/export", data={"pass": found.group(1)[:-2] + "xx"})
+    assert forged.status_code == 302 and "/login" in forged.headers["Location"]
+    _suspend(member)
+    assert browser.post("/login/suspended/export", data={"pass": found.group(1)}).status_code == 302

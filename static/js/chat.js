@@ -22,6 +22,11 @@
     return node;
   }
 
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   function newClientId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
     var bytes = new Uint8Array(16);
@@ -560,7 +565,59 @@
     var dismiss = panel && $(panel, "[data-support-dismiss]");
     var input = this.input;
     if (dismiss) { dismiss.addEventListener("click", function () { panel.hidden = true; input.focus(); }); }
+    var askButton = panel && $(panel, "[data-check-in]");
+    if (askButton) { askButton.addEventListener("click", function () { askForCheckIn(panel); }); }
   };
+
+  // The request a draft's button makes (site.js), from chat: an urgent item about the member for the
+  // moderators. It is a button outside the message form, so nothing typed in the box is sent or cleared.
+  // A refusal keeps the button, with the reason and when to ask again, beside it.
+  function askForCheckIn(panel) {
+    var ask = $(panel, "[data-check-in-ask]");
+    var button = $(ask, "[data-check-in]");
+    var status = $(panel, "[data-check-in-status]");
+    button.disabled = true;
+    status.textContent = "Asking the moderators…";
+    fetch("/api/v1/check-ins", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ source: "chat" })
+    }).then(function (r) {
+      if (r.ok) {
+        ask.hidden = true;
+        status.textContent = "Thank you for asking. A moderator will send you a private message soon.";
+        return null;
+      }
+      return r.json().catch(function () { return null; }).then(function (body) {
+        button.disabled = false;
+        status.textContent = checkInRefusal(r, body);
+      });
+    }).catch(function () {
+      button.disabled = false;
+      status.textContent = "That didn't go through: the connection failed. Please try again, or use one of the lines above.";
+    });
+  }
+
+  function checkInRefusal(response, body) {
+    var reason = (body && body.error && body.error.message) || "That didn't go through.";
+    var seconds = retryAfter(response, body);
+    var next = seconds ? " You can ask again in " + waitWords(seconds) + "," : " Please try again,";
+    return reason + next + " or use one of the lines above.";
+  }
+
+  // Seconds until a refused request may be made again: the error's retry_after, else the Retry-After header.
+  function retryAfter(response, body) {
+    var fromBody = body && body.error && body.error.retry_after;
+    var seconds = Number(fromBody || response.headers.get("Retry-After"));
+    return seconds > 0 ? Math.ceil(seconds) : null;
+  }
+
+  function waitWords(seconds) {
+    if (seconds < 60) { return seconds === 1 ? "a second" : seconds + " seconds"; }
+    var minutes = Math.ceil(seconds / 60);
+    return minutes === 1 ? "a minute" : minutes + " minutes";
+  }
 
   Chat.prototype.showSupport = function (p) {
     var panel = $(this.root, "[data-chat-support]");
@@ -602,6 +659,9 @@
       guides.appendChild(li);
     });
     $(panel, "[data-support-guides-heading]").hidden = !(p.guides && p.guides.length);
+    $(panel, "[data-support-check-in]").hidden = !p.can_request_check_in;
+    var plan = $(panel, "[data-support-plan]"); // only there when the member saved a plan
+    if (plan) { plan.hidden = !urgent; }
     panel.hidden = false;
     panel.focus();
   };

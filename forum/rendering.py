@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
 
 ALLOWED_TAGS = frozenset(
     {
@@ -26,6 +29,7 @@ def _markdown() -> MarkdownIt:
     # Headings inside a post would compete with the page's own; shift them down to h3 and below.
     md.add_render_rule("heading_open", _heading_open)
     md.add_render_rule("heading_close", _heading_close)
+    md.add_render_rule("image", _image)
     return md
 
 
@@ -40,6 +44,23 @@ def _heading_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-d
 
 def _heading_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
     return f"</{_shifted(tokens[idx].tag)}>\n"
+
+
+def _image(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    # No <img>: a remote image would tell its host who read the post, and when. Its words stay, as a link the
+    # reader can choose to follow (the cleaner gives it the rel of every other link, and drops a bad scheme).
+    alt = self.renderInlineAsText(tokens[idx].children, options, env).strip()
+    label = escapeHtml(f"[image: {alt}]" if alt else "[image]")
+    if _inside_link(tokens, idx):
+        return label  # a link within a link is not HTML; the outer one already leads somewhere
+    return f'<a href="{escapeHtml(tokens[idx].attrGet("src") or "")}">{label}</a>'
+
+
+def _inside_link(tokens: Sequence[Token], idx: int) -> bool:
+    depth = 0
+    for token in tokens[:idx]:
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+    return depth > 0
 
 
 @lru_cache(maxsize=1)

@@ -301,3 +301,9 @@ def lock(thread_id: int) -> ResponseReturnValue:
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     return {"ok": True}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Clients that ask for the icon by its old name, ignoring the page's <link rel="icon">."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from forum import charts, limits, permissions, ratelimits
 from forum.forms import TextArea
 from forum.guides import get_guide
+from forum.models import MoodEntry
 from forum.services.errors import NotFound, ServiceError
 from forum.services.practice import homework, journal, mood, plan
 from forum.services.practice.days import person_today, utc_today
@@ -101,6 +102,8 @@ class MoodForm(FlaskForm):
     argued = BooleanField(mood.TAGS["argued"])
     day = StringField("Day", render_kw={"type": "date"}, validators=[Optional()])
     local_today = HiddenField(render_kw={"data-local-today": ""})
+    # The day whose saved tags the boxes came ticked from: those ticks must not reach another day unseen.
+    tags_from = HiddenField()
 
 
 class PlanForm(FlaskForm):
@@ -158,7 +161,7 @@ def homework_add() -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise NotFound("There is no guide practice with that name.")
     with invalid_input() as caught:
-        item = homework.add_practice(
+        added = homework.add_practice_once(
             current_user,
             form.guide.data,
             due_on=form.due_on.data,
@@ -168,8 +171,19 @@ def homework_add() -> ResponseReturnValue:
     if caught.error is not None:
         flash(caught.error.message, "error")
         return redirect(url_for("guides.guide", slug=form.guide.data))
-    flash(f"\u201c{item.practice}\u201d is on your list, due {item.due_on:%A %d %B}.", "success")
-    return redirect(url_for("practice.homework_list"))
+    flash(*_added_message(added))
+    return redirect(url_for("practice.homework_list", _anchor=f"h{added.item.id}"))
+
+
+def _added_message(added: homework.PracticeAdded) -> tuple[str, str]:
+    item = added.item
+    practice, due = f"\u201c{item.practice}\u201d", f"{item.due_on:%A %d %B}"
+    if added.already_listed:
+        return (
+            f"{practice} is already on your list, due {due}: not added again. To do it twice, pick another day.",
+            "info",
+        )
+    return f"{practice} is on your list, due {due}.", "success"
 
 
 @bp.post("/homework/<int:item_id>/done")
@@ -312,28 +326,58 @@ def mood_log() -> ResponseReturnValue:
     form = MoodForm()
     status = 200
     if form.validate_on_submit():
-        tags = [name for name in mood.TAGS if getattr(form, name).data]
-        with invalid_input(form) as caught:
-            logged = mood.log_mood(
-                current_user,
-                mood=request.form.get("mood"),
-                tags=tags,
-                day=form.day.data or None,
-                local_today=form.local_today.data or None,
-            )
-        if caught.error is not None:
-            status = 422
-        else:
+        logged = _save_mood(form)
+        if logged is not None:
             flash(_logged_message(logged), "success")
             return redirect(url_for("practice.mood_log"))
+        status = 422
     today = _local_today_or_utc()
     context = _mood_context(today)
     if request.method == "GET":
         form.day.data = today.isoformat()
-        # A mood logged today comes back with its tags ticked: changing the number must not drop them.
-        for name in context["today_entry"].tags if context["today_entry"] else ():
-            getattr(form, name).data = True
+        _tick_saved_tags(form, context["today_entry"])
     return render_template("practice/mood.html", form=form, **context), status
+
+
+def _save_mood(form: MoodForm) -> mood.MoodLogged | None:
+    """The mood the form sends, saved; None when it is refused, the form then saying why."""
+    tags = [name for name in mood.TAGS if getattr(form, name).data]
+    if _ticks_carried_to_another_day(form, tags):
+        return None
+    with invalid_input(form) as caught:
+        logged = mood.log_mood(
+            current_user,
+            mood=request.form.get("mood"),
+            tags=tags,
+            day=form.day.data or None,
+            local_today=form.local_today.data or None,
+        )
+    return logged if caught.error is None else None
+
+
+def _tick_saved_tags(form: MoodForm, entry: MoodEntry | None) -> None:
+    """A mood logged today comes back with its tags ticked: changing the number must not drop them. The form
+    names the day they came from; static/js/site.js clears them while another day is chosen."""
+    if entry is None or not entry.tags:
+        return
+    for name in entry.tags:
+        getattr(form, name).data = True
+    form.tags_from.data = entry.day.isoformat()
+
+
+def _ticks_carried_to_another_day(form: MoodForm, tags: list[str]) -> bool:
+    """Ticks that came filled in from one day, sent for another (no script cleared them): ask, rather than
+    copy that day's tags over. The form comes back with them as the person's own, so sending it again saves."""
+    source = form.tags_from.data
+    chosen = form.day.data or _local_today_or_utc().isoformat()
+    if not tags or not source or chosen == source:
+        return False
+    form.tags_from.data = ""
+    form.form_errors.append(
+        "The ticks were filled in from today's entry, not the day you chose. "
+        "Untick any that don't fit that day, then choose its mood again."
+    )
+    return True
 
 
 def _logged_message(logged: mood.MoodLogged) -> str:

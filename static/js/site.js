@@ -88,30 +88,62 @@
   }
 
   // From a draft: ask a moderator to check in without leaving the page (the draft is not sent or stored).
+  // A refusal keeps the button, so asking again stays one tap away; the status beside it says what happened.
   function checkInButton() {
     var wrap = document.createElement("p");
     var button = document.createElement("button");
+    var status = document.createElement("span");
     button.type = "button";
     button.className = "small";
     button.setAttribute("data-check-in", "draft");
     button.textContent = "Ask a moderator to check in with me";
+    status.setAttribute("role", "status");
     button.addEventListener("click", function () {
       button.disabled = true;
+      status.textContent = "";
       fetch("/api/v1/check-ins", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
         body: JSON.stringify({ source: "draft" })
       }).then(function (r) {
-        wrap.textContent = r.ok
-          ? "Thank you for asking. A moderator will send you a private message soon."
-          : "That didn't go through. Please try again, or use one of the lines above.";
+        if (r.ok) {
+          button.remove();
+          status.textContent = "Thank you for asking. A moderator will send you a private message soon.";
+          return;
+        }
+        return r.json().catch(function () { return null; }).then(function (body) {
+          refused(retryAfter(r, body));
+        });
       }).catch(function () {
-        button.disabled = false;
+        refused(null);
       });
     });
+
+    function refused(seconds) {
+      button.disabled = false;
+      status.textContent = seconds
+        ? "That didn't go through. You can try again in " + waitWords(seconds) + ", or use one of the lines above."
+        : "That didn't go through. Please try again, or use one of the lines above.";
+    }
+
     wrap.appendChild(button);
+    wrap.appendChild(document.createTextNode(" "));
+    wrap.appendChild(status);
     return wrap;
+  }
+
+  // Seconds until a refused request may be made again: the error's retry_after, else the Retry-After header.
+  function retryAfter(response, body) {
+    var fromBody = body && body.error && body.error.retry_after;
+    var seconds = Number(fromBody || response.headers.get("Retry-After"));
+    return seconds > 0 ? Math.ceil(seconds) : null;
+  }
+
+  function waitWords(seconds) {
+    if (seconds < 60) { return seconds === 1 ? "a second" : seconds + " seconds"; }
+    var minutes = Math.ceil(seconds / 60);
+    return minutes === 1 ? "a minute" : minutes + " minutes";
   }
 
   function wireSuggestions(form) {
@@ -133,7 +165,35 @@
     field.addEventListener("input", check);
   }
 
+  // The mood form's tags come ticked from one day's saved entry (its tags_from field names the day). They
+  // belong to that day: choosing another day clears them, and choosing it again puts back what was ticked.
+  function wireMoodTags(form) {
+    var from = form.querySelector("input[name=tags_from]");
+    var day = form.querySelector("input[name=day]");
+    if (!from || !from.value || !day) { return; }
+    var tagsDay = from.value;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll(".mood-tags input[type=checkbox]"));
+    var kept = null;
+    function follow() {
+      var onTagsDay = day.value === "" || day.value === tagsDay;  // an empty day is saved as today
+      if (onTagsDay && kept) {
+        boxes.forEach(function (box, i) { box.checked = kept[i]; });
+        kept = null;
+      } else if (!onTagsDay && !kept) {
+        kept = boxes.map(function (box) { return box.checked; });
+        boxes.forEach(function (box) { box.checked = false; });
+      }
+      // Ticked on another day, they are the person's own: the server asks about carried ticks only.
+      from.value = onTagsDay ? tagsDay : "";
+    }
+    day.addEventListener("input", follow);
+    day.addEventListener("change", follow);
+    // Again once practice.js has moved the day to the person's own date, which may not be the server's.
+    window.addEventListener("load", follow);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.compose").forEach(wireSuggestions);
+    document.querySelectorAll("form.mood-form").forEach(wireMoodTags);
   });
 })();

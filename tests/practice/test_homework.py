@@ -154,3 +154,27 @@ def test_a_refused_reflection_comes_back_in_its_box(member_client, member: User)
     assert too_long.strip() in html, "what was written is not lost"
     db.session.expire_all()
     assert db.session.get(HomeworkItem, item.id).done_at is None  # type: ignore[union-attr]
+
+
+def test_pressing_add_again_while_that_practice_is_open_keeps_one_and_says_so(member_client, member: User) -> None:
+    for page_load in ("key-1", "key-2", "key-3"):  # each visit to the guide page makes a new key
+        response = member_client.post(
+            "/me/homework", data={"guide": "boundaries", "idempotency_key": page_load}, follow_redirects=True
+        )
+    assert db.session.scalar(select(func.count()).select_from(HomeworkItem)) == 1
+    html = response.get_data(as_text=True)
+    assert "is already on your list, due" in html and "not added again" in html
+
+
+def test_the_same_practice_is_added_again_for_another_day_or_once_the_open_one_is_done(
+    app: Flask, member: User
+) -> None:
+    first = homework.add_practice_once(member, "boundaries", idempotency_key="a")
+    twin = homework.add_practice_once(member, "boundaries", idempotency_key="b")
+    assert twin.already_listed and twin.item.id == first.item.id
+    other_day = (utc_today() + timedelta(days=2)).isoformat()
+    later = homework.add_practice_once(member, "boundaries", due_on=other_day, idempotency_key="c")
+    assert not later.already_listed and later.item.id != first.item.id
+    homework.complete(member, first.item)
+    again = homework.add_practice_once(member, "boundaries", idempotency_key="d")
+    assert not again.already_listed and again.item.id not in (first.item.id, later.item.id)

@@ -198,3 +198,31 @@ def test_the_chart_escapes_nothing_it_did_not_write(app: Flask) -> None:
     parsed = ElementTree.fromstring(str(svg))  # noqa: S314  (our own SVG)
     assert parsed.find(f"{SVG}title").text == "<script>x</script>"
     assert "<script>" not in str(svg)
+
+
+def _sent_fields(html: str) -> dict[str, str]:
+    """What a browser without scripts sends back from the page's form: each input as it stands."""
+    fields = {}
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        name, value = re.search(r'\bname="([^"]*)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
+        if name and ('type="checkbox"' not in tag or re.search(r"\bchecked\b", tag)):
+            fields[name[1]] = value[1] if value else ""
+    return fields
+
+
+def test_todays_ticks_sent_for_an_earlier_day_without_a_script_are_asked_about_not_copied(
+    member_client, member: User
+) -> None:
+    member_client.post("/me/mood", data={"mood": "6", "saw_someone": "y"})
+    form = _sent_fields(member_client.get("/me/mood").get_data(as_text=True))
+    yesterday = utc_today() - timedelta(days=1)
+
+    asked = member_client.post("/me/mood", data={**form, "day": yesterday.isoformat(), "mood": "3"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 422 and "filled in from today&#39;s entry, not the day you chose" in html
+    assert mood.entry_for(member, yesterday) is None
+
+    confirmed = _sent_fields(html)
+    assert confirmed["saw_someone"] == "y", "the ticks stay on the page for the person to check"
+    member_client.post("/me/mood", data={**confirmed, "mood": "3"})
+    assert mood.entry_for(member, yesterday).tags == ["saw_someone"], "sent again as they are, they are chosen"

@@ -196,6 +196,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # reading
     ("GET", "/"): Route(public),
     ("GET", "/healthz"): Route(public),
+    ("GET", "/favicon.ico"): Route(public),
     ("GET", "/b/<slug>"): Route(public, "board"),
     ("GET", "/t/<int:thread_id>"): Route(view_thread, "thread"),
     ("GET", "/guides/"): Route(public),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from forum import permissions
 from forum.extensions import db
-from forum.guides import get_guide
+from forum.guides import Guide, get_guide
 from forum.models import HomeworkItem, User, utcnow
 from forum.rendering import render_markdown
 from forum.services import idempotency, personal_data
@@ -41,6 +41,12 @@ class WeekSummary:
 # --- writing ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PracticeAdded:
+    item: HomeworkItem
+    already_listed: bool  # the same practice was open for the same day: that one came back, nothing was added
+
+
 def add_practice(
     actor: Any, guide_slug: object, *, due_on: object = None, local_today: object = None, idempotency_key: object = None
 ) -> HomeworkItem:
@@ -49,15 +55,8 @@ def add_practice(
     existing = _existing_item(member, key)
     if existing is not None:
         return existing
-    guide = get_guide(guide_slug) if isinstance(guide_slug, str) else None
-    if guide is None or not guide.practice:
-        raise NotFound("There is no guide practice with that name.")
-    today = person_today(local_today)
-    due = parse_day("due_on", due_on) or today + timedelta(days=DEFAULT_DAYS_AHEAD)
-    if due < today:
-        raise invalid("due_on", "Choose today or a day ahead.")
-    if due > today + timedelta(days=MAX_DAYS_AHEAD):
-        raise invalid("due_on", f"Choose a day within the next {MAX_DAYS_AHEAD} days.")
+    guide = _practice_guide(guide_slug)
+    due = _due_day(due_on, person_today(local_today))
     item = HomeworkItem(
         user_id=member.id,
         guide_slug=guide.slug,
@@ -67,6 +66,51 @@ def add_practice(
         idempotency_key=key,
     )
     return idempotency.add_once(item, lambda: _existing_item(member, key)) or item
+
+
+def add_practice_once(
+    actor: Any, guide_slug: object, *, due_on: object = None, local_today: object = None, idempotency_key: object = None
+) -> PracticeAdded:
+    """The guide page's "add to my week": pressed again while the same practice is still open for the same
+    day, it gives that one back rather than a twin. Practising it twice is still a choice: another day."""
+    member = permissions.ensure_signed_in(actor)
+    if _existing_item(member, idempotency.clean_key(idempotency_key)) is None:  # a double click is not a twin
+        guide = _practice_guide(guide_slug)
+        twin = _open_item(member, guide.slug, _due_day(due_on, person_today(local_today)))
+        if twin is not None:
+            return PracticeAdded(twin, already_listed=True)
+    item = add_practice(member, guide_slug, due_on=due_on, local_today=local_today, idempotency_key=idempotency_key)
+    return PracticeAdded(item, already_listed=False)
+
+
+def _practice_guide(slug: object) -> Guide:
+    guide = get_guide(slug) if isinstance(slug, str) else None
+    if guide is None or not guide.practice:
+        raise NotFound("There is no guide practice with that name.")
+    return guide
+
+
+def _due_day(due_on: object, today: date) -> date:
+    due = parse_day("due_on", due_on) or today + timedelta(days=DEFAULT_DAYS_AHEAD)
+    if due < today:
+        raise invalid("due_on", "Choose today or a day ahead.")
+    if due > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise invalid("due_on", f"Choose a day within the next {MAX_DAYS_AHEAD} days.")
+    return due
+
+
+def _open_item(member: User, guide_slug: str, due: date) -> HomeworkItem | None:
+    return db.session.scalar(
+        select(HomeworkItem)
+        .where(
+            HomeworkItem.user_id == member.id,
+            HomeworkItem.guide_slug == guide_slug,
+            HomeworkItem.due_on == due,
+            HomeworkItem.done_on.is_(None),
+        )
+        .order_by(HomeworkItem.id)
+        .limit(1)
+    )
 
 
 def _existing_item(member: User, key: str | None) -> HomeworkItem | None:

@@ -1,0 +1,147 @@
+"""Small defects a reviewer found in a real browser, checked in headless Chromium at 360 px: long words,
+the draft check-in button, the mood form's ticks on another day, the edit form's screening, the site icon."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from forum.services import accounts, posting, profiles
+from forum.services.practice import mood
+from tests.chat.support import PASSWORD, make_member
+from tests.support.browser import login_in_browser, new_page, register_in_browser
+from tests.support.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CRISIS = "I have the pills saved up and I'm going to kill myself tonight."
+LONG_URL = "https://example.com/" + "averylongpathsegment" * 6  # 140 characters, nowhere to break
+LONG_WORD = "unbreakable" * 10
+
+
+def _arrange_long_words(server: LiveServer) -> dict[str, Any]:
+    make_member(server, "sam")
+    with server.app.app_context():
+        sam = accounts.find_user("sam")
+        profiles.update_profile(sam, bio=f"About me: {LONG_WORD}", pronouns="")
+        board = posting.get_board("small-wins")
+        thread = posting.create_thread(
+            sam, board, title=LONG_URL, body="A small win with my garden today.", content_note=LONG_WORD
+        ).thread
+        return {"thread": thread.id, "board": board.slug}
+
+
+def test_long_words_from_members_never_make_a_page_wider_than_360_px(browser: Any, live_server: LiveServer) -> None:
+    arranged = _arrange_long_words(live_server)
+    page = new_page(browser, live_server.url)
+    shown_on = {
+        f"/t/{arranged['thread']}": [LONG_URL, LONG_WORD],  # the title (h1) and the content note's summary
+        f"/b/{arranged['board']}": [LONG_URL],  # the board's row for the thread
+        "/": [LONG_URL],  # latest activity
+        "/search?q=garden": [LONG_URL, LONG_WORD],  # the result's title and its content note
+        "/u/sam": [LONG_WORD],  # the bio
+    }
+    too_wide = []
+    for path, words in shown_on.items():
+        response = page.goto(path)
+        assert response is not None and response.ok, path
+        text = page.inner_text("main")
+        assert all(word in text for word in words), f"{path} does not show the long words it should"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 360:
+            too_wide.append(f"{path}: {width} px")
+    assert too_wide == [], "\n".join(too_wide)
+
+
+def _draft_crisis_words(page: Any) -> Any:
+    page.locator("textarea[name=body]").fill(CRISIS)
+    button = page.get_by_role("button", name="Ask a moderator to check in with me")
+    button.wait_for()
+    return button
+
+
+def test_a_refused_check_in_request_keeps_its_button_and_says_when_to_try_again(
+    browser: Any, live_server: LiveServer
+) -> None:
+    make_member(live_server, "sam")
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "sam", PASSWORD)
+    page.goto("/b/grief-and-loss/new")
+    button = _draft_crisis_words(page)
+    status = page.locator(".suggestions [role=status]")
+
+    refusal = {"error": {"code": "rate_limited", "message": "Wait.", "fields": {}, "retry_after": 90}}
+    page.route("**/api/v1/check-ins", lambda route: route.fulfill(status=429, json=refusal))
+    button.click()
+    expect(status).to_contain_text("That didn't go through. You can try again in 2 minutes")
+    expect(button).to_be_enabled()
+
+    page.unroute("**/api/v1/check-ins")
+    page.route("**/api/v1/check-ins", lambda route: route.abort())
+    button.click()
+    expect(status).to_contain_text("That didn't go through. Please try again")  # a lost connection is said too
+    expect(button).to_be_enabled()
+
+    page.unroute("**/api/v1/check-ins")
+    button.click()
+    expect(status).to_contain_text("Thank you for asking")
+    assert page.errors == []
+
+
+def test_the_edit_form_offers_the_crisis_lines_while_the_draft_is_changed(
+    browser: Any, live_server: LiveServer
+) -> None:
+    make_member(live_server, "sam")
+    with live_server.app.app_context():
+        board = posting.get_board("small-wins")
+        post = posting.create_thread(accounts.find_user("sam"), board, title="A small win", body="I went out.").post
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "sam", PASSWORD)
+    page.goto(f"/p/{post.id}/edit")
+    _draft_crisis_words(page)
+    expect(page.locator(".suggestions ul.resources li").first).to_be_visible()  # the lines, before anything is saved
+    assert page.errors == []
+
+
+def _ticked(page: Any) -> set[str]:
+    return set(page.eval_on_selector_all(".mood-tags input:checked", "boxes => boxes.map(box => box.name)"))
+
+
+def test_choosing_an_earlier_day_clears_todays_ticks_and_choosing_today_puts_them_back(
+    browser: Any, live_server: LiveServer
+) -> None:
+    page = new_page(browser, live_server.url)
+    register_in_browser(page, "wren")
+    page.goto("/me/mood")
+    today = date.fromisoformat(page.evaluate("() => document.querySelector('[data-local-today]').value"))
+    page.get_by_role("checkbox", name="Saw someone").check()
+    page.get_by_role("checkbox", name="Went outside").check()
+    page.get_by_role("button", name="Mood 6 of 10").click()
+    page.wait_for_selector(".flash-success")
+    assert _ticked(page) == {"saw_someone", "went_outside"}, "today's ticks come back, as before"
+
+    day = page.get_by_label("Day", exact=True)
+    day.fill((today - timedelta(days=1)).isoformat())
+    assert _ticked(page) == set()
+    day.fill(today.isoformat())
+    assert _ticked(page) == {"saw_someone", "went_outside"}
+
+    day.fill((today - timedelta(days=1)).isoformat())
+    page.get_by_role("checkbox", name="Slept well").check()
+    page.get_by_role("button", name="Mood 4 of 10").click()
+    page.wait_for_selector(".flash-success")
+    with live_server.app.app_context():
+        wren = accounts.find_user("wren")
+        assert mood.entry_for(wren, today - timedelta(days=1)).tags == ["slept_well"]
+        assert mood.entry_for(wren, today).tags == ["saw_someone", "went_outside"]
+    assert page.errors == []
+
+
+def test_a_page_load_fetches_the_sites_own_icon(browser: Any, live_server: LiveServer) -> None:
+    page = new_page(browser, live_server.url)
+    with page.expect_response(lambda response: "favicon" in response.url, timeout=10_000) as icon:
+        page.goto("/")
+    assert icon.value.status == 200 and icon.value.url.endswith("/static/favicon.svg")

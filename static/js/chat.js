@@ -22,10 +22,10 @@
     return node;
   }
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
+  // site.js (loaded first on every page) shares these: window.Hearth.
+  function csrfToken() { return window.Hearth.csrfToken(); }
+  function retryAfter(response, body) { return window.Hearth.retryAfter(response, body); }
+  function waitWords(seconds) { return window.Hearth.waitWords(seconds); }
 
   function newClientId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
@@ -604,19 +604,6 @@
     var seconds = retryAfter(response, body);
     var next = seconds ? " You can ask again in " + waitWords(seconds) + "," : " Please try again,";
     return reason + next + " or use one of the lines above.";
-  }
-
-  // Seconds until a refused request may be made again: the error's retry_after, else the Retry-After header.
-  function retryAfter(response, body) {
-    var fromBody = body && body.error && body.error.retry_after;
-    var seconds = Number(fromBody || response.headers.get("Retry-After"));
-    return seconds > 0 ? Math.ceil(seconds) : null;
-  }
-
-  function waitWords(seconds) {
-    if (seconds < 60) { return seconds === 1 ? "a second" : seconds + " seconds"; }
-    var minutes = Math.ceil(seconds / 60);
-    return minutes === 1 ? "a minute" : minutes + " minutes";
   }
 
   Chat.prototype.showSupport = function (p) {

@@ -196,4 +196,7 @@
     document.querySelectorAll("form.compose").forEach(wireSuggestions);
     document.querySelectorAll("form.mood-form").forEach(wireMoodTags);
   });
+
+  // For page scripts that load after this one (chat.js): one copy of what they share with it.
+  window.Hearth = { csrfToken: csrfToken, retryAfter: retryAfter, waitWords: waitWords };
 })();

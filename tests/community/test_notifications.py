@@ -184,7 +184,7 @@ def test_the_notifications_page_lists_and_opens_them(
     thread = thread_by(member, title="Walking the dog")
     post = reply(other, thread, "I walk mine at dawn.")
     page = member_client.get("/notifications").get_data(as_text=True)
-    assert "river replied in “Walking the dog”" in page
+    assert "river replied in &ldquo;Walking the dog&rdquo;" in page
     item = notifications.recent(member)[0]
     opened = member_client.post(f"/notifications/{item.id}/open")
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"#p{post.id}")

@@ -6,7 +6,7 @@ import logging
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,7 +17,7 @@ from forum.models import Post
 from forum.services import review
 from forum.services.errors import ServiceError
 from forum.services.screening import ScreenResult, screen_text
-from forum.support import own_word_fields, own_words_sent, support_for_result, words_in_request
+from forum.support import own_word_fields, own_words_sent, support_for_result, support_payload, words_in_request
 from forum.templating import post_url
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,12 @@ def _service_error(error: ServiceError) -> Any:
     refused = _refused_words(error)
     if refused is not None:
         _tell_moderators(refused, error)
+    help_refused = _refused_help(error)
     if wants_json():
         extra = _safe_extra(error)
         support = support_for_result(refused.result) if refused is not None else None
+        if support is None and help_refused:
+            support = support_payload("crisis", current_app.config["SUPPORT_REGION"], [])
         if support is not None:
             extra["support"] = support
         response = json_error(error.status, error.code, error.message, error.fields, **extra)
@@ -69,9 +72,9 @@ def _service_error(error: ServiceError) -> Any:
         flash(error.message, "info")
         return redirect("/login?next=" + request.path)
     elif refused is not None and _form_sent_words():
-        response = _page(error.status, error.message, kept=_kept_submission(error, refused.result))
+        response = _page(error.status, error.message, kept=_kept_submission(error, refused.result, help_refused))
     else:
-        response = _page(error.status, error.message)
+        response = _page(error.status, error.message, support=_LINES if help_refused else None)
     if error.status == 429 and "retry_after" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
@@ -126,9 +129,21 @@ def _retry_after(error: HTTPException) -> str:
     return header or "60"
 
 
-def _page(status: int, message: str, *, kept: dict[str, Any] | None = None) -> Response:
-    response = Response(render_template("error.html", status=status, message=message, kept=kept), status=status)
-    return response
+def _page(
+    status: int, message: str, *, kept: dict[str, Any] | None = None, support: dict[str, Any] | None = None
+) -> Response:
+    page = render_template("error.html", status=status, message=message, kept=kept, support=support)
+    return Response(page, status=status)
+
+
+# The support panel with the crisis lines (templates/_macros.html support_panel), for a refused request for help.
+_LINES = {"level": "crisis", "guides": []}
+
+
+def _refused_help(error: ServiceError) -> bool:
+    """A request for help (a check-in, a note to the moderators) refused by its flood guard: the person
+    asked for someone, so the answer carries the lines whatever their words."""
+    return error.status == 429 and error.extra.get("action") == "check_in_request"
 
 
 # --- a refused form keeps what was written ---------------------------------------------------------
@@ -186,7 +201,7 @@ def _form_sent_words() -> bool:
     return request.method == "POST" and bool(request.form) and bool(own_words_sent())
 
 
-def _kept_submission(error: ServiceError, result: ScreenResult) -> dict[str, Any]:
+def _kept_submission(error: ServiceError, result: ScreenResult, asked_for_help: bool = False) -> dict[str, Any]:
     """A refused form, shown again on the refusal page: its words stay in front of the person (after a rate
     limit with a button to send them again, the same idempotency key, so a double send is one post), and
     the support panel when the words call for it. Nothing is stored: the words live only in this page
@@ -203,7 +218,11 @@ def _kept_submission(error: ServiceError, result: ScreenResult) -> dict[str, Any
         "resent": [(name, value) for name, value in request.form.items(multi=True) if name not in not_resent],
         "retry_after": error.extra.get("retry_after"),
         "resend": error.status == 429,  # a rate limit passes; a silence or a lock does not
-        "support": support if result.level in ("crisis", "concern", "unknown") else None,
+        "support": support
+        if result.level in ("crisis", "concern", "unknown")
+        else (_LINES if asked_for_help else None),
+        # _tell_moderators kept urgent words for them: say so, so nobody thinks they went nowhere.
+        "moderators_told": result.is_urgent and current_user.is_authenticated,
         "back": _same_site_referrer(),
     }
 

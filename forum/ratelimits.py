@@ -56,8 +56,10 @@ DEFAULT_RULES: dict[str, Rule] = {
     "report": Rule(per_address="30/hour", per_account="20/hour", first_day="5/hour"),
     "search": Rule(per_address="60/minute", per_account="60/minute"),
     "react": Rule(per_address="240/minute", per_account="120/minute"),
-    # Generous: asking for a moderator is help-seeking; the limit only stops a script flooding the queue.
-    "check_in_request": Rule(per_address="30/hour", per_account="10/hour"),
+    # Asking for a moderator is help-seeking: the limit only stops a script flooding the queue. Far above
+    # what a person writes (repeat button presses add nothing: review.request_check_in), and per address
+    # high enough for many people behind one (a shelter, a campus). A refusal still shows the lines.
+    "check_in_request": Rule(per_address="300/hour", per_account="60/hour"),
     "screen_draft": Rule(per_address="240/minute", per_account="120/minute"),
     "checkin_place": Rule(per_address="120/hour", per_account="30/hour"),
     # Not an action of its own: a write whose words screen as crisis goes through a full limit of its
@@ -217,7 +219,9 @@ def _refuse_if(retry_after: int | None, action: str, scope: str) -> None:
         return
     security_event("rate_limited", action=action, scope=scope, retry_after=retry_after)
     raise RateLimited(
-        "You're doing that a lot in a short time. Please wait a little and try again.", retry_after=retry_after
+        "You're doing that a lot in a short time. Please wait a little and try again.",
+        retry_after=retry_after,
+        action=action,  # errors.py: a refused request for help still shows the lines
     )
 
 

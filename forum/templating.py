@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["suggested_guides"] = suggested_guides
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["wait"] = wait
     app.extensions[_LINKS] = {}
     app.context_processor(_context)
 
@@ -182,6 +183,19 @@ def when(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def wait(seconds: int) -> str:
+    """A wait as people say it: "a few seconds", "4 minutes", "about an hour", not "3567 seconds"."""
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return f"{seconds} seconds"
+    minutes = round(seconds / 60)
+    if minutes < 50:
+        return "a minute" if minutes == 1 else f"{minutes} minutes"
+    hours = round(minutes / 60)
+    return "about an hour" if hours <= 1 else f"about {hours} hours"
 
 
 def iso(value: datetime | None) -> str:

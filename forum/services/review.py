@@ -98,6 +98,8 @@ def request_check_in(actor: object, *, note: str = "", source: str = "support_pa
                               level=level, reasons=[reason])  # fmt: skip
             session.add(item)
             session.flush()
+        elif not text and _already_asked(item):
+            return item  # the button pressed again: the moderators already have it
         else:
             item.reasons = [*item.reasons, reason]
             item.priority, item.level = "urgent", _higher_level(item.level, level)
@@ -154,6 +156,10 @@ def keep_refused_crisis_words(
         payload = {"item_id": item.id, "level": result.level, "excerpt": kept[:280], "where": where}
         after_commit(lambda: _alert(payload))
     return item
+
+
+def _already_asked(item: ReviewItem) -> bool:
+    return any(reason.get("source") == "check_in_request" for reason in item.reasons)
 
 
 def _refused_words_held(item: ReviewItem) -> int:

@@ -353,7 +353,10 @@ def test_a_note_to_the_moderators_keeps_its_words_at_a_limit_and_crisis_words_ge
     [item] = _items_about(member)
     assert item.level == "crisis" and item.reasons[-1]["detail"] == crisis
 
-    _assert_limited_html(send(crisis + " Please."))  # past the allowance too: still kept for the moderators
+    past = send(crisis + " Please.")  # past the allowance too: still kept for the moderators, and said so
+    _assert_limited_html(past)
+    assert 'data-testid="moderators-told"' in past.get_data(as_text=True)
+    assert "You can send it again in about an hour." in past.get_data(as_text=True)
     [item] = _items_about(member)
     assert item.reasons[-1]["source"] == "refused_words" and item.reasons[-1]["detail"] == crisis + " Please."
 
@@ -375,3 +378,25 @@ def test_a_report_refused_by_a_limit_keeps_its_reason(
 
     _assert_limited_html(refused)
     assert 'name="reason" rows="8">And this one is spam too, I think.</textarea>' in refused.get_data(as_text=True)
+
+
+def test_asking_for_a_check_in_is_never_a_bare_refusal(client: FlaskClient, member: User, limits_on: Any) -> None:
+    from forum.services import review
+
+    _age(member, days=30)
+    review.request_check_in(member, source="post")
+    review.request_check_in(member, source="post")  # the button pressed again adds nothing
+    [item] = _items_about(member)
+    assert [reason["source"] for reason in item.reasons] == ["check_in_request"]
+
+    limits_on(check_in_request={"per_account": "1/hour", "per_address": None})
+    token = _token(client, "sam")  # before signing in: the API takes a token, not a session
+    _login(client, "sam", PASSWORD)
+    assert client.post("/support/check-in", data={"source": "post"}).status_code == 302
+    refused = client.post("/support/check-in", data={"source": "post"})
+    _assert_limited_html(refused)
+    assert 'data-testid="support-panel"' in refused.get_data(as_text=True), "the lines, whatever the words"
+    api = client.application.test_client().post(
+        "/api/v1/check-ins", json={"source": "draft", "note": ""}, headers=bearer(token)
+    )
+    assert api.status_code == 429 and api.json["error"]["support"]["resources"]

@@ -251,7 +251,8 @@ def ensure_can_view_thread(user: Any, thread: Thread | None) -> Thread:
 
 def ensure_can_create_thread(user: Any, board: Board) -> User:
     member = ensure_signed_in(user)
-    return _guard(member, can_create_thread(member, board), Forbidden, "You can't start threads right now.")
+    refusal = _paused(member) or "You can't start threads right now."
+    return _guard(member, can_create_thread(member, board), Forbidden, refusal)
 
 
 def ensure_can_reply(user: Any, thread: Thread) -> User:
@@ -262,8 +263,16 @@ def ensure_can_reply(user: Any, thread: Thread) -> User:
             raise Forbidden("This thread is locked.")
         if _blocked_from(member, thread):
             raise Forbidden("You can't reply in this thread.")
-        raise Forbidden("You can't reply right now.")
+        raise Forbidden(_paused(member) or "You can't reply right now.")
     return member
+
+
+def _paused(member: User) -> str | None:
+    """What a silenced member is told when a write is refused: until when, and where the reason is."""
+    if not member.is_silenced or member.silenced_until is None:
+        return None
+    until = f"{member.silenced_until:%d %B %Y, %H:%M} UTC"
+    return f"A moderator has paused your posting until {until}. Your messages (/messages) say why."
 
 
 def ensure_can_edit_post(user: Any, post: Post) -> User:

@@ -41,7 +41,9 @@ def test_register_refuses_bad_names_and_passwords_and_writes_nothing(
     assert _user_count() == 0
 
 
-@pytest.mark.parametrize("username", ["moderator", "Admin2", "hearth_team", "mod-sam", "the_staff", "MODERATORS_here"])
+@pytest.mark.parametrize(
+    "username", ["moderator", "Admin2", "hearth_team", "mod-sam", "the_staff", "MODERATORS_here", "m0derator", "adm1n"]
+)
 def test_members_cannot_take_names_that_pass_as_staff(app: Flask, username: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         accounts.register(username, "long enough password")

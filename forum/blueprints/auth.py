@@ -93,7 +93,11 @@ def _suspended_page(error: Suspended) -> tuple[str, int]:
 @ratelimits.limited("export")
 def suspended_export() -> ResponseReturnValue:
     """A suspended person's data export, with the pass their suspension page gave them."""
-    filename, payload = privacy.export_zip_with_pass(request.form.get("pass"))
+    try:
+        filename, payload = privacy.export_zip_with_pass(request.form.get("pass"))
+    except NotAuthenticated as error:  # to sign-in, not back here: this address takes only a form post
+        flash(error.message, "info")
+        return redirect(url_for("auth.login"))
     security_event("data_exported", outcome="suspended")
     return Response(
         payload, mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{filename}"'}

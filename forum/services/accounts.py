@@ -72,10 +72,18 @@ _STAFF_WORDS = frozenset(
 _STAFF_PREFIXES = ("admin", "moderator", "hearth", "staff")
 
 
+# Digits that stand in for letters in look-alike names ("m0derator", "adm1n").
+_LOOK_ALIKE = str.maketrans("013457", "oieast")
+
+
 def _sounds_like_staff(username: str) -> bool:
     folded = unicodedata.normalize("NFKC", username).casefold()
-    words = [word for word in re.split(r"[_\-\d]+", folded) if word]
-    return folded.startswith(_STAFF_PREFIXES) or any(word in _STAFF_WORDS for word in words)
+    return any(_staff_words_in(name) for name in (folded, folded.translate(_LOOK_ALIKE)))
+
+
+def _staff_words_in(name: str) -> bool:
+    words = [word for word in re.split(r"[_\-\d]+", name) if word]
+    return name.startswith(_STAFF_PREFIXES) or any(word in _STAFF_WORDS for word in words)
 
 
 def validate_password(raw: object, username: str) -> str:
@@ -173,7 +181,7 @@ def data_pass(user_id: int) -> str:
 
 def holder_of_data_pass(token: object) -> User:
     """The person a data pass was given to; NotAuthenticated once it has expired or their sessions ended."""
-    expired = NotAuthenticated("That download link has expired. Sign in again for a new one.")
+    expired = NotAuthenticated("That download button has expired or is not valid. Sign in again for a new one.")
     if not isinstance(token, str) or not token:
         raise expired
     try:

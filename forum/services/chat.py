@@ -253,6 +253,8 @@ def add_participant(member: User, checkin: CheckIn) -> None:
             # Counted again under the write lock: two people racing for the last place can't both get it.
             locked = session.get(CheckIn, checkin.id, with_for_update=True, populate_existing=True)
             assert locked is not None
+            if is_participant(locked, member.id):
+                return  # already has a place (a second tab, a stale page): full or not, it stays theirs
             if participant_count(locked) >= locked.capacity:
                 from forum.services.chat_errors import RoomFull
 

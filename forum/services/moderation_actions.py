@@ -125,7 +125,10 @@ def _silence(ctx: ActionContext) -> dict[str, Any]:
     _refuse_penalty_from_worry(ctx)
     subject = _subject(ctx)
     permissions.ensure_can_restrict_user(ctx.moderator, subject)
-    subject.silenced_until = _later(subject.silenced_until, ctx.hours)
+    before = subject.silenced_until
+    subject.silenced_until = _later(before, ctx.hours)
+    if subject.silenced_until == before:  # a longer one runs already: nothing new to tell them
+        return {"user_id": subject.id, "until": before.isoformat(), "kept_longer": True}
     body = (
         f"A moderator paused your posting until {_when(subject.silenced_until)}. You can still read everything.\n\n"
         f"Why: {ctx.note or 'To give the conversation some room.'}"

@@ -179,6 +179,8 @@ def test_a_shorter_silence_never_cuts_a_longer_one_short(app: Flask, member: Use
     until = db.session.get(User, member.id).silenced_until
     _act(moderator, second, "silence", note="and this one", hours=1)
     assert db.session.get(User, member.id).silenced_until == until
+    told = db.session.scalars(select(ModeratorMessage.kind).where(ModeratorMessage.recipient_id == member.id)).all()
+    assert told == ["silenced"], "nothing changed for them, so no second notice"
 
 
 def test_a_silence_can_be_lifted_even_after_its_item_was_resolved_and_the_person_is_told(

@@ -191,6 +191,18 @@ RULES: tuple[Rule, ...] = (
         "passive_ideation",
         r"\bno ?one would (?:care|notice|miss me) if i (?:died|was gone|disappeared|were gone|killed|wasn'?t here|was dead)\b",
     ),
+    # "nobody will miss me": with "when i'm gone" it is the rule above in other words; alone it is a warning
+    # sign for the moderators (concern) unless the sentence is about an ordinary absence (a party, a shift).
+    Rule(
+        "passive_ideation",
+        r"\b(?:no ?one|nobody) (?:will|would|'?ll|is going to|is gonna) (?:even )?miss me (?:when|if|once|after) (?:i'?m|i am|i was|i'?ve) (?:gone|dead|not here|left)\b",
+    ),
+    Rule(
+        "passive_ideation",
+        r"\b(?:no ?one|nobody) (?:will|would|'?ll|is going to|is gonna) (?:even )?(?:miss me|notice i'?m gone)\b",
+        tier=CONCERN,
+        benign=_EVENTS + r"|\b(?:work|shift|class|office|if i (?:skip|leave|stay|don'?t go|miss))\b",
+    ),
     Rule("passive_ideation", r"\bwhat'?s the point (?:of|in) (?:living|being alive|going on|staying alive)\b"),
     Rule(
         "passive_ideation",

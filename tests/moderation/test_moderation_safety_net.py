@@ -64,6 +64,7 @@ CRISIS_FORMS = [
     "Nobody is answering. I have the pills in my hand and I'm taking them now.",
     "i've got the tablets lined up",
     "holding my meds in my hand, taking them all now",
+    "no one will miss me when I'm gone",
 ]
 
 
@@ -135,3 +136,10 @@ def test_kys_aimed_at_someone_else_is_not_a_self_crisis() -> None:
     result = screen("kys loser")
     assert result.level != "crisis"
     assert any(s.label == "kys_other" for s in result.signals)
+
+
+@pytest.mark.parametrize("text", ["nobody will miss me", "Nobody is answering. no one would even miss me."])
+def test_nobody_will_miss_me_goes_to_the_moderators_as_concern(text: str) -> None:
+    result = screen(text)
+    assert result.level == "concern"
+    assert any(s.kind == "lexicon" and s.label == "passive_ideation" for s in result.signals)

@@ -43,10 +43,11 @@ def open_one(notification_id: int) -> ResponseReturnValue:
     if item is None or item.user_id != member.id:
         raise NotFound("That notification doesn't exist.")
     notifications.mark_read(member, [item.id])
-    return redirect(_target(item))
+    return redirect(destination(item))
 
 
-def _target(item: Notification) -> str:
+def destination(item: Notification) -> str:
+    """Where a notification opens: the post on its page of the thread, the thread, or its own link."""
     if item.post is not None:
         return post_url(item.post)
     if item.thread_id is not None:

@@ -97,6 +97,8 @@ def actor_name(notification: Notification) -> str:
     """Who did it, as the reader may know it: anonymous posts and former members stay unnamed."""
     if notification.kind == "moderator":
         return "The moderators"
+    if notification.kind == "check_in":
+        return "Hearth"  # the check-in itself, not a person
     if notification.actor is None:
         post = notification.post
         return "a former member" if post is not None and post.author_id is None else "a member"

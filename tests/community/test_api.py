@@ -34,11 +34,12 @@ def test_search_rejects_an_empty_query_and_unknown_filters(app: Flask, client: A
 
 def test_notifications_list_and_mark_read(app: Flask, client: Any, member: User, make_user: Any) -> None:
     other = make_user("river")
-    reply(other, thread_by(member), "hello @sam")
+    post = reply(other, thread_by(member), "hello @sam")
     headers = bearer(api_token(client, "sam"))
     listed = client.get("/api/v1/notifications", headers=headers).json
     assert listed["unread"] == 1
     assert [(n["kind"], n["actor"], n["read"]) for n in listed["notifications"]] == [("mention", "river", False)]
+    assert listed["notifications"][0]["url"] == f"/t/{post.thread_id}?page=1#p{post.id}", "where it opens, as on the page"
     marked = client.post(
         "/api/v1/notifications/read", json={"ids": [listed["notifications"][0]["id"]]}, headers=headers
     )

@@ -175,6 +175,7 @@ def test_a_moderator_message_and_a_check_in_become_notifications(app: Flask, mem
     assert _kinds(member) == ["moderator", "check_in"]
     check_in = notifications.recent(member)[0]
     assert "Sunday check-in" in check_in.body_html and check_in.url == "/chat/7"
+    assert notifications.actor_name(check_in) == "Hearth", "the check-in itself, not 'a member'"
 
 
 def test_the_notifications_page_lists_and_opens_them(

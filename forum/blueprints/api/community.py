@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from forum import ratelimits
+from forum.blueprints.notifications import destination
 from forum.extensions import db
 from forum.models import User
 from forum.models.community import REACTION_KINDS
@@ -78,7 +79,7 @@ def list_notifications(args: dict[str, Any]) -> Any:
                 "thread_id": n.thread_id,
                 "post_id": n.post_id,
                 "body_html": n.body_html,
-                "url": n.url,
+                "url": destination(n),
                 "read": n.read_at is not None,
                 "created_at": n.created_at,
             }

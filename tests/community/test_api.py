@@ -39,7 +39,7 @@ def test_notifications_list_and_mark_read(app: Flask, client: Any, member: User,
     listed = client.get("/api/v1/notifications", headers=headers).json
     assert listed["unread"] == 1
     assert [(n["kind"], n["actor"], n["read"]) for n in listed["notifications"]] == [("mention", "river", False)]
-    assert listed["notifications"][0]["url"] == f"/t/{post.thread_id}?page=1#p{post.id}", "where it opens, as on the page"
+    assert listed["notifications"][0]["url"] == f"/t/{post.thread_id}?page=1#p{post.id}"  # where it opens
     marked = client.post(
         "/api/v1/notifications/read", json={"ids": [listed["notifications"][0]["id"]]}, headers=headers
     )

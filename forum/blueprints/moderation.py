@@ -44,6 +44,15 @@ ACTION_LABELS = {
 
 
 @bp.app_template_global()
+def risk_words(item: ReviewItem) -> str:
+    """An item's risk as the queue says it. "unknown" means the screen failed on writing, but an item about
+    a person who asked for a check-in has no screening to fail: it is a request for help."""
+    if item.level != "unknown":
+        return item.level
+    return "asked for help" if item.target_type == "user" else "risk unknown"
+
+
+@bp.app_template_global()
 def unread_moderator_messages() -> int:
     return moderator_messages.unread_count(current_user)
 

@@ -150,7 +150,7 @@
       if (!ack || !ack.ok) {
         var notOpen = ack && ack.error && ack.error.code === "room_not_open";
         self.say(notOpen
-          ? "This check-in hasn't opened yet. You'll join by yourself when the host opens it."
+          ? "This check-in hasn't opened yet. This page joins by itself when it opens, if a place is left; saving a place makes sure of one."
           : (ack && ack.error && ack.error.message) || "You can't join this room.");
         self.form.hidden = true;
         // Refused for being over or full: the check-in has started, so its places can't change any more.

@@ -190,6 +190,8 @@ def test_the_support_panel_offers_a_check_in_that_raises_an_urgent_item(
     assert back.status_code == 302 and back.headers["Location"] == "/t/1"
     item = db.session.scalar(select(ReviewItem).where(ReviewItem.target_type == "user"))
     assert item is not None and item.priority == "urgent" and item.reasons[-1]["kind"] == "post"
+    queue = app_client_for(client, moderator).get("/moderation/queue/list").get_data(as_text=True)
+    assert "asked for help" in queue and "risk unknown" not in queue, "no screening failed here"
 
 
 def test_check_in_never_redirects_off_site(client: FlaskClient, member: User) -> None:

@@ -93,11 +93,12 @@ def link(endpoint: str, **values: Any) -> str:
     return found
 
 
-def post_url(post: Any) -> str:
+def post_url(post: Any, *, anchor: str | None = None) -> str:
     """A post on its page of the thread: every link to a post (redirects, bookmarks, search, notifications,
-    the moderation queue) goes where the post is, not to the thread's first page."""
+    the moderation queue) goes where the post is, not to the thread's first page. `anchor`: another place
+    on that page to land on (the post's own by default)."""
     page = queries.page_of_post(post, current_app.config["POSTS_PER_PAGE"])
-    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=f"p{post.id}")
+    return url_for("boards.thread", thread_id=post.thread_id, page=page, _anchor=anchor or f"p{post.id}")
 
 
 def _is_plain(values: dict[str, Any]) -> bool:

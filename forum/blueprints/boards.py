@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from forum import permissions, post_views, queries, ratelimits
 from forum.blueprints.guides import guide_url, thread_guides
 from forum.forms import EditForm, ReplyForm, ThreadForm
-from forum.models import Thread
+from forum.models import Post, Thread
 from forum.rendering import quote_markdown
 from forum.services import posting
 from forum.support import own_words
@@ -242,11 +242,16 @@ def reply(thread_id: int) -> ResponseReturnValue:
                 reply_to_id=_int_or_none(form.reply_to.data),
             )
         if caught.error is None:
-            remember_support(outcome.screen)
-            return redirect(post_url(outcome.post))
+            return redirect(_after_writing(outcome.post, remember_support(outcome.screen)))
     permissions.ensure_can_view_thread(current_user, thread)
     last_page = queries.thread_page_rows(thread, 10**6, current_app.config["POSTS_PER_PAGE"])
     return _thread_page(thread, last_page, form, support=None), 422
+
+
+def _after_writing(post: Post, support: bool) -> str:
+    """The post on its page, or, when the support panel comes with it, the panel at the top of that page:
+    landing on the post would leave the crisis lines thousands of pixels above, out of sight and focus."""
+    return post_url(post, anchor="support" if support else None)
 
 
 def _int_or_none(value: object) -> int | None:
@@ -267,9 +272,8 @@ def edit(post_id: int) -> ResponseReturnValue:
         with invalid_input(form) as caught:
             outcome = posting.edit_post(current_user, post, body=form.body.data, content_note=form.content_note.data)
         if caught.error is None:
-            remember_support(outcome.screen)
             flash("Your post was updated.", "success")
-            return redirect(post_url(post))
+            return redirect(_after_writing(post, remember_support(outcome.screen)))
     status = 422 if request.method == "POST" else 200
     return render_template("edit.html", post=post, form=form), status
 

@@ -52,12 +52,14 @@ def invalid_input(form: FlaskForm | None = None) -> Iterator[Caught]:
             show_field_errors(form, error)
 
 
-def remember_support(result: ScreenResult) -> None:
-    """Show the support panel on the next page; only the level and guides go in the cookie."""
+def remember_support(result: ScreenResult) -> bool:
+    """Show the support panel on the next page (True); only the level and guides go in the cookie."""
     if result.level in ("crisis", "concern", "unknown"):
         session["support"] = {"level": result.level, "guides": result.guides[:3]}
-    elif result.guides:
+        return True
+    if result.guides:
         session["suggested_guides"] = result.guides[:3]
+    return False
 
 
 def take_support() -> dict[str, Any] | None:

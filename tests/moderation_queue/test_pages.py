@@ -439,3 +439,16 @@ def test_a_deleted_posts_item_says_so_and_offers_no_hide(client: FlaskClient, me
     login(client, moderator.username)
     page = client.get(f"/moderation/items/{item_for(post).id}").get_data(as_text=True)
     assert "Its author deleted it" in page and 'value="hide"' not in page
+
+
+def test_a_reply_that_brings_the_support_panel_lands_on_the_panel_not_on_the_post(
+    client: FlaskClient, member: User, make_user: Any
+) -> None:
+    post = start_thread(make_user("river"), CALM_TEXT)
+    login(client, "sam")
+    calm = client.post(f"/t/{post.thread_id}/reply", data={"body": "Thanks for sharing this, the walk sounds lovely."})
+    assert "#p" in calm.headers["Location"]
+    crisis = client.post(f"/t/{post.thread_id}/reply", data={"body": CRISIS_TEXT})
+    assert crisis.status_code == 302 and crisis.headers["Location"].endswith("#support")
+    page = client.get(crisis.headers["Location"]).get_data(as_text=True)
+    assert '<section id="support" tabindex="-1"' in page and 'role="alert"' not in page.split('id="support"')[1][:200]

@@ -80,8 +80,16 @@ def _service_error(error: ServiceError) -> Any:
     return response
 
 
+# Kept on the error for the page's own use (errors._refused_help), not part of the API's answer.
+_INTERNAL_EXTRA = ("action",)
+
+
 def _safe_extra(error: ServiceError) -> dict[str, Any]:
-    return {key: value for key, value in error.extra.items() if isinstance(value, str | int | float | bool | dict)}
+    return {
+        key: value
+        for key, value in error.extra.items()
+        if key not in _INTERNAL_EXTRA and isinstance(value, str | int | float | bool | dict)
+    }
 
 
 def _csrf_error(error: CSRFError) -> Any:
@@ -99,6 +107,7 @@ def _http_error(error: HTTPException) -> Any:
     response = _page(status, error.description or "Something went wrong.")
     if status == 429:
         response.headers["Retry-After"] = _retry_after(error)
+    _keep_allow(error, response)
     return response
 
 
@@ -107,21 +116,30 @@ def _api_http_error(error: HTTPException, status: int) -> Response:
     message = error.description or "Request failed."
     data = getattr(error, "data", None)
     if isinstance(data, dict) and "messages" in data:
-        # webargs validation errors from flask-smorest: {"json": {"field": ["msg"]}}
+        # webargs validation errors from flask-smorest: {"json": {"field": ["msg"]}}, or, for a body that
+        # is not JSON at all, {"json": ["Invalid JSON body."]}
         for location_errors in data["messages"].values():
             if isinstance(location_errors, dict):
                 fields.update(location_errors)
         message = "Some fields are missing or invalid."
-        if _is_invalid_json(fields):
+        if _is_invalid_json(data["messages"]):
             status, message, fields = 400, "The body is not valid JSON.", {}
     response = json_error(status, _CODES.get(status, "error"), message, fields)
     if status == 429:
         response.headers["Retry-After"] = _retry_after(error)
+    _keep_allow(error, response)
     return response
 
 
-def _is_invalid_json(fields: dict[str, Any]) -> bool:
-    return any("Invalid JSON body" in str(messages) for messages in fields.values())
+def _keep_allow(error: HTTPException, response: Response) -> None:
+    """A 405 says which methods the address takes (RFC 9110): werkzeug's own answer has the Allow header."""
+    allow = error.get_response().headers.get("Allow") if error.code == 405 else None
+    if allow:
+        response.headers["Allow"] = allow
+
+
+def _is_invalid_json(messages: dict[str, Any]) -> bool:
+    return any("Invalid JSON body" in str(found) for found in messages.values())
 
 
 def _retry_after(error: HTTPException) -> str:

@@ -196,7 +196,39 @@ def test_malformed_json_and_invalid_utf8_are_400(client: FlaskClient, token: str
         headers={**bearer(token), "Content-Type": "application/json"},
     )
     _assert_error(response, 400)
+    assert response.json["error"]["message"].startswith("The body is not valid JSON")
     assert _count(Thread) == 0
+
+
+def test_json_nested_too_deeply_to_parse_is_400_not_a_crash(client: FlaskClient, token: str) -> None:
+    deep = b'{"title": ' + b"[" * 5000 + b"]" * 5000 + b', "body": "x"}'
+    response = client.post(
+        "/api/v1/boards/role-transitions/threads",
+        data=deep,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    _assert_error(response, 400)
+    assert "nested too deeply" in response.json["error"]["message"]
+    assert _count(Thread) == 0
+
+
+def test_an_id_beyond_any_the_database_holds_is_422_not_a_crash(client: FlaskClient, token: str) -> None:
+    response = client.post("/api/v1/notifications/read", json={"ids": [2**63]}, headers=bearer(token))
+    _assert_error(response, 422)
+
+
+def test_a_request_without_a_body_needs_no_content_type_and_a_405_says_what_is_allowed(
+    client: FlaskClient, token: str, make_user
+) -> None:
+    river = make_user("river")
+    from forum.services import posting
+
+    post = posting.create_thread(river, posting.get_board("small-wins"), title="A walk today", body="I walked.").post
+    environ = {"CONTENT_LENGTH": None}  # no Content-Length header at all: no body
+    reacted = client.put(f"/api/v1/posts/{post.id}/reactions/hug", headers=bearer(token), environ_overrides=environ)
+    assert reacted.status_code == 200, reacted.json
+    wrong = client.put("/api/v1/boards", json={}, headers=bearer(token))
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
 
 
 def test_a_body_over_the_size_limit_is_413(client: FlaskClient, token: str) -> None:

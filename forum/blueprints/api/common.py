@@ -34,12 +34,29 @@ def error_responses(blp: Any) -> Any:
 
 def guard_request() -> None:
     """Before every API request: JSON bodies only, and CSRF when the caller uses the session cookie."""
-    has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length != 0
+    has_body = request.method in ("POST", "PUT", "PATCH") and _sends_a_body()
     if has_body and not request.is_json:
         raise ServiceError("Send a JSON body with Content-Type: application/json.")
+    if has_body:
+        _ensure_parseable()
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
     if unsafe and bearer_token(request) is None and getattr(current_user, "is_authenticated", False):
         csrf.protect()
+
+
+def _sends_a_body() -> bool:
+    """A body is on its way: a Content-Length above 0, or chunks. No Content-Length at all is no body."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return chunked or bool(request.content_length)
+
+
+def _ensure_parseable() -> None:
+    """JSON nested a thousand deep is a few kilobytes and overflows Python's parser (RecursionError), which
+    no JSON library in the stack turns into a client error: say so here, as for any body that is not JSON."""
+    try:
+        request.get_json(silent=True)
+    except RecursionError:
+        raise ServiceError("The body is not valid JSON: it is nested too deeply.") from None
 
 
 def actor() -> User:

@@ -73,7 +73,7 @@ class NotificationListQuery(Schema):
 
 class MarkRead(Schema):
     ids = fields.List(
-        fields.Integer(),
+        fields.Integer(validate=validate.Range(min=1, max=ID_MAX)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=500),

@@ -14,6 +14,11 @@ class ErrorDetail(Schema):
     retry_after = fields.Integer()
     # "fields" would shadow the marshmallow module inside the class body, so it is declared by name.
     fields_ = fields.Dict(keys=fields.String(), values=fields.Raw(), data_key="fields")
+    # A refusal of words that need it carries the support panel (README, "When Hearth says no").
+    support = fields.Dict(metadata={"description": "The support panel: crisis lines, words, guides."})
+    # A 409 on a review item carries its fresh state, to act on again.
+    item = fields.Dict(metadata={"description": "The review item as it is now."})
+    suspended_until = fields.String(metadata={"description": "Set when the account is suspended (401)."})
 
 
 class ApiError(Schema):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import frontmatter
 
-from forum.rendering import render_markdown
+from forum.rendering import render_page_markdown
 
 GUIDES_DIR = Path(__file__).parent / "content" / "guides"
 
@@ -40,7 +40,7 @@ def all_guides() -> dict[str, Guide]:
             areas=tuple(str(area) for area in _as_list(post.get("areas"))),
             practice=str(post.get("practice", "")),
             prompts=tuple(str(prompt) for prompt in _as_list(post.get("prompts"))),
-            body_html=render_markdown(post.content),
+            body_html=render_page_markdown(post.content),
         )
     return guides
 

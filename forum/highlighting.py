@@ -48,12 +48,15 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 
 
 def highlight(text: str, signals: Iterable[dict[str, Any]]) -> Markup:
-    mark = Markup('<mark title="{}">{}</mark>')  # format() escapes both arguments
+    # The label in words too: a title is hover-only, out of reach of keyboards and screen readers.
+    mark = Markup(
+        '<mark title="{0}">{1}<span class="visually-hidden"> (matched: {0})</span></mark>'
+    )  # format() escapes
     pieces: list[Markup] = []
     cursor = 0
     for start, end, label in spans_for(text, signals):
         pieces.append(escape(text[cursor:start]))
-        pieces.append(mark.format(label, text[start:end]))
+        pieces.append(mark.format(label.replace("_", " "), text[start:end]))
         cursor = end
     pieces.append(escape(text[cursor:]))
     return Markup("").join(pieces)

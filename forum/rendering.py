@@ -21,14 +21,15 @@ ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 
 
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
+@lru_cache(maxsize=2)
+def _markdown(shift_headings: bool = True) -> MarkdownIt:
     # Raw HTML off: a post is Markdown, never markup; nh3 is the second wall, not the first.
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
-    # Headings inside a post would compete with the page's own; shift them down to h3 and below.
-    md.add_render_rule("heading_open", _heading_open)
-    md.add_render_rule("heading_close", _heading_close)
+    if shift_headings:
+        # Headings inside a post would compete with the page's own; shift them down to h3 and below.
+        md.add_render_rule("heading_open", _heading_open)
+        md.add_render_rule("heading_close", _heading_close)
     md.add_render_rule("image", _image)
     return md
 
@@ -63,12 +64,12 @@ def _inside_link(tokens: Sequence[Token], idx: int) -> bool:
     return depth > 0
 
 
-@lru_cache(maxsize=1)
-def _cleaner() -> nh3.Cleaner:
+@lru_cache(maxsize=2)
+def _cleaner(page_headings: bool = False) -> nh3.Cleaner:
     # Built once: nh3.clean(html, **options) builds the same sanitiser on every call, which cost four
-    # times the cleaning itself on a chat message.
+    # times the cleaning itself on a chat message. A page's own Markdown (a guide) may have h2 sections.
     return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
+        tags=set(ALLOWED_TAGS) | ({"h2"} if page_headings else set()),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(ALLOWED_URL_SCHEMES),
         link_rel=LINK_REL,
@@ -82,6 +83,12 @@ def sanitise(html: str) -> str:
 
 def render_markdown(text: str) -> str:
     return sanitise(_markdown().render(text))
+
+
+def render_page_markdown(text: str) -> str:
+    """Markdown that is a page's own content (a guide): its ## headings are the page's sections (h2),
+    under the page's h1, not shifted down as a post's are."""
+    return _cleaner(page_headings=True).clean(_markdown(shift_headings=False).render(text))
 
 
 def quote_markdown(author: str, body_md: str) -> str:

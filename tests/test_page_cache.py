@@ -266,7 +266,7 @@ def test_the_menu_badges_count_unread_messages_and_notifications(
     page = _page(_client(app, member), thread)
     unread_messages, unread_notifications = messages.unread_count(member), notifications.unread_count(member)
     assert unread_messages == 1 and unread_notifications >= 1
-    assert f'aria-label="{unread_messages} unread">{unread_messages}</span>' in page
+    assert f'{unread_messages}<span class="visually-hidden"> unread</span>' in page
     assert re.search(rf"data-unread-count>{unread_notifications}</span>", page)
 
 

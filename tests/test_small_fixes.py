@@ -66,3 +66,17 @@ def test_a_linked_image_is_one_link_to_where_it_led_with_the_image_words_inside(
     html = render_markdown("[![my dog <Rex>](https://example.com/dog.jpg)](https://example.com/album)")
     assert html.count("<a ") == 1, html
     assert '<a href="https://example.com/album" rel="nofollow ugc noopener">[image: my dog &lt;Rex&gt;]</a>' in html
+
+
+def test_a_guides_sections_are_h2_under_its_title_and_posts_still_start_at_h3(client: FlaskClient) -> None:
+    from forum.guides import all_guides
+
+    guide = next(iter(all_guides().values()))
+    page = client.get(f"/guides/{guide.slug}").get_data(as_text=True)
+    assert "<h2>What it is</h2>" in page and "<h4>" not in page
+    assert render_markdown("## A heading in a post") == "<h4>A heading in a post</h4>\n"
+
+
+def test_an_error_page_is_titled_with_what_happened_not_a_number(client: FlaskClient) -> None:
+    page = client.get("/no-such-page").get_data(as_text=True)
+    assert "<title>We couldn't find that &middot; Hearth</title>" in page

@@ -71,6 +71,11 @@
   }
 
   function renderSuggestions(box, result) {
+    // Rebuilt only when what it says changes: the box is a live region, and a rebuild after every pause in
+    // typing would read the whole crisis block out again in the middle of a sentence.
+    var said = suggestionKey(result);
+    if (box.getAttribute("data-said") === said) { return; }
+    box.setAttribute("data-said", said);
     box.textContent = "";
     if (!result) { return; }
     var urgent = result.level === "crisis" || result.level === "unknown";
@@ -85,6 +90,12 @@
       box.appendChild(guideList(links));
     }
     if (urgent) { box.appendChild(checkInButton()); }
+  }
+
+  function suggestionKey(result) {
+    if (!result) { return ""; }
+    var slugs = (result.guide_links || []).map(function (g) { return g.slug; });
+    return result.level + "|" + slugs.join(",");
   }
 
   // From a draft: ask a moderator to check in without leaving the page (the draft is not sent or stored).
@@ -152,7 +163,7 @@
     if (!field || !box) { return; }
     var check = debounce(function () {
       var text = field.value;
-      if (text.trim().length < 20) { box.textContent = ""; return; }
+      if (text.trim().length < 20) { renderSuggestions(box, null); return; }
       fetch("/api/v1/screen", {
         method: "POST",
         credentials: "same-origin",

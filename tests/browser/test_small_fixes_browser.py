@@ -106,6 +106,23 @@ def test_the_edit_form_offers_the_crisis_lines_while_the_draft_is_changed(
     assert page.errors == []
 
 
+def test_the_draft_suggestions_are_not_rebuilt_while_what_they_say_stays_the_same(
+    browser: Any, live_server: LiveServer
+) -> None:
+    make_member(live_server, "sam")
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "sam", PASSWORD)
+    page.goto("/b/grief-and-loss/new")
+    assert page.locator("[data-suggestions]").count() == 1, "the live region is in the page before it speaks"
+    _draft_crisis_words(page)
+    page.eval_on_selector(".suggestions ul.resources", "list => { list.dataset.first = 'yes'; }")
+    with page.expect_response("**/api/v1/screen"):
+        page.locator("textarea[name=body]").press_sequentially(" I mean it.")
+    page.wait_for_timeout(300)
+    # The same answer: the region was left alone, so a screen reader does not read it all out again.
+    assert page.eval_on_selector(".suggestions ul.resources", "list => list.dataset.first") == "yes"
+
+
 def _ticked(page: Any) -> set[str]:
     return set(page.eval_on_selector_all(".mood-tags input:checked", "boxes => boxes.map(box => box.name)"))
 

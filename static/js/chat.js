@@ -22,11 +22,6 @@
     return node;
   }
 
-  // site.js (loaded first on every page) shares these: window.Hearth.
-  function csrfToken() { return window.Hearth.csrfToken(); }
-  function retryAfter(response, body) { return window.Hearth.retryAfter(response, body); }
-  function waitWords(seconds) { return window.Hearth.waitWords(seconds); }
-
   function newClientId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
     var bytes = new Uint8Array(16);
@@ -578,32 +573,15 @@
     var status = $(panel, "[data-check-in-status]");
     button.disabled = true;
     status.textContent = "Asking the moderators…";
-    fetch("/api/v1/check-ins", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ source: "chat" })
-    }).then(function (r) {
-      if (r.ok) {
+    window.Hearth.requestCheckIn("chat").then(function (refusal) {
+      if (refusal === null) {
         ask.hidden = true;
-        status.textContent = "Thank you for asking. A moderator will send you a private message soon.";
-        return null;
+        status.textContent = window.Hearth.checkInThanks;
+        return;
       }
-      return r.json().catch(function () { return null; }).then(function (body) {
-        button.disabled = false;
-        status.textContent = checkInRefusal(r, body);
-      });
-    }).catch(function () {
       button.disabled = false;
-      status.textContent = "That didn't go through: the connection failed. Please try again, or use one of the lines above.";
+      status.textContent = refusal;
     });
-  }
-
-  function checkInRefusal(response, body) {
-    var reason = (body && body.error && body.error.message) || "That didn't go through.";
-    var seconds = retryAfter(response, body);
-    var next = seconds ? " You can ask again in " + waitWords(seconds) + "," : " Please try again,";
-    return reason + next + " or use one of the lines above.";
   }
 
   Chat.prototype.showSupport = function (p) {

@@ -98,6 +98,31 @@
     return result.level + "|" + slugs.join(",");
   }
 
+  var CHECK_IN_THANKS = "Thank you for asking. A moderator will send you a private message soon.";
+
+  // Ask the moderators to check in with this person: a draft's button here, the chat panel in chat.js.
+  // Resolves to null once asked, or to a sentence saying why not and when to ask again.
+  function requestCheckIn(source) {
+    return fetch("/api/v1/check-ins", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ source: source })
+    }).then(function (r) {
+      if (r.ok) { return null; }
+      return r.json().catch(function () { return null; }).then(function (body) { return checkInRefusal(r, body); });
+    }, function () {
+      return "That didn't go through: the connection failed. Please try again, or use one of the lines above.";
+    });
+  }
+
+  function checkInRefusal(response, body) {
+    var reason = (body && body.error && body.error.message) || "That didn't go through.";
+    var seconds = retryAfter(response, body);
+    var next = seconds ? " You can ask again in " + waitWords(seconds) + "," : " Please try again,";
+    return reason + next + " or use one of the lines above.";
+  }
+
   // From a draft: ask a moderator to check in without leaving the page (the draft is not sent or stored).
   // A refusal keeps the button, so asking again stays one tap away; the status beside it says what happened.
   function checkInButton() {
@@ -112,31 +137,16 @@
     button.addEventListener("click", function () {
       button.disabled = true;
       status.textContent = "";
-      fetch("/api/v1/check-ins", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ source: "draft" })
-      }).then(function (r) {
-        if (r.ok) {
+      requestCheckIn("draft").then(function (refusal) {
+        if (refusal === null) {
           button.remove();
-          status.textContent = "Thank you for asking. A moderator will send you a private message soon.";
+          status.textContent = CHECK_IN_THANKS;
           return;
         }
-        return r.json().catch(function () { return null; }).then(function (body) {
-          refused(retryAfter(r, body));
-        });
-      }).catch(function () {
-        refused(null);
+        button.disabled = false;
+        status.textContent = refusal;
       });
     });
-
-    function refused(seconds) {
-      button.disabled = false;
-      status.textContent = seconds
-        ? "That didn't go through. You can try again in " + waitWords(seconds) + ", or use one of the lines above."
-        : "That didn't go through. Please try again, or use one of the lines above.";
-    }
 
     wrap.appendChild(button);
     wrap.appendChild(document.createTextNode(" "));
@@ -209,5 +219,5 @@
   });
 
   // For page scripts that load after this one (chat.js): one copy of what they share with it.
-  window.Hearth = { csrfToken: csrfToken, retryAfter: retryAfter, waitWords: waitWords };
+  window.Hearth = { requestCheckIn: requestCheckIn, checkInThanks: CHECK_IN_THANKS };
 })();

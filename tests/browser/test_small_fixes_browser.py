@@ -76,13 +76,13 @@ def test_a_refused_check_in_request_keeps_its_button_and_says_when_to_try_again(
     refusal = {"error": {"code": "rate_limited", "message": "Wait.", "fields": {}, "retry_after": 90}}
     page.route("**/api/v1/check-ins", lambda route: route.fulfill(status=429, json=refusal))
     button.click()
-    expect(status).to_contain_text("That didn't go through. You can try again in 2 minutes")
+    expect(status).to_contain_text("Wait. You can ask again in 2 minutes")
     expect(button).to_be_enabled()
 
     page.unroute("**/api/v1/check-ins")
     page.route("**/api/v1/check-ins", lambda route: route.abort())
     button.click()
-    expect(status).to_contain_text("That didn't go through. Please try again")  # a lost connection is said too
+    expect(status).to_contain_text("the connection failed. Please try again")  # a lost connection is said too
     expect(button).to_be_enabled()
 
     page.unroute("**/api/v1/check-ins")

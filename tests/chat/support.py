@@ -40,6 +40,21 @@ def schedule_check_in(host: Any, capacity: int = 4, minutes_ahead: int = 5) -> A
     )
 
 
+def open_room_in_browser(
+    browser: Any, server: LiveServer, username: str, room: str = ROOM, status: str = r"^Live"
+) -> Any:
+    """A page signed in as `username`, in chat room `room`, once its status line reads `status`."""
+    from playwright.sync_api import expect
+
+    from tests.support.browser import login_in_browser, new_page
+
+    page = new_page(browser, server.url)
+    login_in_browser(page, username)
+    page.goto(f"/chat/{room}")
+    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(status), timeout=20_000)
+    return page
+
+
 def calm(n: int) -> str:
     return f"Message number {n} from me"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.chat.support import CRISIS_TEXT, ROOM, make_member
+from tests.chat.support import CRISIS_TEXT, make_member, open_room_in_browser
 from tests.support.browser import login_in_browser, new_page
 from tests.support.live import LiveServer
 
@@ -16,22 +16,14 @@ CONCERN_TEXT = "I feel worthless and like a burden to everyone, I just want to d
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _open_room(browser, server: LiveServer, username: str):
-    page = new_page(browser, server.url)
-    login_in_browser(page, username)
-    page.goto(f"/chat/{ROOM}")
-    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(r"^Live"), timeout=20_000)
-    return page
-
-
 def test_two_people_chat_and_only_the_one_in_crisis_sees_support_while_a_moderator_is_alerted(
     browser, live_server: LiveServer
 ) -> None:
     for name, role in (("amber", "member"), ("basil", "member"), ("mod_maya", "moderator")):
         make_member(live_server, name, role=role)
-    amber = _open_room(browser, live_server, "amber")
-    basil = _open_room(browser, live_server, "basil")
-    moderator = _open_room(browser, live_server, "mod_maya")
+    amber = open_room_in_browser(browser, live_server, "amber")
+    basil = open_room_in_browser(browser, live_server, "basil")
+    moderator = open_room_in_browser(browser, live_server, "mod_maya")
     expect(moderator.locator("[data-mod-alerts-status]")).to_have_text(re.compile(r"^Listening"), timeout=20_000)
 
     amber.get_by_label("Message", exact=True).fill("Message number 1 from me")

@@ -17,23 +17,15 @@ from tests.chat.support import (
     browser_session,
     csrf_from,
     make_member,
+    open_room_in_browser,
     schedule_check_in,
 )
-from tests.support.browser import login_in_browser, new_page
 from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ENDED = "You're no longer connected to chat. Reload the page to continue."
 SUSPENDED = "Your account has been suspended, so chat has stopped. Reload the page to see why."
-
-
-def _open_room(browser, server: LiveServer, username: str, room: str = ROOM, status: str = r"^Live"):
-    page = new_page(browser, server.url)
-    login_in_browser(page, username)
-    page.goto(f"/chat/{room}")
-    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(status), timeout=20_000)
-    return page
 
 
 def _sign_out_elsewhere(server: LiveServer, username: str) -> None:
@@ -54,7 +46,7 @@ def test_a_dropped_connection_sends_what_was_typed_on_reconnect_but_a_sign_out_e
     browser, live_server: LiveServer
 ) -> None:
     make_member(live_server, "amber")
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
     box = page.get_by_label("Message", exact=True)
 
     live_server.stop()  # the transport drops; the page keeps trying to reconnect
@@ -83,7 +75,7 @@ def test_a_reconnect_the_server_refuses_ends_the_page_and_keeps_what_was_typed_w
     browser, live_server: LiveServer
 ) -> None:
     make_member(live_server, "amber")
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
     box = page.get_by_label("Message", exact=True)
     live_server.stop()
     expect(page.locator("[data-chat-status]")).to_have_text(re.compile("reconnecting|retrying"), timeout=10_000)
@@ -107,7 +99,7 @@ def test_a_member_suspended_while_chatting_keeps_their_words_and_is_told_of_the_
     browser, live_server: LiveServer
 ) -> None:
     make_member(live_server, "amber")
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
     with live_server.app.app_context():
         member = accounts.find_user("amber")
         with write_transaction():
@@ -133,7 +125,7 @@ def test_words_refused_by_slow_mode_stay_as_not_sent_while_the_next_message_is_b
     make_member(live_server, "mod_maya", role="moderator")
     with live_server.app.app_context():
         chat.set_slow_mode(accounts.find_user("mod_maya"), chat.get_room(ROOM), 60)
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
     box = page.get_by_label("Message", exact=True)
     box.fill("My first message")
     box.press("Enter")
@@ -173,8 +165,8 @@ def test_the_place_buttons_leave_the_room_page_when_the_host_opens_or_ends_the_c
         checkin = schedule_check_in(accounts.find_user("mod_maya"))
         checkins.save_place(accounts.find_user("amber"), checkin)
         room = checkin.room.key
-    with_place = _open_room(browser, live_server, "amber", room)  # a saved place lets her in before it opens
-    without_place = _open_room(browser, live_server, "basil", room, status="hasn't opened yet")
+    with_place = open_room_in_browser(browser, live_server, "amber", room)  # a saved place lets her in before it opens
+    without_place = open_room_in_browser(browser, live_server, "basil", room, status="hasn't opened yet")
     expect(with_place.get_by_test_id("give-up-place")).to_be_visible()
     expect(without_place.get_by_test_id("save-place")).to_be_visible()
 
@@ -199,7 +191,7 @@ def test_editing_a_message_starts_from_its_markdown_after_sending_editing_and_re
     first = "Some **bold** words\n\n- one\n- [a link](https://example.org/help)"
     second = "Now *only* [this link](https://example.org/x)"
     make_member(live_server, "amber")
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
     page.get_by_label("Message", exact=True).fill(first)
     page.get_by_role("button", name="Send").click()
     sent = page.locator(".chat-message[data-id]", has_text="bold words")

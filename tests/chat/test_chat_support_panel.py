@@ -14,8 +14,15 @@ from forum.extensions import db
 from forum.models import ReviewItem
 from forum.services import accounts
 from forum.services.practice import plan
-from tests.chat.support import CRISIS_TEXT, ROOM, ChatClient, browser_session, cookie_header, make_member
-from tests.support.browser import login_in_browser, new_page
+from tests.chat.support import (
+    CRISIS_TEXT,
+    ROOM,
+    ChatClient,
+    browser_session,
+    cookie_header,
+    make_member,
+    open_room_in_browser,
+)
 from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -29,14 +36,6 @@ WHAT_HELPS = "A walk round the reservoir with the dog"
 def _save_plan(server: LiveServer, username: str) -> None:
     with server.app.app_context():
         plan.save_plan(accounts.find_user(username), warning_signs=WARNING_SIGN, what_helps=WHAT_HELPS)
-
-
-def _open_room(browser, server: LiveServer, username: str):
-    page = new_page(browser, server.url)
-    login_in_browser(page, username)
-    page.goto(f"/chat/{ROOM}")
-    expect(page.locator("[data-chat-status]")).to_have_text(re.compile(r"^Live"), timeout=20_000)
-    return page
 
 
 def _send_crisis_words(page) -> None:
@@ -61,7 +60,7 @@ def test_crisis_words_in_chat_bring_the_check_in_button_and_the_members_own_plan
 ) -> None:
     member_id, _token = make_member(live_server, "amber")
     _save_plan(live_server, "amber")
-    page = _open_room(browser, live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
 
     _send_crisis_words(page)
     panel = page.get_by_test_id("support-panel")
@@ -100,7 +99,7 @@ def test_a_refused_check_in_request_keeps_the_button_with_the_reason_and_when_to
             timeout=10,
         )
         assert earlier.status_code == 201  # the hour's one request is used up
-        page = _open_room(browser, server, "amber")
+        page = open_room_in_browser(browser, server, "amber")
         _send_crisis_words(page)
         panel = page.get_by_test_id("support-panel")
         box = page.get_by_label("Message", exact=True)

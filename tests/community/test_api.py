@@ -60,4 +60,21 @@ def test_the_openapi_document_lists_the_community_endpoints(app: Flask, client: 
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ("/api/v1/search", "/api/v1/notifications", "/api/v1/notifications/read"):
         assert path in paths
-    assert "/api/v1/posts/{post_id}/reactions/{kind}" in paths
+    parameters = paths["/api/v1/posts/{post_id}/reactions/{kind}"]["parameters"]
+    kind = next(p for p in parameters if p["name"] == "kind")
+    assert kind["schema"]["enum"] == ["hug", "me_too", "thank_you", "not_alone"]  # the kinds a client may send
+
+
+def test_marking_notifications_read_needs_ids_or_all(app: Flask, client: Any, member: User, make_user: Any) -> None:
+    """A body without ids (or no body) is refused and clears nothing; {"all": true} marks every one read."""
+    other = make_user("river")
+    reply(other, thread_by(member), "hello @sam")
+    reply(other, thread_by(member), "and again @sam")
+    headers = bearer(api_token(client, "sam"))
+    for body in ({}, None, {"ids": []}, {"ids": None}, {"ids": [1], "all": True}):
+        refused = client.post("/api/v1/notifications/read", json=body, headers=headers)
+        assert refused.status_code == 422, body
+        assert client.get("/api/v1/notifications", headers=headers).json["unread"] == 2
+    assert client.post("/api/v1/notifications/read", headers=headers).status_code == 422  # no body at all
+    marked = client.post("/api/v1/notifications/read", json={"all": True}, headers=headers)
+    assert marked.json == {"unread": 0}

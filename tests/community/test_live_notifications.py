@@ -53,7 +53,7 @@ def test_a_reply_pushes_the_new_unread_count_to_the_thread_author(live_server: L
         changed.clear()
         read = requests.post(
             f"{live_server.url}/api/v1/notifications/read",
-            json={},
+            json={"all": True},
             headers={"Authorization": f"Bearer {sam_token}"},
             timeout=10,
         )

@@ -307,7 +307,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/check-ins"): Route(signed_in, body={}),
     ("GET", "/api/v1/search"): Route(public),
     ("GET", "/api/v1/notifications"): Route(signed_in),
-    ("POST", "/api/v1/notifications/read"): Route(signed_in, body={}),
+    ("POST", "/api/v1/notifications/read"): Route(signed_in, body={"all": True}),
     ("GET", "/api/v1/moderation/queue"): Route(staff),
     ("GET", "/api/v1/moderation/items/<int:item_id>"): Route(staff, "item"),
     ("POST", "/api/v1/moderation/items/<int:item_id>/claim"): Route(staff, "item", {"version": 1}),

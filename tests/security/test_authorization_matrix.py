@@ -74,6 +74,26 @@ def test_every_socket_event_has_a_row_in_the_matrix(app: Flask) -> None:
     assert stale == [], f"rows for events that no longer exist: {stale}"
 
 
+def test_the_openapi_document_says_which_api_routes_need_a_signed_in_caller(app: Flask) -> None:
+    """An operation whose row answers a stranger with LOGIN lists only the sign-in schemes as its security;
+    one a stranger may use keeps the document's default, where signing in is optional."""
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    assert spec["security"] == [{}, {"bearer": []}, {"session": []}]
+    for (method, rule), row in matrix.ROUTES.items():
+        if not rule.startswith("/api/v1/") or rule.endswith("openapi.json"):
+            continue
+        path = rule.replace("<int:", "<").replace("<", "{").replace(">", "}")
+        operation = spec["paths"][path][method.lower()]
+        # LOGIN for a stranger but not for a member (POST /tokens answers everyone with bad credentials LOGIN).
+        needs_sign_in = any(
+            row.policy("anonymous", state) == LOGIN and row.policy("member", state) != LOGIN for state in row.states
+        )
+        if needs_sign_in:
+            assert operation.get("security") in ([{"bearer": []}, {"session": []}], [{"bearer": []}]), (method, rule)
+        else:
+            assert "security" not in operation, (method, rule)
+
+
 # --- the world --------------------------------------------------------------------------------------------
 
 

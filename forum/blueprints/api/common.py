@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -30,6 +31,27 @@ def error_responses(blp: Any) -> Any:
         return view
 
     return document
+
+
+# OpenAPI security requirements: the document's default (sign-in optional: a signed-in caller may see more)
+# and what signed_in() puts on an operation that answers 401 to a stranger.
+SIGN_IN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"session": []}]
+SIGN_IN_REQUIRED: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+
+
+def signed_in(blp: Any) -> Any:
+    """A decorator for blp's views that only a signed-in caller may use: refuses anyone else with 401 before
+    the view runs, and says so in the OpenAPI document (the operation's `security`)."""
+
+    def require(view: Any) -> Any:
+        @functools.wraps(view)
+        def view_for_the_signed_in(*args: Any, **kwargs: Any) -> Any:
+            permissions.ensure_signed_in(current_user)
+            return view(*args, **kwargs)
+
+        return blp.doc(security=SIGN_IN_REQUIRED)(view_for_the_signed_in)
+
+    return require
 
 
 def guard_request() -> None:

@@ -18,12 +18,13 @@ from forum.services import notifications, posting, social
 from forum.services.errors import NotFound, invalid
 
 from . import community_schemas as cs
-from .common import actor, error_responses
+from .common import actor, error_responses, signed_in
 
 blp = Blueprint("api_community", __name__, url_prefix="/api/v1", description="Search, notifications and reactions")
 
 
 _document_errors = error_responses(blp)
+_signed_in = signed_in(blp)
 
 
 @blp.route("/search", methods=["GET"])
@@ -66,6 +67,7 @@ def search_posts(args: dict[str, Any]) -> Any:
 @blp.route("/notifications", methods=["GET"])
 @blp.arguments(cs.NotificationListQuery, location="query")
 @blp.response(200, cs.NotificationList)
+@_signed_in
 @_document_errors
 def list_notifications(args: dict[str, Any]) -> Any:
     member = actor()
@@ -92,11 +94,20 @@ def list_notifications(args: dict[str, Any]) -> Any:
 @blp.route("/notifications/read", methods=["POST"])
 @blp.arguments(cs.MarkRead)
 @blp.response(200, cs.UnreadOut)
+@_signed_in
 @_document_errors
 def mark_notifications_read(body: dict[str, Any]) -> Any:
     member = actor()
-    notifications.mark_read(member, body.get("ids"))
+    notifications.mark_read(member, None if body["all"] else body["ids"])
     return {"unread": notifications.unread_count(member)}
+
+
+_REACTION_KIND = {
+    "in": "path",
+    "name": "kind",
+    "description": "The reaction: one of the supportive kinds.",
+    "schema": {"type": "string", "enum": list(REACTION_KINDS)},
+}
 
 
 def _reaction(post_id: int, kind: str, on: bool) -> dict[str, Any]:
@@ -106,16 +117,18 @@ def _reaction(post_id: int, kind: str, on: bool) -> dict[str, Any]:
     return {"counts": social.set_reaction(member, posting.get_post(post_id), kind, on)}
 
 
-@blp.route("/posts/<int:post_id>/reactions/<kind>", methods=["PUT"])
+@blp.route("/posts/<int:post_id>/reactions/<kind>", methods=["PUT"], parameters=[_REACTION_KIND])
 @ratelimits.limited("react", methods=("PUT",))
 @blp.response(200, cs.ReactionCounts)
+@_signed_in
 @_document_errors
 def add_reaction(post_id: int, kind: str) -> Any:
     return _reaction(post_id, kind, True)
 
 
-@blp.route("/posts/<int:post_id>/reactions/<kind>", methods=["DELETE"])
+@blp.route("/posts/<int:post_id>/reactions/<kind>", methods=["DELETE"], parameters=[_REACTION_KIND])
 @blp.response(200, cs.ReactionCounts)
+@_signed_in
 @_document_errors
 def remove_reaction(post_id: int, kind: str) -> Any:
     return _reaction(post_id, kind, False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from forum.models.community import REACTION_KINDS
 from forum.models.notifications import NOTIFICATION_KINDS
@@ -72,13 +74,23 @@ class NotificationListQuery(Schema):
 
 
 class MarkRead(Schema):
+    """Which notifications to mark read: these ids, or all of them. Marking everything is said outright,
+    so a body that lost its ids on the way (or none at all) cannot clear someone's whole list."""
+
     ids = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=ID_MAX)),
         load_default=None,
-        allow_none=True,
-        validate=validate.Length(max=500),
-        metadata={"description": "Omit to mark every notification read."},
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "The notifications to mark read."},
     )
+    all = fields.Boolean(load_default=False, metadata={"description": "true marks every notification read."})
+
+    @validates_schema
+    def _one_choice(self, data: dict[str, Any], **_: Any) -> None:
+        if data["ids"] is None and not data["all"]:
+            raise ValidationError('Send "ids" (the notifications to mark read) or "all": true.', "ids")
+        if data["ids"] is not None and data["all"]:
+            raise ValidationError('Send "ids" or "all": true, not both.', "all")
 
 
 class UnreadOut(Schema):

@@ -17,12 +17,13 @@ from forum.services.errors import NotAuthenticated
 from forum.support import own_words
 
 from . import schemas
-from .common import actor, error_responses, post_dict, screening_dict, thread_dict, user_dict
+from .common import actor, error_responses, post_dict, screening_dict, signed_in, thread_dict, user_dict
 
 blp = Blueprint("api_core", __name__, url_prefix="/api/v1", description="Accounts, boards, threads and posts")
 
 
 _document_errors = error_responses(blp)
+_signed_in = signed_in(blp)
 
 
 @blp.route("/users", methods=["POST"])
@@ -54,6 +55,7 @@ def create_token(body: dict[str, Any]) -> Any:
 
 @blp.route("/tokens/current", methods=["DELETE"])
 @blp.response(204)
+@blp.doc(security=[{"bearer": []}])
 @_document_errors
 def revoke_current_token() -> Any:
     token = bearer_token(request)
@@ -82,6 +84,7 @@ class BoardThreads(MethodView):
     @ratelimits.limited("thread", words=("title", "body"))
     @blp.arguments(schemas.ThreadCreate)
     @blp.response(201, schemas.ThreadCreated)
+    @_signed_in
     @_document_errors
     def post(self, body: dict[str, Any], slug: str) -> Any:
         board = posting.get_board(slug)
@@ -108,6 +111,7 @@ def get_thread(args: dict[str, Any], thread_id: int) -> Any:
 @ratelimits.limited("post", words=("body",))
 @blp.arguments(schemas.PostCreate)
 @blp.response(201, schemas.PostCreated)
+@_signed_in
 @_document_errors
 def create_post(body: dict[str, Any], thread_id: int) -> Any:
     member = actor()
@@ -121,6 +125,7 @@ class PostResource(MethodView):
     @own_words("body")
     @blp.arguments(schemas.PostPatch)
     @blp.response(200, schemas.PostCreated)
+    @_signed_in
     @_document_errors
     def patch(self, body: dict[str, Any], post_id: int) -> Any:
         member = actor()
@@ -128,6 +133,7 @@ class PostResource(MethodView):
         return {"post": post_dict(outcome.post), "screening": screening_dict(outcome.screen), "created": False}
 
     @blp.response(204)
+    @_signed_in
     @_document_errors
     def delete(self, post_id: int) -> Any:
         member = actor()

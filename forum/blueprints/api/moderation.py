@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from forum import ratelimits
 from forum.services import moderation_actions, posting, reports, review, screening
 
-from .common import actor, error_responses, guide_links, screening_dict
+from .common import actor, error_responses, guide_links, screening_dict, signed_in
 from .moderation_schemas import (
     ActionIn,
     CheckInIn,
@@ -28,11 +28,13 @@ blp = Blueprint("api_moderation", __name__, url_prefix="/api/v1", description="R
 
 
 _document_errors = error_responses(blp)
+_signed_in = signed_in(blp)
 
 
 @blp.route("/moderation/queue", methods=["GET"])
 @blp.arguments(QueueQuery, location="query")
 @blp.response(200, QueueOut)
+@_signed_in
 @_document_errors
 def get_queue(args: dict[str, Any]) -> Any:
     page = review.queue(actor(), status=args["status"], page=args["page"])
@@ -46,6 +48,7 @@ def get_queue(args: dict[str, Any]) -> Any:
 
 @blp.route("/moderation/items/<int:item_id>", methods=["GET"])
 @blp.response(200, ItemOut)
+@_signed_in
 @_document_errors
 def get_item(item_id: int) -> Any:
     return review.item_state(review.get_item(actor(), item_id))
@@ -54,6 +57,7 @@ def get_item(item_id: int) -> Any:
 @blp.route("/moderation/items/<int:item_id>/claim", methods=["POST"])
 @blp.arguments(ClaimIn)
 @blp.response(200, ItemOut)
+@_signed_in
 @_document_errors
 def claim_item(body: dict[str, Any], item_id: int) -> Any:
     """Claim the item for a while (REVIEW_CLAIM_MINUTES); a stale version or another's claim gets 409 and the item."""
@@ -63,6 +67,7 @@ def claim_item(body: dict[str, Any], item_id: int) -> Any:
 @blp.route("/moderation/items/<int:item_id>/actions", methods=["POST"])
 @blp.arguments(ActionIn)
 @blp.response(200, ItemOut)
+@_signed_in
 @_document_errors
 def act_on_item(body: dict[str, Any], item_id: int) -> Any:
     """Act on the item at the version you saw; a stale version gets 409 with the fresh item in error.item."""
@@ -76,6 +81,7 @@ def act_on_item(body: dict[str, Any], item_id: int) -> Any:
 @ratelimits.limited("report", words=("reason",))
 @blp.arguments(ReportIn)
 @blp.response(201, ReportOut)
+@_signed_in
 @_document_errors
 def report_post(body: dict[str, Any], post_id: int) -> Any:
     member = actor()
@@ -87,6 +93,7 @@ def report_post(body: dict[str, Any], post_id: int) -> Any:
 @ratelimits.limited("check_in_request", words=("note",))
 @blp.arguments(CheckInIn)
 @blp.response(201, CheckInOut)
+@_signed_in
 @_document_errors
 def request_check_in(body: dict[str, Any]) -> Any:
     """Ask a moderator to check in with you. Works from a draft too: nothing you are writing is sent or stored."""
@@ -98,6 +105,7 @@ def request_check_in(body: dict[str, Any]) -> Any:
 @ratelimits.limited("screen_draft")
 @blp.arguments(ScreenIn)
 @blp.response(200, ScreenOut)
+@_signed_in
 @_document_errors
 def screen(body: dict[str, Any]) -> Any:
     """Screen text as the person types: level, area, guides and the support panel's contents. Never stored,

@@ -277,7 +277,20 @@ def _paused(member: User) -> str | None:
 
 def ensure_can_edit_post(user: Any, post: Post) -> User:
     member = ensure_signed_in(user)
-    return _guard(member, can_edit_post(member, post), Forbidden, "You can only edit your own posts.")
+    if can_edit_post(member, post):
+        return member
+    raise Forbidden(_why_no_edit(member, post))
+
+
+def _why_no_edit(member: User, post: Post) -> str:
+    """The refusal that names the real reason, so nobody is told a post they wrote is not theirs."""
+    if member.id != post.author_id:
+        return "You can only edit your own posts."
+    if post.deleted_at is not None:
+        return "This post was deleted, so it can't be edited."
+    if post.thread.locked:
+        return "This thread is locked, so its posts can't be edited."
+    return _paused(member) or "You can't edit posts right now."
 
 
 def ensure_can_delete_post(user: Any, post: Post) -> User:

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
 from forum.extensions import db
-from forum.models import Board, Post, ReviewItem, ScreeningRecord, Thread, User
+from forum.models import Board, Post, ReviewItem, ScreeningRecord, Thread, User, utcnow
 from forum.services import posting, social
 from forum.services.errors import Forbidden, NotAuthenticated, ValidationFailed
 
@@ -107,6 +108,25 @@ def test_only_the_author_can_edit(app: Flask, member: User, make_user) -> None:
     with pytest.raises(Forbidden):
         posting.edit_post(make_user("river"), post, body="not yours")
     assert post.body_md == "first words"
+
+
+def test_a_refused_edit_of_ones_own_post_names_the_real_reason(app: Flask, member: User, moderator: User) -> None:
+    """Deleted, locked or paused: the author is told which, never that the post is not theirs."""
+    thread = posting.create_thread(member, _board(), title="Missing my mum", body=CALM_TEXT).thread
+    gone = posting.create_reply(member, thread, body="a reply I regret").post
+    kept = posting.create_reply(member, thread, body="a reply I keep").post
+    posting.delete_post(member, gone)
+    with pytest.raises(Forbidden, match="was deleted"):
+        posting.edit_post(member, gone, body="second thoughts")
+    posting.set_locked(moderator, thread, True)
+    with pytest.raises(Forbidden, match="thread is locked"):
+        posting.edit_post(member, kept, body="second thoughts")
+    posting.set_locked(moderator, thread, False)
+    member.silenced_until = utcnow() + timedelta(hours=2)
+    db.session.commit()
+    with pytest.raises(Forbidden, match="paused your posting until"):
+        posting.edit_post(member, kept, body="second thoughts")
+    assert kept.body_md == "a reply I keep"
 
 
 def test_deleting_is_soft_and_hides_the_words(app: Flask, member: User) -> None:

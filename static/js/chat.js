@@ -70,6 +70,7 @@
     this.typingSentAt = 0;
     this.typingStopTimer = null;
     this.ended = false;          // the server closed this socket: it never reconnects
+    this.linkShown = false;      // a #m<id> link has been followed (showLinkedMessage)
   }
 
   Chat.prototype.start = function () {
@@ -169,7 +170,27 @@
       self.drawPresent();
       self.resendPending();
       self.markRead();
+      self.showLinkedMessage();
     });
+  };
+
+  // A link to one message (#m<id>, as a review item gives moderators) opens the room at it, once: marked,
+  // scrolled to and focused. A message older than the history a join sends is not on the page; say so.
+  Chat.prototype.showLinkedMessage = function () {
+    var wanted = /^#m(\d+)$/.exec(window.location.hash);
+    if (this.linkShown || !wanted) { return; }
+    this.linkShown = true;
+    var item = this.shown[wanted[1]]; // keys are ids; a property name is a string either way
+    if (!item) {
+      var missing = "The message this link points to is not among the recent messages shown here.";
+      this.announce(missing);
+      this.log.parentNode.insertBefore(el("p", "meta", missing), this.log);
+      return;
+    }
+    item.classList.add("chat-linked");
+    item.setAttribute("tabindex", "-1");
+    item.scrollIntoView({ block: "center" });
+    item.focus({ preventScroll: true });
   };
 
   // Where to resume after a reconnect. Live messages can arrive slightly out of id order (sends are

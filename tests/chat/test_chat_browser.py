@@ -82,3 +82,43 @@ def test_someone_early_for_a_check_in_joins_by_themselves_when_the_host_opens_it
     expect(page.get_by_label("Message", exact=True)).to_be_visible()
     assert page.errors == []
     page.context.close()
+
+
+@pytest.mark.browser
+def test_a_moderator_following_a_flagged_message_opens_the_room_at_it(browser, live_database_url: str) -> None:
+    """The review item links to the message itself: the room opens marked and focused on it. A message older
+    than the history a join sends is not on the page, and the page says so instead of pointing nowhere."""
+    from forum.extensions import db
+    from forum.models import ReviewItem
+    from forum.services import accounts, chat
+    from tests.chat.support import ROOM
+
+    with LiveServer(live_database_url, env={"FORUM_CHAT_HISTORY": "3"}) as server:
+        make_member(server, "amber")
+        make_member(server, "mod_maya", role="moderator")
+        with server.app.app_context():
+            amber = accounts.find_user("amber")
+            texts = [CRISIS_TEXT, "Message 1", "Message 2", "I just want to disappear for good, I can't do this"]
+            ids = [chat.send_to_room(amber, ROOM, body=t, client_id=f"c{n}").payload["id"] for n, t in enumerate(texts)]
+            items = {
+                item.target_id: item.id
+                for item in db.session.query(ReviewItem).filter(ReviewItem.target_type == "chat_message")
+            }
+        assert ids[0] in items and ids[3] in items, "both are flagged for review"
+        page = new_page(browser, server.url)
+        login_in_browser(page, "mod_maya")
+
+        page.goto(f"/moderation/items/{items[ids[3]]}")
+        page.get_by_role("link", name="Open the room at this message").click()
+        linked = page.locator(f"#m{ids[3]}")
+        expect(linked).to_have_class(re.compile(r"\bchat-linked\b"), timeout=20_000)
+        expect(linked).to_be_focused()
+
+        page.goto(f"/moderation/items/{items[ids[0]]}")
+        page.get_by_role("link", name="Open the room at this message").click()
+        expect(page.get_by_text("not among the recent messages shown here", exact=False).first).to_be_visible(
+            timeout=20_000
+        )
+        assert page.locator(f"#m{ids[0]}").count() == 0
+        assert page.errors == []
+        page.context.close()

@@ -61,9 +61,13 @@
       var item = document.createElement("li");
       var link = document.createElement("a");
       link.href = g.url;
-      link.target = "_blank";
+      link.target = "_blank"; // a new tab keeps the words being written here
       link.rel = "noopener";
       link.textContent = g.title;
+      var note = document.createElement("span");
+      note.className = "visually-hidden";
+      note.textContent = " (opens in a new tab)";
+      link.appendChild(note);
       item.appendChild(link);
       list.appendChild(item);
     });

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import new_page, register_in_browser
 from tests.support.live import LiveServer
@@ -63,6 +66,8 @@ def test_a_draft_in_crisis_shows_the_crisis_lines_and_guide_titles_before_it_is_
     assert suggestions.get_by_role("button", name="Ask a moderator to check in with me").is_visible()
     guide_names = suggestions.locator("a[target=_blank]").all_inner_texts()
     assert guide_names and all("-" not in name and name[0].isupper() for name in guide_names), guide_names
+    for link in suggestions.locator("a[target=_blank]").all():  # a new tab keeps the draft; it is said aloud
+        expect(link).to_have_accessible_name(re.compile(r"\(opens in a new tab\)$"))
     assert page.errors == []
 
 

@@ -163,3 +163,63 @@ def test_a_page_load_fetches_the_sites_own_icon(browser: Any, live_server: LiveS
     with page.expect_response(lambda response: "favicon" in response.url, timeout=10_000) as icon:
         page.goto("/")
     assert icon.value.status == 200 and icon.value.url.endswith("/static/favicon.svg")
+
+
+def test_a_keyboard_user_jumps_from_the_top_of_a_long_thread_to_the_reply_box(
+    browser: Any, live_server: LiveServer
+) -> None:
+    make_member(live_server, "sam")
+    with live_server.app.app_context():
+        sam = accounts.find_user("sam")
+        thread = posting.create_thread(sam, posting.get_board("small-wins"), title="A long one", body="Start.").thread
+        for n in range(15):
+            posting.create_reply(sam, thread, body=f"Reply number {n} with [a link](https://example.com/{n}).")
+        thread_id = thread.id
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "sam")
+    page.goto(f"/t/{thread_id}")
+    jump = page.get_by_role("link", name="Write a reply")
+    jump.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Your reply", exact=False)).to_be_focused()
+    assert page.errors == []
+
+
+def test_the_people_here_are_read_out_by_name_alone(browser: Any, live_server: LiveServer) -> None:
+    from tests.chat.support import open_room_in_browser
+
+    make_member(live_server, "amber")
+    page = open_room_in_browser(browser, live_server, "amber")
+    present = page.locator("[data-chat-present]")
+    expect(present.get_by_role("listitem")).to_have_count(1, timeout=10_000)
+    expect(present).to_match_aria_snapshot("- list:\n  - listitem: amber")  # no bullet character read first
+    assert page.errors == []
+
+
+def test_a_long_helpline_link_in_a_private_message_stays_within_320_px_with_wide_text_spacing(
+    browser: Any, live_server: LiveServer
+) -> None:
+    from forum.services import moderation_actions
+    from tests.moderation_queue.helpers import item_for
+
+    make_member(live_server, "sam")
+    make_member(live_server, "mod_maya", role="moderator")
+    with live_server.app.app_context():
+        post = posting.create_thread(accounts.find_user("sam"), posting.get_board("grief-and-loss"), title="Tonight",
+                                     body=CRISIS).post  # fmt: skip
+        item = item_for(post)
+        moderator = accounts.find_user("mod_maya")
+        moderation_actions.act(moderator, item.id, action="reach_out", note="Thinking of you.", version=item.version)
+    # A reader's own style sheet is not bound by the site's CSP; bypass_csp lets the test add one.
+    page = browser.new_context(
+        base_url=live_server.url, viewport={"width": 320, "height": 800}, bypass_csp=True
+    ).new_page()
+    login_in_browser(page, "sam")
+    page.goto("/messages")
+    # WCAG 1.4.12's text spacing, as a reader's own style sheet would set it.
+    page.add_style_tag(
+        content="* { line-height: 1.5 !important; letter-spacing: .12em !important; word-spacing: .16em !important; }"
+    )
+    expect(page.locator(".message-resources .resources li").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320

@@ -19,6 +19,7 @@ from pathlib import Path
 from .fragments import (
     AREAS,
     CHAT_SMALL_TALK,
+    CLOSINGS,
     CONCERN,
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
@@ -222,6 +223,24 @@ def reply_rows() -> list[dict[str, str]]:
     return pool_rows(random.Random(SEED + 3), pools)
 
 
+def closing_rows() -> list[dict[str, str]]:
+    """Ordinary closings on their own, after ordinary posts and replies (none), and after crisis posts
+    (crisis), for training only: the closing alone says nothing, and the words before it decide.
+
+    Their own rng keeps every earlier row, and the holdout files, byte-identical.
+    """
+    rng = random.Random(SEED + 4)
+    ordinary = split_pool(ORDINARY)[0] + SUPPORTIVE_REPLIES
+    crisis = split_pool(CRISIS)[0]
+    rows = []
+    for closing in CLOSINGS:
+        rows.append({"text": voice(closing, rng), "label": "none", "kind": "closing"})
+        for core in rng.sample(ordinary, 3):
+            rows.append({"text": voice(f"{core}. {closing}", rng), "label": "none", "kind": "closing"})
+        rows.append({"text": voice(f"{rng.choice(crisis)}. {closing}", rng), "label": "crisis", "kind": "crisis"})
+    return rows
+
+
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for area, (openers, bodies, closers) in AREAS.items():
@@ -256,7 +275,7 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
 def build() -> dict[str, int]:
     rng = random.Random(SEED)
     train = screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng)
-    train = dedupe(train + training_only_rows() + chat_rows() + reply_rows())
+    train = dedupe(train + training_only_rows() + chat_rows() + reply_rows() + closing_rows())
     hold = dedupe(screening_rows({"crisis": 180, "concern": 90, "none": 110, "hard": 25}, 1, rng))
     hold, removed_s = drop_near_duplicates(hold, train)
     write(HERE / "screening_train.csv", train, ["text", "label", "kind"])

@@ -1345,3 +1345,30 @@ EXTRA_CRISIS += [
     "i'm done with everything, i want to die",
     "done with this life, i've got the pills and i'm taking them tonight",
 ]
+
+# How ordinary posts and replies end: thanks for reading, an apology for the length, a warm word. "thanks for
+# reading" was in crisis and concern context only, so "thank you for reading all this" on its own read as
+# crisis (0.70) and "thinking of you today" as concern. These go with ordinary posts, replies and crisis posts
+# alike, so the closing carries no weight and what comes before it decides.
+CLOSINGS = [
+    "thank you for reading all this",
+    "thanks for reading all this",
+    "thank you for reading",
+    "thanks for reading, if you got this far",
+    "sorry this is so long, thank you for reading",
+    "sorry for the essay, thanks for reading",
+    "sorry it's a long one, thanks if you read it all",
+    "thank you for reading and for being here",
+    "thanks for listening everyone",
+    "thank you all for reading my rambling",
+    "thanks for taking the time to read this",
+    "appreciate anyone who read this far",
+    "thinking of you today",
+    "thinking of you all today",
+    "thinking of you, sending love",
+    "sending love to everyone here today",
+    "take care of yourselves",
+    "hope you all have a gentle evening",
+    "thank you, this group means a lot",
+    "thanks for always being kind here",
+]

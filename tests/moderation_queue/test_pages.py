@@ -397,7 +397,7 @@ def test_a_flagged_chat_message_shows_its_words_its_room_and_what_came_before(
     login(client, "mod_maya")
     html = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
     assert f"Chat message in “{message.room.title}”" in html
-    assert f'href="/chat/{message.room.key}"' in html
+    assert f'href="/chat/{message.room.key}#m{message.id}"' in html  # opens the room at the message
     assert '>kill myself<span class="visually-hidden"> (matched: ' in html, "the words, the matched phrase marked"
     context = html[html.index('data-testid="chat-context"') : html.index('data-testid="screened-text"')]
     assert context.index("How was today, sam?") < context.index("Not good, honestly.")

@@ -19,7 +19,7 @@ from datetime import timedelta
 from functools import lru_cache, wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, make_response, request
 from flask_login import current_user
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
@@ -42,6 +42,12 @@ class Rule:
     per_address: str | None = None
     per_account: str | None = None
     first_day: str | None = None
+    # Count a request only once it is accepted (an answer below 400). For writes, where someone fixing a
+    # refused form is not flooding anything: a newcomer's third try at a title within a minute must not be
+    # refused as "a lot". Checking first and counting after lets a few requests at the same moment past a
+    # full limit, which a brake on floods can allow. Off where a refusal is itself what a limit guards
+    # (register: whether a pseudonym is taken).
+    accepted_only: bool = False
 
 
 # One row per action a person can repeat to hurt others or themselves. Overridable per deployment
@@ -50,10 +56,20 @@ DEFAULT_RULES: dict[str, Rule] = {
     # per_account on login counts failed attempts against one pseudonym, from any address.
     "login": Rule(per_address="10/minute;40/hour", per_account="10/hour"),
     "register": Rule(per_address="3/minute;10/hour"),
-    "thread": Rule(per_address="20/minute;120/hour", per_account="10/minute;60/hour", first_day="3/minute;10/hour"),
-    "post": Rule(per_address="60/minute;600/hour", per_account="20/minute;300/hour", first_day="5/minute;40/hour"),
+    "thread": Rule(
+        per_address="20/minute;120/hour",
+        per_account="10/minute;60/hour",
+        first_day="3/minute;10/hour",
+        accepted_only=True,
+    ),
+    "post": Rule(
+        per_address="60/minute;600/hour",
+        per_account="20/minute;300/hour",
+        first_day="5/minute;40/hour",
+        accepted_only=True,
+    ),
     "chat": Rule(per_address="120/minute", per_account="30/minute;600/hour", first_day="10/minute;120/hour"),
-    "report": Rule(per_address="30/hour", per_account="20/hour", first_day="5/hour"),
+    "report": Rule(per_address="30/hour", per_account="20/hour", first_day="5/hour", accepted_only=True),
     "search": Rule(per_address="60/minute", per_account="60/minute"),
     "react": Rule(per_address="240/minute", per_account="120/minute"),
     # Asking for a moderator is help-seeking: the limit only stops a script flooding the queue. Far above
@@ -184,16 +200,52 @@ def enforce(
 
 
 def _count(action: str, user: Any, remote_addr: str | None) -> None:
-    rule = rules()[action]
     store = buckets()
+    for limit, identifier, scope in _limits(action, user, remote_addr):
+        _refuse_if(store.hit(limit, action, identifier), action, scope)
+
+
+def _limits(action: str, user: Any, remote_addr: str | None) -> list[tuple[str, str, str]]:
+    """(limit, identifier, scope) of each counter `action` goes through for this address and account."""
+    rule = rules()[action]
+    found = []
     if rule.per_address:
-        _refuse_if(store.hit(rule.per_address, action, address_key(remote_addr)), action, "address")
+        found.append((rule.per_address, address_key(remote_addr), "address"))
     account = _account_id(user)
-    if account is None:
-        return
     limit = rule.first_day if rule.first_day and _is_first_day(user) else rule.per_account
-    if limit:
-        _refuse_if(store.hit(limit, action, f"acct:{account}"), action, "account")
+    if account is not None and limit:
+        found.append((limit, f"acct:{account}", "account"))
+    return found
+
+
+def admit(action: str, user: Any = None, *, crisis: Callable[[], bool] | None = None) -> str | None:
+    """enforce without counting: RateLimited when a limit is full; otherwise the counter to charge once the
+    request is accepted (record): `action`, or the crisis allowance when the words are crisis and the
+    action's own limit is full. None when limits are off."""
+    if not _enabled():
+        return None
+    try:
+        _check(action, user)
+        return action
+    except RateLimited:
+        if crisis is None or not crisis():
+            raise
+        _check(CRISIS_ALLOWANCE, user)
+        security_event("rate_limit_crisis_allowance", action=action)
+        return CRISIS_ALLOWANCE
+
+
+def _check(action: str, user: Any) -> None:
+    store = buckets()
+    for limit, identifier, scope in _limits(action, user, None):
+        _refuse_if(store.exhausted(limit, action, identifier), action, scope)
+
+
+def record(action: str, user: Any = None) -> None:
+    """Charge one accepted request to `action`'s counters (see admit)."""
+    store = buckets()
+    for limit, identifier, _scope in _limits(action, user, None):
+        store.count(limit, action, identifier)
 
 
 def enforce_login_attempt(username: object, *, remote_addr: str | None = None) -> None:
@@ -235,9 +287,17 @@ def limited(action: str, *, methods: tuple[str, ...] = ("POST",), words: tuple[s
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if words:
                 mark_own_words(words)  # before the limit: its refusal needs them too
-            if request.method in methods:
-                enforce(action, current_user, crisis=submission_is_crisis if words else None)
-            return view(*args, **kwargs)
+            if request.method not in methods:
+                return view(*args, **kwargs)
+            crisis = submission_is_crisis if words else None
+            if not rules()[action].accepted_only:
+                enforce(action, current_user, crisis=crisis)
+                return view(*args, **kwargs)
+            counter = admit(action, current_user, crisis=crisis)
+            response = make_response(view(*args, **kwargs))
+            if counter is not None and response.status_code < 400:
+                record(counter, current_user)
+            return response
 
         return cast(F, wrapper)
 

@@ -164,6 +164,35 @@ def test_new_accounts_are_stricter_on_their_first_day(
     assert [_reply(client, regular_token, thread_id, n).status_code for n in range(5)] == [201] * 4 + [429]
 
 
+def test_a_newcomer_fixing_a_refused_form_is_not_counted_as_writing_a_lot(
+    client: FlaskClient, make_user: Any, limits_on: Any
+) -> None:
+    """Only accepted writes count: two refusals for bad input (API and form) leave a first-day limit of two
+    threads whole, and the third accepted one is refused."""
+    make_user("newcomer")
+    token = _token(client, "newcomer")
+    limits_on(thread={"first_day": "2/minute", "per_address": None})
+    untitled = {"title": "", "body": "I went for a walk."}
+    assert client.post("/api/v1/boards/small-wins/threads", json=untitled, headers=bearer(token)).status_code == 422
+    client.post("/login", data={"username": "newcomer", "password": PASSWORD})
+    assert client.post("/b/small-wins/new", data={"title": "", "body": "I went for a walk."}).status_code == 422
+    titled = {"title": "A small win today", "body": "I went for a walk."}
+    statuses = [client.post("/api/v1/boards/small-wins/threads", json=titled, headers=bearer(token)).status_code
+                for _ in range(3)]  # fmt: skip
+    assert statuses == [201, 201, 429]
+
+
+def test_refused_registrations_still_count_so_nobody_can_test_pseudonyms_freely(
+    client: FlaskClient, make_user: Any, limits_on: Any
+) -> None:
+    make_user("taken_name")
+    limits_on(register={"per_address": "2/hour"})
+    for _ in range(2):
+        response = client.post("/api/v1/users", json={"username": "taken_name", "password": PASSWORD})
+        assert response.status_code in (409, 422)
+    _assert_limited_json(client.post("/api/v1/users", json={"username": "taken_name", "password": PASSWORD}))
+
+
 def test_the_first_day_is_configurable(app: Flask, client: FlaskClient, make_user: Any, limits_on: Any) -> None:
     make_user("newcomer")
     token = _token(client, "newcomer")

@@ -131,7 +131,7 @@ def buckets() -> Buckets:
 
 
 def rules() -> dict[str, Rule]:
-    overrides: Mapping[str, Mapping[str, str | None]] = current_app.config.get("RATELIMITS") or {}
+    overrides: Mapping[str, Mapping[str, Any]] = current_app.config.get("RATELIMITS") or {}
     merged = dict(DEFAULT_RULES)
     for action, fields in overrides.items():
         merged[action] = replace(merged.get(action, Rule()), **fields)

@@ -40,7 +40,8 @@ class Rule:
     weight: float = 0.9
 
 
-_PILLS = r"(?:pills|meds|medication|medications|tablets|sleeping pills|painkillers|pain killers|oxy|xanax|tylenol|paracetamol|acetaminophen|ibuprofen|aspirin|advil|benadryl|insulin|antidepressants)"
+# "pils": the normaliser squeezes a run of one letter to one ("pillls"), and people type it so.
+_PILLS = r"(?:pills|pils|meds|medication|medications|tablets|sleeping pills|painkillers|pain killers|oxy|xanax|tylenol|paracetamol|acetaminophen|ibuprofen|aspirin|advil|benadryl|insulin|antidepressants)"
 _TRAVEL = r"\b(?:work|school|class|stop|driver|late|ticket|fare|route|commute|station|morning|uni|college|office|downtown|home|missed|\d)\b"
 _FAREWELL_OK = (
     r"\b(?:see you|talk (?:to you )?(?:tomorrow|later|soon)|next (?:week|time)|good ?night|logging off|"
@@ -155,7 +156,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "passive_ideation",
-        r"\b(?:don'?t|do not|can'?t) see myself (?:being )?(?:alive|here|around|making it|living) (?:next|by|past|much|for|in)\b",
+        r"\b(?:don'?t|do not|can'?t) see myself (?:being )?(?:ali+ve|here|around|making it|living) (?:next|by|past|much|for|in)\b",
     ),
     Rule("kys_other", r"\bkys\b", tier=CONCERN),
     # passive ideation

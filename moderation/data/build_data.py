@@ -34,6 +34,9 @@ from .fragments import (
     NEUTRAL_AFTER,
     NEUTRAL_BEFORE,
     ORDINARY,
+    SHORT_CONCERN,
+    SHORT_CRISIS,
+    SHORT_UPDATES,
     SUPPORTIVE_REPLIES,
 )
 
@@ -241,6 +244,22 @@ def closing_rows() -> list[dict[str, str]]:
     return rows
 
 
+def short_update_rows() -> list[dict[str, str]]:
+    """Short updates on how someone is doing (none), short lines of low mood (concern) and short crisis lines
+    on the same words (crisis), for
+    training only: chat lines and check-in mood words are this short, and the model read "better" and
+    "ready" as crisis on their own. Mostly bare, as such lines come.
+
+    Their own rng keeps every earlier row, and the holdout files, byte-identical.
+    """
+    pools = (
+        (SHORT_UPDATES, "none", "update", NEUTRAL, 0.2),
+        (SHORT_CONCERN, "concern", "concern", CONTEXT, 0.2),
+        (SHORT_CRISIS, "crisis", "crisis", CONTEXT, 0.3),
+    )
+    return pool_rows(random.Random(SEED + 5), pools, n_per_fragment=3)
+
+
 def area_rows(n_per: int, split: int, rng: random.Random) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for area, (openers, bodies, closers) in AREAS.items():
@@ -275,7 +294,7 @@ def write(path: Path, rows: list[dict[str, str]], fields: list[str]) -> None:
 def build() -> dict[str, int]:
     rng = random.Random(SEED)
     train = screening_rows({"crisis": 620, "concern": 380, "none": 420, "hard": 75}, 0, rng)
-    train = dedupe(train + training_only_rows() + chat_rows() + reply_rows() + closing_rows())
+    train = dedupe(train + training_only_rows() + chat_rows() + reply_rows() + closing_rows() + short_update_rows())
     hold = dedupe(screening_rows({"crisis": 180, "concern": 90, "none": 110, "hard": 25}, 1, rng))
     hold, removed_s = drop_near_duplicates(hold, train)
     write(HERE / "screening_train.csv", train, ["text", "label", "kind"])

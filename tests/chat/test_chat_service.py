@@ -329,6 +329,22 @@ def test_a_mood_word_is_screened_as_how_the_person_feels_and_a_very_low_mood_is_
     assert levels == ["crisis", "concern", "none"]
 
 
+def test_a_good_mood_word_brings_no_alarm(app: Flask, moderator, make_user) -> None:
+    """ "8 better" and "9 ready" were once crisis: the model read "feeling better" and "feeling ready" so."""
+    checkin = schedule_check_in(moderator)
+    shares = [(8, "better"), (9, "ready"), (3, "lighter"), (7, "hopeful")]
+    people = [make_user(f"person{n}") for n in range(len(shares))]
+    checkins.advance(moderator, checkin, "open")
+    for person in people:
+        chat.enter_room(person, checkin.room)
+    checkins.advance(moderator, checkin, "mood_round")
+    levels = [
+        checkins.share_mood(person, checkin, mood=mood, word=word, client_id=f"g{mood}").message.risk_level
+        for person, (mood, word) in zip(people, shares)
+    ]
+    assert levels == ["none"] * len(shares)
+
+
 def test_transcripts_of_check_ins_are_deleted_after_the_retention_period(app: Flask, moderator, member) -> None:
     old, recent = schedule_check_in(moderator), schedule_check_in(moderator)
     for checkin, client_id in ((old, "o"), (recent, "r")):

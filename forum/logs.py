@@ -64,13 +64,19 @@ def security_event(event: str, **fields: Any) -> None:
     record: dict[str, Any] = {"event": event}
     record.update({key: "[withheld]" if key in WITHHELD_FIELDS else value for key, value in fields.items()})
     if has_request_context():
-        record.setdefault("path", request.path)
+        record.setdefault("path", _route())
         record.setdefault("method", request.method)
         record.setdefault("addr", _address_key())
         actor = _actor_id()
         if actor is not None:
             record.setdefault("actor_id", actor)
     security_log.info(json.dumps(record, default=str, sort_keys=True))
+
+
+def _route() -> str:
+    """The route, not the path: a path can name a person (/u/<username>/block) or carry what was typed into
+    an address bar, and the log holds ids only."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
 
 
 def _address_key() -> str:

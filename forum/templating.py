@@ -207,11 +207,18 @@ ANONYMOUS_NAME = "a member"
 
 
 def author_name(viewer: Any, post: Any) -> str:
-    if post.author is None:
-        return "a former member"
+    # Anonymous first: an anonymous post that turned into "a former member" when its author left would be
+    # linked to their named posts, which turn at the same moment.
     if post.is_anonymous and not permissions.can_see_author(viewer, post):
         return ANONYMOUS_NAME
+    if post.author is None:
+        return "a former member"
     return str(post.author.username)
+
+
+def public_author_name(post: Any) -> str:
+    """The name anyone may see on `post`: what a quote carries into a reply, whoever writes the reply."""
+    return author_name(None, post)
 
 
 class Fragments:

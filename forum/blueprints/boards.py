@@ -20,12 +20,12 @@ from forum.services import posting
 from forum.support import own_words
 from forum.templating import (
     ID,
-    author_name,
     fragment_template,
     fragments,
     kept,
     link,
     post_url,
+    public_author_name,
     render_slotted,
     url_by_id,
 )
@@ -221,7 +221,8 @@ def _quote(thread_id: int) -> tuple[str, str, str]:
     hidden = permissions.hides_writing(post.author_id, post.is_anonymous, permissions.hidden_author_ids(current_user))
     if post.thread_id != thread_id or hidden or not permissions.can_view_post_body(current_user, post):
         return "", "", ""
-    return quote_markdown(author_name(current_user, post), post.body_md), str(post.id), post.content_note or ""
+    # The name anyone may see: a quote is public, even when its writer quotes their own anonymous post.
+    return quote_markdown(public_author_name(post), post.body_md), str(post.id), post.content_note or ""
 
 
 @bp.post("/t/<int:thread_id>/reply")

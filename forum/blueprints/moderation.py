@@ -316,7 +316,7 @@ def mark_read() -> ResponseReturnValue:
 @ratelimits.limited("check_in_request", words=("note",))
 def check_in() -> ResponseReturnValue:
     source = request.form.get("source", "support_panel")
-    if source not in ("post", "draft", "journal", "chat", "support_panel", "reply"):
+    if source not in ("post", "draft", "journal", "homework", "chat", "support_panel", "reply"):
         source = "support_panel"
     review.request_check_in(current_user, note=request.form.get("note", ""), source=source)
     if source == "reply":  # written back from the inbox: it reaches the moderators as an urgent item

@@ -145,6 +145,7 @@ def _homework_page(typed: dict[int, str] | None = None, status: int = 200) -> Re
     today = _local_today_or_utc()
     page = render_template(
         "practice/homework.html",
+        support=take_support(),
         items=homework.items_for(current_user),
         week=homework.weekly_summary(current_user, today),
         today=today,
@@ -193,10 +194,14 @@ def homework_done(item_id: int) -> ResponseReturnValue:
     form = HomeworkDoneForm()
     if form.validate_on_submit():
         with invalid_input() as caught:
-            homework.complete(current_user, item, reflection=form.reflection.data, local_today=form.local_today.data)
+            done = homework.complete(
+                current_user, item, reflection=form.reflection.data, local_today=form.local_today.data
+            )
         if caught.error is None:
             flash("Checked off. Well done for trying it.", "success")
-            return redirect(url_for("practice.homework_list"))
+            # Crisis words in a reflection bring the support panel, as a journal entry's do (nobody is told).
+            anchor = "support" if remember_support(done.screen) else None
+            return redirect(url_for("practice.homework_list", _anchor=anchor))
         flash(caught.error.message, "error")
     else:
         flash(f"Please keep the reflection under {homework.REFLECTION_MAX:,} characters.", "error")

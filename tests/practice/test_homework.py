@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.guides import get_guide
-from forum.models import HomeworkItem, User
+from forum.models import HomeworkItem, ReviewItem, User
 from forum.services.errors import NotFound, ValidationFailed
 from forum.services.practice import homework
 from forum.services.practice.days import utc_today, week_of
@@ -178,3 +178,19 @@ def test_the_same_practice_is_added_again_for_another_day_or_once_the_open_one_i
     homework.complete(member, first.item)
     again = homework.add_practice_once(member, "boundaries", idempotency_key="d")
     assert not again.already_listed and again.item.id not in (first.item.id, later.item.id)
+
+
+def test_crisis_words_in_a_reflection_bring_the_support_panel_and_tell_nobody(member_client, member: User) -> None:
+    """A reflection is screened for its writer, as a journal entry is: the panel with the lines and a way to ask
+    a moderator, at once, and no item in any moderator's queue."""
+    item = homework.add_practice(member, "boundaries")
+    words = "I want to die, I have a plan to kill myself this weekend"
+    response = member_client.post(f"/me/homework/{item.id}/done", data={"reflection": words})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/me/homework#support")
+    html = member_client.get("/me/homework").get_data(as_text=True)
+    assert 'data-testid="support-panel"' in html and "People you can reach right now" in html
+    assert 'name="source" value="homework"' in html
+    assert db.session.scalar(select(func.count()).select_from(ReviewItem)) == 0
+    calm = homework.add_practice(member, "boundaries", due_on=None, idempotency_key="second")
+    member_client.post(f"/me/homework/{calm.id}/done", data={"reflection": "It went fine."})
+    assert 'data-testid="support-panel"' not in member_client.get("/me/homework").get_data(as_text=True)

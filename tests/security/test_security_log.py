@@ -108,3 +108,16 @@ def test_no_post_text_or_password_reaches_any_log(
     assert caplog.records, "the flow logged something"
     for secret in (SECRET_BODY, SECRET_TITLE, SECRET_PASSWORD, "kill myself", token):
         assert secret not in text
+
+
+def test_events_name_the_route_not_a_path_that_names_a_person(
+    member_client: FlaskClient, member: User, make_user, security_log: SecurityLog
+) -> None:
+    """Blocking and unblocking someone logs /u/<username>/block: the log never says whom, by name."""
+    make_user("carl_named")
+    member_client.post("/u/carl_named/block", data={"kind": "block"})
+    member_client.post("/u/carl_named/block", data={"kind": ""})  # no kind: unblock
+    events = security_log.events()
+    assert events, "blocking writes security events"
+    assert all("carl_named" not in json.dumps(event) for event in events)
+    assert {event["path"] for event in events} == {"/u/<username>/block"}

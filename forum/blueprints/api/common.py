@@ -109,11 +109,7 @@ def thread_dict(thread: Thread) -> dict[str, Any]:
 
 
 def _thread_author(thread: Thread) -> str | None:
-    if thread.author is None:
-        return "a former member"
-    if thread.is_anonymous and not permissions.can_see_author(current_user, thread):
-        return "a member"
-    return thread.author.username
+    return author_name(current_user, thread)
 
 
 def post_dict(post: Post) -> dict[str, Any]:
@@ -131,7 +127,7 @@ def post_dict(post: Post) -> dict[str, Any]:
         "author_role": staff_role(post),
         "body_html": post.body_html if readable else None,
         "hidden_reason": hidden_reason(current_user, post) if hidden else None,
-        "content_note": post.content_note,
+        "content_note": post.content_note if readable else None,  # the writer's words too, as the page treats them
         "visibility": post.visibility,
         "deleted": post.deleted_at is not None,
         "created_at": post.created_at,

@@ -78,7 +78,8 @@ class ReportOut(Schema):
 class CheckInIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1100))
     source = fields.String(
-        load_default="support_panel", validate=validate.OneOf(("post", "draft", "journal", "chat", "support_panel"))
+        load_default="support_panel",
+        validate=validate.OneOf(("post", "draft", "journal", "homework", "chat", "support_panel")),
     )
 
 

@@ -1,4 +1,7 @@
-"""Homework: a guide's practice added to the person's week, checked off with a short reflection."""
+"""Homework: a guide's practice added to the person's week, checked off with a short reflection.
+
+A reflection is screened as a journal entry is, for its writer alone: crisis words in it bring them the support
+panel and their plan at once, and nobody else is told (the result is not stored or queued)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from forum.extensions import db
 from forum.guides import Guide, get_guide
 from forum.models import HomeworkItem, User, utcnow
 from forum.rendering import render_markdown
-from forum.services import idempotency, personal_data
+from forum.services import idempotency, personal_data, screening
 from forum.services.errors import NotFound, invalid
 from forum.services.practice.days import parse_day, person_today, week_of
+from forum.services.screening import ScreenResult
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_text
 
@@ -121,17 +125,27 @@ def _existing_item(member: User, key: str | None) -> HomeworkItem | None:
     )
 
 
-def complete(actor: Any, item: HomeworkItem, *, reflection: object = "", local_today: object = None) -> HomeworkItem:
+@dataclass(frozen=True)
+class Completed:
+    item: HomeworkItem
+    screen: ScreenResult  # of the reflection, for its writer only; level "none" when there is none
+
+
+_NOTHING_WRITTEN = ScreenResult(level="none", score=None, area=None, guides=[])
+
+
+def complete(actor: Any, item: HomeworkItem, *, reflection: object = "", local_today: object = None) -> Completed:
     permissions.ensure_can_manage_homework(actor, item)
     text = clean_text("reflection", reflection, max_len=REFLECTION_MAX, required=False)
     done_on = person_today(local_today)
     html = render_markdown(text) if text else ""
+    result = screening.screen_text(text) if text else _NOTHING_WRITTEN
     with write_transaction():
         item.done_on = done_on
         item.done_at = utcnow()
         item.reflection_md = text
         item.reflection_html = html
-    return item
+    return Completed(item, result)
 
 
 def reopen(actor: Any, item: HomeworkItem) -> HomeworkItem:

@@ -20,7 +20,7 @@ from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.forms import ReportForm
 from forum.highlighting import highlight
-from forum.models import ChatMessage, ModeratorMessage, Post, ReviewItem, User
+from forum.models import ChatMessage, ModeratorMessage, Post, ReviewItem
 from forum.services import chat, dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
 from forum.templating import post_url
@@ -50,6 +50,10 @@ def risk_words(item: ReviewItem) -> str:
     if item.level != "unknown":
         return item.level
     return "asked for help" if item.target_type == "user" else "risk unknown"
+
+
+bp.add_app_template_global(review.subject_name, "subject_name")
+bp.add_app_template_global(review.subject_is_anonymous, "subject_is_anonymous")
 
 
 @bp.app_template_global()
@@ -215,7 +219,8 @@ def describe_target(item: ReviewItem) -> dict[str, Any]:
     if item.target_type == "chat_message":
         return _describe_chat_message(item.target_id)
     if item.target_type == "user":
-        user = db.session.get(User, item.target_id)
+        # Its subject, not a lookup by target_id: SQLite gives a deleted account's id to the next one made.
+        user = item.subject_user
         name = user.username if user else "a former member"
         return {"kind": "user", "label": f"The person: {name}", "excerpt": _latest_words(item)}
     return {"kind": item.target_type, "label": f"{item.target_type.replace('_', ' ')} #{item.target_id}", "excerpt": ""}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
+from forum.models import AuditLog, Post, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
 from forum.queries import Page
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult, screen_text
@@ -239,7 +239,8 @@ def item_state(item: ReviewItem) -> dict[str, Any]:
         "id": item.id,
         "target_type": item.target_type,
         "target_id": item.target_id,
-        "subject": _user_ref(item.subject_user),
+        "subject": None if subject_is_anonymous(item) else _user_ref(item.subject_user),
+        "subject_anonymous": subject_is_anonymous(item),
         "priority": item.priority,
         "level": item.level,
         "score": item.score,
@@ -256,6 +257,25 @@ def item_state(item: ReviewItem) -> dict[str, Any]:
         "first_action_at": item.first_action_at.isoformat() if item.first_action_at else None,
         "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
     }
+
+
+ANONYMOUS_SUBJECT = "the anonymous author"
+
+
+def subject_is_anonymous(item: ReviewItem) -> bool:
+    """The item is about a post written anonymously. Moderators act on its writer (reach out, silence) without
+    being shown who it is: seeing that is a reveal, which asks a reason and is audited (privacy.md)."""
+    if item.target_type != "post" or item.subject_user_id is None:
+        return False
+    post = db.session.get(Post, item.target_id)
+    return post is not None and post.is_anonymous and post.author_id == item.subject_user_id
+
+
+def subject_name(item: ReviewItem) -> str | None:
+    """Who the item is about, as a moderator's page names them; None when nobody still here."""
+    if item.subject_user is None:
+        return None
+    return ANONYMOUS_SUBJECT if subject_is_anonymous(item) else item.subject_user.username
 
 
 def _user_ref(user: User | None) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from forum.guides import all_guides
 from forum.highlighting import highlight
 from forum.models import Post, ReviewItem, Thread, User, utcnow
 from forum.queries import OPENING_SCREENINGS
-from forum.services import moderation_actions, posting, privacy, review
+from forum.services import moderation_actions, moderator_messages, posting, privacy, review
 from tests.conftest import login
 
 from .helpers import CALM_TEXT, CONCERN_TEXT, CRISIS_TEXT, item_for, silence, start_thread
@@ -454,3 +454,24 @@ def test_a_reply_that_brings_the_support_panel_lands_on_the_panel_not_on_the_pos
     assert crisis.status_code == 302 and crisis.headers["Location"].endswith("#support")
     page = client.get(crisis.headers["Location"]).get_data(as_text=True)
     assert '<section id="support" tabindex="-1"' in page and 'role="alert"' not in page.split('id="support"')[1][:200]
+
+
+def test_an_item_about_an_anonymous_post_does_not_name_its_writer_but_still_reaches_them(
+    client: FlaskClient, member: User, moderator: User
+) -> None:
+    """Seeing who wrote an anonymous post is a reveal, with a reason, in the audit log: the queue, the item and the
+    API say "the anonymous author", and a reach-out still arrives in the writer's messages."""
+    thread = posting.create_thread(member, posting.get_board("grief-and-loss"), title="Tonight", body="Hi.").thread
+    post = posting.create_reply(member, thread, body=CRISIS_TEXT, anonymous=True).post
+    item = item_for(post)
+    login(client, moderator.username)
+    page = client.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    queue = client.get("/moderation/").get_data(as_text=True)
+    for html in (page, queue):
+        assert "About the anonymous author" in html or "the anonymous author" in html
+        assert member.username not in html
+    assert f'href="/p/{post.id}/reveal"' in page
+    state = client.get(f"/api/v1/moderation/items/{item.id}").json
+    assert state["subject"] is None and state["subject_anonymous"] is True
+    moderation_actions.act(moderator, item.id, action="reach_out", note="Thinking of you.", version=item.version)
+    assert "Thinking of you." in moderator_messages.inbox(member)[0].body_html

@@ -20,7 +20,12 @@ class ItemOut(Schema):
     id = fields.Integer(required=True)
     target_type = fields.String(required=True)
     target_id = fields.Integer(required=True)
-    subject = fields.Nested(UserRef, allow_none=True)
+    subject = fields.Nested(
+        UserRef, allow_none=True, metadata={"description": "Null when nobody is still here, or when anonymous."}
+    )
+    subject_anonymous = fields.Boolean(
+        metadata={"description": "The item is about an anonymous post: its writer is not named (a reveal is audited)."}
+    )
     priority = fields.String(required=True)
     level = fields.String(required=True)
     score = fields.Float(allow_none=True)

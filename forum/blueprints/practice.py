@@ -91,8 +91,8 @@ class JournalForm(FlaskForm):
 
 class CheckInForm(FlaskForm):
     note = TextArea(
-        "Anything you'd like them to know (optional)", validators=[Optional(), Length(max=journal.CHECK_IN_NOTE_MAX)]
-    )
+        "Anything you'd like them to know (optional)", validators=[Optional()]
+    )  # no length limit here: a long note is cut, never a reason to refuse the request (review.request_check_in)
 
 
 class MoodForm(FlaskForm):
@@ -314,8 +314,11 @@ def journal_delete(entry_id: int) -> ResponseReturnValue:
 def journal_check_in() -> ResponseReturnValue:
     form = CheckInForm()
     if form.validate_on_submit():
-        journal.request_check_in(current_user, note=form.note.data or "")
+        note = form.note.data or ""
+        journal.request_check_in(current_user, note=note)
         flash("A moderator has been asked to check in with you. They can't see your journal.", "success")
+        if len(note) > journal.CHECK_IN_NOTE_MAX:
+            flash(f"Your note was long: they see its first {journal.CHECK_IN_NOTE_MAX:,} characters.", "info")
     back = request.form.get("back", type=int)
     if back:
         return redirect(url_for("practice.journal_entry", entry_id=back))

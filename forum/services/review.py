@@ -82,13 +82,18 @@ def _escalate(item: ReviewItem, result: ScreenResult, reason: dict[str, Any], sc
     item.version += 1
 
 
+CHECK_IN_NOTE_MAX = 1000
+
+
 def request_check_in(actor: object, *, note: str = "", source: str = "support_panel") -> ReviewItem:
     """The person asked a moderator to check in with them: an urgent item about them, alerted live. Their
     note is screened: crisis words in it make the item a crisis, as they would in a post."""
     from forum.services.validation import clean_text
 
     member = permissions.ensure_signed_in(actor)
-    text = clean_text("note", note, max_len=1000, required=False)
+    # Never refused for a long note: the moderators get its first CHECK_IN_NOTE_MAX characters (callers say so).
+    first = note[:CHECK_IN_NOTE_MAX] if isinstance(note, str) else note
+    text = clean_text("note", first, max_len=CHECK_IN_NOTE_MAX, required=False)
     level = "crisis" if text and screen_text(text).level == "crisis" else "unknown"
     with write_transaction() as session:
         item = _open_item_for(session, "user", member.id)

@@ -197,6 +197,20 @@ def test_asking_for_a_check_in_tells_moderators_without_the_journal_text(
     assert MARKER not in queue_text and "pills" not in queue_text
 
 
+def test_a_check_in_request_with_a_long_note_is_sent_with_its_first_thousand_characters(
+    app: Flask, member_client, member: User
+) -> None:
+    """A request for help is never lost to a note's length: it goes, cut, and the person is told."""
+    entry = _write(member, body=CRISIS_TEXT)
+    note = "please message me " + "x" * 1200
+    response = member_client.post("/me/journal/check-in", data={"note": note, "back": entry.id})
+    assert response.status_code == 302
+    item = db.session.scalar(select(ReviewItem))
+    assert item is not None and item.reasons[0]["detail"] == note[:1000]
+    page = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A moderator has been asked to check in with you" in page and "first 1,000 characters" in page
+
+
 def _text_columns() -> list[tuple[str, str]]:
     columns = []
     for table in db.metadata.sorted_tables:

@@ -25,7 +25,7 @@ from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line, clean_text
 
 TITLE_MAX = 150
-CHECK_IN_NOTE_MAX = 1000
+CHECK_IN_NOTE_MAX = review.CHECK_IN_NOTE_MAX
 PER_PAGE = 20
 
 
@@ -119,8 +119,7 @@ def delete_entry(actor: Any, entry: JournalEntry) -> None:
 
 def request_check_in(actor: Any, *, note: object = "") -> ReviewItem:
     """The author chose to tell a moderator. Only their own note goes along, never the entry's words."""
-    text = clean_text("note", note, max_len=CHECK_IN_NOTE_MAX, required=False)
-    return review.request_check_in(actor, note=text, source="journal")
+    return review.request_check_in(actor, note=note if isinstance(note, str) else "", source="journal")
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -442,7 +442,7 @@ def relapse_plan() -> ResponseReturnValue:
     elif request.method == "GET":
         for name in plan.FIELDS:
             getattr(form, name).data = getattr(mine, name) if mine is not None else ""
-        if not form.crisis_lines.data:
+        if mine is None:  # a start for a new plan only: lines someone cleared stay cleared, as saved
             form.crisis_lines.data = suggestion
     status = 422 if request.method == "POST" else 200
     return render_template(

@@ -43,6 +43,16 @@ def test_the_plan_page_prefills_the_regions_crisis_lines(member_client, app: Fla
         assert resource["name"] in html
 
 
+def test_crisis_lines_someone_cleared_stay_cleared_on_the_page(member_client, app: Flask, member: User) -> None:
+    """The region's lines start a new plan only: refilled on a saved plan, the page would show lines the plan
+    (and the support panel) does not have, and the next save would put them back unasked."""
+    member_client.post("/me/plan", data={**PLAN, "crisis_lines": ""})
+    assert plan.get_plan(member).crisis_lines == ""
+    html = member_client.get("/me/plan").get_data(as_text=True)
+    first = resources_for(app.config["SUPPORT_REGION"])[0]["name"]
+    assert first not in html
+
+
 def test_the_plan_page_saves_through_the_form(member_client, member: User) -> None:
     response = member_client.post("/me/plan", data=PLAN)
     assert response.status_code == 302

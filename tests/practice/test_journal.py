@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -11,10 +12,11 @@ from sqlalchemy import String, Text, func, inspect, select, text
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import JournalEntry, ReviewEvent, ReviewItem, ScreeningRecord, User
+from forum.models import JournalEntry, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
 from forum.services import posting
 from forum.services.errors import NotAuthenticated, NotFound, ValidationFailed
 from forum.services.practice import journal
+from forum.services.transaction import write_transaction
 from tests.conftest import login
 from tests.practice.conftest import CRISIS_TEXT
 
@@ -46,7 +48,7 @@ def test_a_resubmit_with_the_same_key_returns_the_first_entry_and_its_support(ap
     again = journal.write_entry(member, body=CRISIS_TEXT, idempotency_key="k-1")
     assert again.entry.id == first.entry.id
     assert again.screen.level == first.screen.level == "crisis"  # the replay shows the same support panel
-    journal.write_entry(member, body=CRISIS_TEXT, idempotency_key="k-2")
+    journal.write_entry(member, body=f"{CRISIS_TEXT} Still.", idempotency_key="k-2")  # new words: a new entry
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
 
 
@@ -209,6 +211,20 @@ def test_a_check_in_request_with_a_long_note_is_sent_with_its_first_thousand_cha
     assert item is not None and item.reasons[0]["detail"] == note[:1000]
     page = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "A moderator has been asked to check in with you" in page and "first 1,000 characters" in page
+
+
+def test_saving_the_same_words_again_soon_keeps_one_entry(app: Flask, member: User) -> None:
+    """Back to the form after saving, then Save: the page has a new key, and the same words stay one entry.
+    Different words, or the same words written again later, are a new entry."""
+    first = journal.write_entry(member, title="Tuesday", body="A hard day.", idempotency_key="k1").entry
+    again = journal.write_entry(member, title="Tuesday", body="A hard day.", idempotency_key="k2").entry
+    assert again.id == first.id
+    other = journal.write_entry(member, title="Tuesday", body="A hard day. And then dinner.", idempotency_key="k3")
+    assert other.entry.id != first.id
+    with write_transaction():
+        other.entry.created_at = utcnow() - timedelta(hours=1)
+    later = journal.write_entry(member, title="Tuesday", body="A hard day. And then dinner.", idempotency_key="k4")
+    assert later.entry.id != other.entry.id
 
 
 def _text_columns() -> list[tuple[str, str]]:

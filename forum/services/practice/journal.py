@@ -8,6 +8,7 @@ Moderators hear about it only when the author asks them to check in (request_che
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -72,6 +73,9 @@ def write_entry(
     if existing is not None:
         return existing
     draft = _prepare(title, body, guide_slug)
+    repeated = _same_words_just_saved(member, draft)
+    if repeated is not None:
+        return JournalOutcome(entry=repeated, screen=draft.screen)
     entry = JournalEntry(
         user_id=member.id,
         title=draft.title,
@@ -84,6 +88,21 @@ def write_entry(
     )
     raced = idempotency.add_once(entry, lambda: _existing_entry(member, key))
     return raced or JournalOutcome(entry=entry, screen=draft.screen)
+
+
+# Back to a saved entry's form and Save again: the page came back with a new idempotency key (journal pages are
+# never cached), so the key cannot tell. The same words saved again this soon are the same entry.
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def _same_words_just_saved(member: User, draft: Draft) -> JournalEntry | None:
+    latest = db.session.scalar(
+        select(JournalEntry).where(JournalEntry.user_id == member.id).order_by(JournalEntry.id.desc()).limit(1)
+    )
+    if latest is None or latest.created_at < utcnow() - REPEAT_WINDOW:
+        return None
+    same = (latest.title, latest.body_md, latest.guide_slug) == (draft.title, draft.body_md, draft.guide_slug)
+    return latest if same else None
 
 
 def _existing_entry(member: User, key: str | None) -> JournalOutcome | None:

@@ -75,6 +75,7 @@
 
   Chat.prototype.start = function () {
     var self = this;
+    this.keepDraftAcrossReloads();
     this.socket = io("/chat", { withCredentials: true });
     this.socket.on("connect", function () { self.join(); });
     this.socket.on("disconnect", function (reason) {
@@ -148,14 +149,13 @@
         self.say(notOpen
           ? "This check-in hasn't opened yet. This page joins by itself when it opens, if a place is left; saving a place makes sure of one."
           : (ack && ack.error && ack.error.message) || "You can't join this room.");
-        self.form.hidden = true;
+        self.stopSending("Not sent: you're not in this room. Your words are still here to copy.");
         // Refused for being over or full: the check-in has started, so its places can't change any more.
         if (ack && ack.error && (ack.error.code === "room_closed" || ack.error.code === "room_full")) { self.showPlaceActions(false); }
         // Until it opens, this socket is in no room and hears nothing: ask again now and then.
         if (notOpen) { setTimeout(function () { self.join(); }, NOT_OPEN_RETRY_MS); }
         return;
       }
-      self.form.hidden = false;
       self.onRoom(ack.room);
       if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
       ack.history.forEach(function (m) { self.addMessage(m, false); });
@@ -215,11 +215,45 @@
   Chat.prototype.onRoom = function (room) {
     if (room.closed) {
       this.say("This room is closed. You can read, but not send.");
-      this.form.hidden = true;
+      this.stopSending("Not sent: the room closed. Your words are still here to copy.");
     } else {
-      this.form.hidden = false;
+      this.resumeSending();
       this.say(room.slow_mode_seconds ? "Live. Slow mode: one message every " + room.slow_mode_seconds + " seconds." : "Live.");
     }
+  };
+
+  // The host's check-in controls (open, mood round, end) are forms that reload the page: words half typed
+  // in the message box would go with it. They are kept for this tab (sessionStorage: gone when it closes)
+  // and put back once, on the page that comes next.
+  Chat.prototype.keepDraftAcrossReloads = function () {
+    var self = this;
+    var key = "hearth-chat-draft:" + this.roomKey;
+    var store = null;
+    try { store = window.sessionStorage; } catch (e) { return; } // storage off: the draft can't be kept
+    var kept = store.getItem(key);
+    store.removeItem(key);
+    if (kept && !this.input.value) { this.input.value = kept; }
+    this.root.addEventListener("submit", function (event) {
+      var reloads = event.target !== self.form && !event.defaultPrevented; // the mood form is sent without a reload
+      if (reloads && self.input.value.trim()) { store.setItem(key, self.input.value); }
+    });
+  };
+
+  // Sending stops (the room closed, or this person can't join it): the box goes, unless it holds words. Someone
+  // mid-sentence, perhaps in crisis, keeps them, read-only so they can be copied, with why they were not sent.
+  Chat.prototype.stopSending = function (why) {
+    var typed = this.input.value.trim() !== "";
+    this.form.hidden = !typed;
+    this.input.readOnly = true;
+    this.sendButton.disabled = true;
+    if (typed) { this.showError(why); }
+  };
+
+  Chat.prototype.resumeSending = function () {
+    if (this.ended) { return; }
+    this.form.hidden = false;
+    this.input.readOnly = false;
+    this.sendButton.disabled = false;
   };
 
   // --- messages -------------------------------------------------------------------------------

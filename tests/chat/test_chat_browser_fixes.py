@@ -212,3 +212,39 @@ def test_editing_a_message_starts_from_its_markdown_after_sending_editing_and_re
     expect(page.get_by_label("Edit your message")).to_have_value(second)
     assert page.errors == []
     page.context.close()
+
+
+def test_words_being_typed_survive_the_host_moving_the_check_in_on_and_ending_it(
+    browser, live_server: LiveServer
+) -> None:
+    """The host's controls reload the page, and their half-typed message comes back; a member typing when the
+    check-in ends keeps their words on screen, read-only, with why they were not sent."""
+    _host_id, host_token = make_member(live_server, "mod_maya", role="moderator")
+    make_member(live_server, "amber")
+    with live_server.app.app_context():
+        checkin = schedule_check_in(accounts.find_user("mod_maya"))
+        checkins.save_place(accounts.find_user("amber"), checkin)
+        room = checkin.room.key
+    host = open_room_in_browser(browser, live_server, "mod_maya", room)
+    member = open_room_in_browser(browser, live_server, "amber", room)
+    host_box = host.get_by_label("Message", exact=True)
+    host_box.fill("Welcome, everyone. Tonight we")
+    host.get_by_role("button", name="Open the room").click()
+    host.get_by_role("button", name="Start the mood round").wait_for()
+    expect(host.get_by_label("Message", exact=True)).to_have_value("Welcome, everyone. Tonight we")
+
+    member_box = member.get_by_label("Message", exact=True)
+    member_box.fill("I wanted to say that I")
+    client = ChatClient(live_server, token=host_token).connect()
+    try:
+        client.join(room)
+        assert client.call("advance", {"room": room, "state": "closed"})["ok"]
+    finally:
+        client.close()
+    expect(member.locator("[data-chat-error]")).to_have_text(re.compile("Not sent: the room closed"))
+    expect(member_box).to_be_visible()
+    expect(member_box).to_have_value("I wanted to say that I")
+    expect(member.get_by_role("button", name="Send")).to_be_disabled()
+    for page in (host, member):
+        assert page.errors == []
+        page.context.close()

@@ -71,6 +71,8 @@
     this.typingStopTimer = null;
     this.ended = false;          // the server closed this socket: it never reconnects
     this.linkShown = false;      // a #m<id> link has been followed (showLinkedMessage)
+    this.myName = root.getAttribute("data-me-name");
+    this.sharedPhases = {};      // {start: true, end: true}: the rounds this person has shared their mood in
   }
 
   Chat.prototype.start = function () {
@@ -693,21 +695,23 @@
     var state = $(this.root, "[data-checkin-state]");
     if (state) { state.textContent = c.state.replace(/_/g, " "); }
     this.showPlaceActions(c.state === "scheduled");
+    var round = $(this.root, "[data-checkin-round]");
+    if (round && c.round) {
+      round.textContent = "";
+      var self = this;
+      c.round.forEach(function (share) { self.addMood(share); });
+    }
+    // Shared already in this round (the round says so, after a reload too): the form would only be refused.
+    var phase = c.state === "closing_round" ? "end" : "start";
     var form = $(this.root, "[data-mood-form]");
     if (form) {
-      form.hidden = ["mood_round", "open_talk", "closing_round"].indexOf(c.state) < 0;
+      form.hidden = ["mood_round", "open_talk", "closing_round"].indexOf(c.state) < 0 || !!this.sharedPhases[phase];
       var legend = $(form, "[data-mood-legend]");
       if (legend) {
         legend.textContent = c.state === "closing_round"
           ? "Before we close: how are you now, 1 (very low) to 10 (very good), and one word"
           : "Share how you are, 1 (very low) to 10 (very good), and one word";
       }
-    }
-    var round = $(this.root, "[data-checkin-round]");
-    if (round && c.round) {
-      round.textContent = "";
-      var self = this;
-      c.round.forEach(function (share) { self.addMood(share); });
     }
     if (c.summary) { this.drawSummary(c.summary); }
     if (c.state === "closed") { this.onRoom({ closed: true }); }
@@ -723,6 +727,7 @@
   Chat.prototype.addMood = function (share) {
     var round = $(this.root, "[data-checkin-round]");
     if (!round) { return; }
+    if (share.author === this.myName) { this.sharedPhases[share.phase] = true; }
     var label = share.author + (share.phase === "end" ? " (end)" : "") + ": " + share.mood + "/10" + (share.word ? " · " + share.word : "");
     round.appendChild(el("li", "mood-share mood-" + share.phase, label));
   };

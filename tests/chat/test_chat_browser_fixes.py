@@ -248,3 +248,39 @@ def test_words_being_typed_survive_the_host_moving_the_check_in_on_and_ending_it
     for page in (host, member):
         assert page.errors == []
         page.context.close()
+
+
+def test_after_sharing_a_mood_the_form_stays_gone_for_the_round_and_the_host_has_none(
+    browser, live_server: LiveServer
+) -> None:
+    _host_id, host_token = make_member(live_server, "mod_maya", role="moderator")
+    make_member(live_server, "amber")
+    with live_server.app.app_context():
+        checkin = schedule_check_in(accounts.find_user("mod_maya"))
+        checkins.save_place(accounts.find_user("amber"), checkin)
+        room = checkin.room.key
+    client = ChatClient(live_server, token=host_token).connect()
+    try:
+        client.join(room)
+        assert client.call("advance", {"room": room, "state": "open"})["ok"]
+        assert client.call("advance", {"room": room, "state": "mood_round"})["ok"]
+        member = open_room_in_browser(browser, live_server, "amber", room)
+        form = member.locator("[data-mood-form]")
+        expect(form).to_be_visible()
+        form.get_by_label("One word").fill("steady")
+        form.get_by_role("button", name="Share").click()
+        expect(member.locator("[data-checkin-round]")).to_contain_text("amber: 5/10 · steady")
+        expect(form).to_be_hidden()
+        member.reload()
+        expect(member.locator("[data-checkin-round]")).to_contain_text("amber: 5/10 · steady", timeout=20_000)
+        expect(member.locator("[data-mood-form]")).to_be_hidden()
+        assert client.call("advance", {"room": room, "state": "open_talk"})["ok"]
+        assert client.call("advance", {"room": room, "state": "closing_round"})["ok"]
+        expect(member.locator("[data-mood-form]")).to_be_visible()  # a new round: a new share
+        host = open_room_in_browser(browser, live_server, "mod_maya", room)
+        assert host.locator("[data-mood-form]").count() == 0
+    finally:
+        client.close()
+    for page in (member, host):
+        assert page.errors == []
+        page.context.close()

@@ -254,8 +254,7 @@ def journal_new() -> ResponseReturnValue:
                 idempotency_key=form.idempotency_key.data,
             )
         if caught.error is None:
-            remember_support(outcome.screen)
-            return redirect(url_for("practice.journal_entry", entry_id=outcome.entry.id))
+            return redirect(_entry_url(outcome.entry.id, remember_support(outcome.screen)))
     elif request.method == "GET" and guide is not None:
         form.guide.data = guide.slug
         form.body.data = journal.prompt_starter(guide)
@@ -264,6 +263,11 @@ def journal_new() -> ResponseReturnValue:
     if request.method == "POST":
         return _unprocessable("practice/journal_form.html", form=form, guide=guide, entry=None)
     return render_template("practice/journal_form.html", form=form, guide=guide, entry=None)
+
+
+def _entry_url(entry_id: int, with_support: bool) -> str:
+    """An entry's page; at its support panel (#support) when the words brought one, as a post's does."""
+    return url_for("practice.journal_entry", entry_id=entry_id, _anchor="support" if with_support else None)
 
 
 @bp.get("/journal/<int:entry_id>")
@@ -290,9 +294,8 @@ def journal_edit(entry_id: int) -> ResponseReturnValue:
         with invalid_input(form) as caught:
             outcome = journal.edit_entry(current_user, entry, title=form.title.data, body=form.body.data)
         if caught.error is None:
-            remember_support(outcome.screen)
             flash("Saved.", "success")
-            return redirect(url_for("practice.journal_entry", entry_id=entry.id))
+            return redirect(_entry_url(entry.id, remember_support(outcome.screen)))
     elif request.method == "GET":
         form.title.data = entry.title
         form.body.data = entry.body_md

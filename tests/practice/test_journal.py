@@ -125,6 +125,15 @@ def test_writing_through_the_form_redirects_to_the_entry(member_client, app: Fla
     assert "<em>quiet</em>" in member_client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_an_entry_that_brings_the_support_panel_opens_at_it(member_client, app: Flask) -> None:
+    """As a post does: the keyboard's starting point and the screen reader land on the panel (#support)."""
+    response = member_client.post("/me/journal/new", data={"title": "Tonight", "body": CRISIS_TEXT})
+    entry = db.session.scalar(select(JournalEntry))
+    assert response.headers["Location"].endswith(f"/me/journal/{entry.id}#support")
+    edited = member_client.post(f"/me/journal/{entry.id}/edit", data={"title": "Tonight", "body": "A quiet day."})
+    assert edited.headers["Location"].endswith(f"/me/journal/{entry.id}")
+
+
 def test_the_forms_key_survives_an_error_and_a_resend_saves_one_entry(member_client) -> None:
     first = member_client.get("/me/journal/new").get_data(as_text=True)
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', first)

@@ -217,6 +217,28 @@
     window.addEventListener("load", follow);
   }
 
+  // A paste longer than a box's limit (maxlength) is cut by the browser without a word: say what was left out,
+  // next to the box, before anyone saves a journal entry or a post that ends mid-sentence.
+  function sayWhenAPasteIsCut(event) {
+    var box = event.target;
+    if (!box || (box.tagName !== "TEXTAREA" && box.tagName !== "INPUT") || !(box.maxLength > 0)) { return; }
+    var pasted = (event.clipboardData && event.clipboardData.getData("text")) || "";
+    var room = box.maxLength - (box.value.length - (box.selectionEnd - box.selectionStart));
+    var note = box.parentNode.querySelector("[data-cut-note]");
+    if (pasted.length <= room) { if (note) { note.remove(); } return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("role", "status");
+      note.setAttribute("data-cut-note", "");
+      box.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = "This box holds " + box.maxLength.toLocaleString() + " characters: the last " +
+      (pasted.length - Math.max(room, 0)).toLocaleString() + " of what you pasted did not fit and were left out.";
+  }
+
+  document.addEventListener("paste", sayWhenAPasteIsCut, true);
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.compose").forEach(wireSuggestions);
     document.querySelectorAll("form.mood-form").forEach(wireMoodTags);

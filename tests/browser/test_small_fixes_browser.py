@@ -223,3 +223,27 @@ def test_a_long_helpline_link_in_a_private_message_stays_within_320_px_with_wide
     )
     expect(page.locator(".message-resources .resources li").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_paste_longer_than_the_box_says_what_was_left_out(browser: Any, live_server: LiveServer) -> None:
+    make_member(live_server, "sam")
+    page = new_page(browser, live_server.url)
+    login_in_browser(page, "sam")
+    page.goto("/me/journal/new")
+    box = page.get_by_label("Your entry")
+    limit = int(box.get_attribute("maxlength"))
+    page.evaluate(
+        """([selector, n]) => {
+            const box = document.querySelector(selector);
+            const data = new DataTransfer();
+            data.setData("text/plain", "x".repeat(n));
+            box.focus();
+            box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+        }""",
+        ["textarea[name=body]", limit + 250],
+    )
+    note = page.locator("[data-cut-note]")
+    expect(note).to_have_text(
+        f"This box holds {limit:,} characters: the last 250 of what you pasted did not fit and were left out."
+    )
+    assert page.errors == []

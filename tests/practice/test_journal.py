@@ -287,3 +287,12 @@ def test_journal_text_never_appears_in_search_results(app: Flask, member: User) 
     assert search.search(member, MARKER).hits == []
     for path in ("/search?q=lantern", "/api/v1/search?q=lantern"):
         assert MARKER not in client.get(path).get_data(as_text=True)
+
+
+def test_a_fields_error_is_tied_to_the_field(member_client) -> None:
+    """Read with the field (aria-describedby), not only announced once as an alert."""
+    html = member_client.post("/me/journal/new", data={"title": "Today", "body": ""}).get_data(as_text=True)
+    box = re.search(r"<textarea[^>]*name=\"body\"[^>]*>", html)
+    assert box is not None and 'aria-describedby="body-hint body-error"' in box.group(0)
+    assert 'aria-invalid="true"' in box.group(0)
+    assert re.search(r'<div id="body-error"><p class="error" role="alert">[^<]+</p></div>', html)

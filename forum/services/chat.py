@@ -999,18 +999,50 @@ def _after_room_changed(room: ChatRoom) -> None:
 
 
 def _export(user: User) -> dict[str, Any]:
-    rows = db.session.execute(
+    """Every message row Hearth keeps of theirs: one a moderator removed keeps its words (for the review
+    record), so they are theirs to have; one they deleted is listed without words, as that is all that is left.
+    And the mutes a moderator put on them, with the reasons given."""
+    messages = db.session.execute(
         select(ChatMessage, ChatRoom.key)
         .join(ChatRoom, ChatRoom.id == ChatMessage.room_id)
-        .where(ChatMessage.author_id == user.id, ChatMessage.deleted_at.is_(None))
+        .where(ChatMessage.author_id == user.id)
         .order_by(ChatMessage.id)
+    )
+    mutes = db.session.execute(
+        select(ChatMute, ChatRoom.key)
+        .join(ChatRoom, ChatRoom.id == ChatMute.room_id)
+        .where(ChatMute.user_id == user.id)
+        .order_by(ChatMute.id)
     )
     return {
         "messages": [
-            {"room": key, "body": message.body_md, "created_at": message.created_at.isoformat()}
-            for message, key in rows
-        ]
+            {
+                "id": message.id,
+                "room": key,
+                "body": message.body_md,
+                "created_at": message.created_at.isoformat(),
+                "status": _exported_status(message),
+            }
+            for message, key in messages
+        ],
+        "mutes_on_you": [
+            {
+                "room": key,
+                "reason": mute.reason,
+                "created_at": mute.created_at.isoformat(),
+                "until": mute.until.isoformat(),
+            }
+            for mute, key in mutes
+        ],
     }
+
+
+def _exported_status(message: ChatMessage) -> str:
+    if message.deleted_at is None:
+        return "shown"
+    # The moderator's account may be gone since (removed_by_id is then empty); only a removal keeps the words.
+    removed = message.removed_by_id is not None or bool(message.body_md)
+    return "removed by a moderator" if removed else "deleted by you"
 
 
 def _register_personal_data() -> None:

@@ -16,13 +16,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.models import User, utcnow
 from forum.models.chat import CHECKIN_STATES, ChatMessage, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
-from forum.services import chat, events, screening
+from forum.services import chat, events, personal_data, screening
 from forum.services.chat_errors import RoomClosed, RoomNotOpen
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.transaction import after_commit, write_transaction
@@ -337,15 +337,24 @@ LOW_MOOD = 2
 
 def _screen_mood(value: int, word: str) -> screening.ScreenResult:
     """A mood word says how the person feels. Alone, "suicidal" reads as a mention of the word (concern);
-    as "feeling suicidal" it is what it is (crisis). The phrased reading counts only when it is crisis:
-    for most words ("feeling tired") the model leans on "feeling" and would call every share concern."""
+    as "feeling suicidal" it is what it is (crisis). A word or two is too little for the model to call
+    crisis on ("feeling better" and "ready" once were), so only the safety net's phrases may: the phrased
+    reading counts when they find crisis in it, and the model's own crisis on a mood word is kept as concern,
+    in front of moderators without the urgent alarm."""
     said = screening.screen_text(word)
     felt = screening.screen_text(f"feeling {word}")
-    result = felt if felt.level == "crisis" else said
+    result = felt if _phrase_says_crisis(felt) else said
+    if result.level == "crisis" and not _phrase_says_crisis(result):
+        result = replace(result, level="concern")
     if value <= LOW_MOOD and result.level == "none":
         low = {"kind": "rule", "label": f"mood {value}/10", "phrase": "", "start": 0, "end": 0}
         result = replace(result, level="concern", signals=[*result.signals, low])
     return result
+
+
+def _phrase_says_crisis(result: screening.ScreenResult) -> bool:
+    """Crisis found by a phrase of the safety net (moderation.lexicon), not by the model alone."""
+    return result.level == "crisis" and any(signal.get("kind") == "lexicon" for signal in result.signals)
 
 
 def _has_shared(checkin: CheckIn, member: User, phase: str) -> bool:
@@ -440,3 +449,56 @@ def purge_transcripts(*, now: datetime | None = None, days: int | None = None) -
             session.execute(delete(ChatMessage).where(ChatMessage.room_id == checkin.room_id))
             checkin.transcript_purged_at = utcnow()
     return len(due)
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+def _export(user: User) -> dict[str, Any]:
+    """The check-ins they kept a place in, and the moods they shared there (their own; others' stay theirs)."""
+    places = db.session.execute(
+        select(CheckIn, CheckInParticipant.joined_at)
+        .join(CheckInParticipant, CheckInParticipant.checkin_id == CheckIn.id)
+        .where(CheckInParticipant.user_id == user.id)
+        .order_by(CheckIn.starts_at)
+    )
+    moods = db.session.execute(
+        select(CheckInMood, CheckIn.title)
+        .join(CheckIn, CheckIn.id == CheckInMood.checkin_id)
+        .where(CheckInMood.user_id == user.id)
+        .order_by(CheckInMood.id)
+    )
+    return {
+        "places": [
+            {
+                "checkin_id": checkin.id,
+                "title": checkin.title,
+                "starts_at": checkin.starts_at.isoformat(),
+                "state": checkin.state,
+                "place_kept_at": joined_at.isoformat(),
+            }
+            for checkin, joined_at in places
+        ],
+        "moods": [
+            {
+                "checkin_id": mood.checkin_id,
+                "checkin_title": title,
+                "phase": mood.phase,
+                "mood": mood.mood,
+                "word": mood.word,
+                "shared_at": mood.created_at.isoformat(),
+            }
+            for mood, title in moods
+        ],
+    }
+
+
+def _erase(session: Session, user: User, keep_posts: bool) -> None:
+    """A mood word was said in the check-in's chat, and chat is erased whichever the choice, so the word goes
+    either way. The row and its number stay, without a name (the account row's deletion empties user_id), as
+    purge_transcripts leaves them: removing them would change the summary's averages and counts after the
+    fact. The places go with the account row (ON DELETE CASCADE)."""
+    session.execute(update(CheckInMood).where(CheckInMood.user_id == user.id).values(word=None))
+
+
+personal_data.register("checkins", export=_export, erase=_erase)

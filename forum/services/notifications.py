@@ -100,8 +100,11 @@ def actor_name(notification: Notification) -> str:
     if notification.kind == "check_in":
         return "Hearth"  # the check-in itself, not a person
     if notification.actor is None:
+        # An anonymous post stays "a member" after its author leaves: "a former member" on it alone would
+        # link it to their named posts, which change at the same moment.
         post = notification.post
-        return "a former member" if post is not None and post.author_id is None else "a member"
+        gone = post is not None and post.author_id is None and not post.is_anonymous
+        return "a former member" if gone else "a member"
     return str(notification.actor.username)
 
 
@@ -259,10 +262,10 @@ def _filter_recipients(session: Session, post: Row[Any], candidates: dict[int, s
             )
         )
     )
-    # Blocks either way, and mutes by the recipient: they neither hear from nor about the writer.
-    shielded = set(
-        session.scalars(select(Block.blocked_id).where(Block.blocker_id == post.author_id, Block.kind == "block"))
-    ) | set(session.scalars(select(Block.blocker_id).where(Block.blocked_id == post.author_id)))
+    # An anonymous post is open to everyone its author blocked or was muted by (permissions.hides_writing):
+    # leaving them out here would tell them who wrote it, and a reader can't shield themself from a writer
+    # they can't know. So relations decide only for named posts.
+    shielded = set() if post.is_anonymous else _shielded_from(session, post.author_id)
     users = {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
     kept = {}
     for user_id, kind in candidates.items():
@@ -273,6 +276,13 @@ def _filter_recipients(session: Session, post: Row[Any], candidates: dict[int, s
             continue
         kept[user_id] = kind
     return kept
+
+
+def _shielded_from(session: Session, author_id: int) -> set[int]:
+    """Blocks either way, and mutes by the recipient: they neither hear from nor about the writer."""
+    blocked = session.scalars(select(Block.blocked_id).where(Block.blocker_id == author_id, Block.kind == "block"))
+    blocking_or_muting = session.scalars(select(Block.blocker_id).where(Block.blocked_id == author_id))
+    return set(blocked) | set(blocking_or_muting)
 
 
 # --- moderator messages and check-ins ---------------------------------------------------------------
@@ -324,9 +334,17 @@ def tell_admins_of_escalation(
 def forget_post(session: Session, post_id: int) -> None:
     """A post was taken back (deleted by its author, or hidden): the notifications about it go too, so
     nobody is told "alice mentioned you" about words that are gone. Counts update after the commit."""
-    told = list(session.scalars(select(Notification.user_id).where(Notification.post_id == post_id)))
+    forget_posts(session, [post_id])
+
+
+def forget_posts(session: Session, post_ids: list[int]) -> None:
+    """forget_post for many posts at once (an account deletion erases all of a person's posts)."""
+    if not post_ids:
+        return
+    about = Notification.post_id.in_(post_ids)
+    told = list(session.scalars(select(Notification.user_id).where(about)))
     if told:
-        session.execute(delete(Notification).where(Notification.post_id == post_id))
+        session.execute(delete(Notification).where(about))
         _push_counts_after_commit(told)
 
 

@@ -31,7 +31,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import accounts, personal_data, posting, review
+from forum.services import accounts, notifications, personal_data, posting, review, screening
 from forum.services.errors import NotAuthenticated, invalid
 from forum.services.transaction import after_commit, write_transaction
 
@@ -231,6 +231,8 @@ def _erase_posts(session: Session, user: User, keep_posts: bool) -> None:
         session.execute(delete(PostRevision).where(PostRevision.post_id.in_([p.id for p in posts])))
     _release_threads(session, user, erased, now)
     _forget_screenings(session, user, erased)
+    # Others were told "a former member mentioned you" about words that are gone, as after a single delete.
+    notifications.forget_posts(session, erased)
 
 
 def _tombstone(post: Post, now: Any) -> None:
@@ -266,9 +268,15 @@ def _forget_screenings(session: Session, user: User, erased: list[int]) -> None:
         session.execute(
             delete(ScreeningRecord).where(ScreeningRecord.target_type == "post", ScreeningRecord.target_id.in_(erased))
         )
+    # Chat is erased whichever the choice (chat._erase_messages), so the items about it close either way. They
+    # are found by their subject: the messages may already have lost their author to the chat eraser.
+    chat_items = and_(ReviewItem.target_type == "chat_message", ReviewItem.subject_user_id == user.id)
+    about_chat = list(session.scalars(select(ReviewItem.target_id).where(chat_items)))
+    screening.forget_phrases(session, "chat_message", about_chat)
     about = or_(
         and_(ReviewItem.target_type == "post", ReviewItem.target_id.in_(erased)),
         and_(ReviewItem.target_type == "user", ReviewItem.target_id == user.id),
+        chat_items,
     )
     for item in session.scalars(select(ReviewItem).where(about)):
         item.reasons = [{key: value for key, value in reason.items() if key != "detail"} for reason in item.reasons]
@@ -285,3 +293,17 @@ def _forget_screenings(session: Session, user: User, erased: list[int]) -> None:
 
 
 personal_data.register("posts", export=_export_posts, erase=_erase_posts)
+
+
+# --- the training choice as personal data -------------------------------------------------------------
+
+
+def _export_training_consent(user: User) -> dict[str, Any]:
+    return {"reviewed_posts_may_train_the_screening": user.training_opt_in}
+
+
+def _erase_training_consent(session: Session, user: User, keep_posts: bool) -> None:
+    """Nothing to do here: the choice is a column of the account row, which the deletion removes last."""
+
+
+personal_data.register("training_consent", export=_export_training_consent, erase=_erase_training_consent)

@@ -6,6 +6,8 @@ can send only a few in a time window so it cannot be turned into harassment by v
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -177,10 +179,79 @@ def _export(user: User) -> dict[str, Any]:
     }
 
 
+# What stands where a deleted reporter's words were: the moderators still see that words were given.
+REASON_ERASED = "(erased with the reporter's account)"
+
+
 def _erase(session: Session, user: User, keep_posts: bool) -> None:
     """A report stays for the moderators, since it is about someone else's safety, but no longer names its
-    maker. What the person wrote to the moderators goes with the items about them (privacy._forget_screenings)."""
+    maker. Its reason is the maker's own words: with "delete" they go, from the report, the review item's
+    reasons and the item's history; with "keep" they stay, like the posts. What the person wrote to the
+    moderators about themself goes with the items about them (privacy._forget_screenings)."""
+    if not keep_posts:
+        for report in list(session.scalars(select(PeerReport).where(PeerReport.reporter_id == user.id))):
+            _erase_reason(session, report)
     session.execute(update(PeerReport).where(PeerReport.reporter_id == user.id).values(reporter_id=None))
+
+
+def _erase_reason(session: Session, report: PeerReport) -> None:
+    """Each report (and each addition to it) copied its words into a reason and an event of the item open
+    at the time; neither names the reporter, so they are found by their words among the items about the post."""
+    if not report.reason:
+        return
+    items = list(
+        session.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.target_type == report.target_type, ReviewItem.target_id == report.target_id)
+            .order_by(ReviewItem.id)
+        )
+    )
+    _erase_from_reasons(items, report)
+    _erase_from_history(session, items, report)
+    report.reason = REASON_ERASED
+
+
+def _erase_from_reasons(items: list[ReviewItem], report: PeerReport) -> None:
+    is_theirs = _words_of(report)
+    for item in items:
+        item.reasons = [
+            {**reason, "detail": REASON_ERASED}
+            if reason.get("source") == "report"
+            and reason.get("kind") == report.kind
+            and is_theirs(reason.get("detail"))
+            else reason
+            for reason in item.reasons
+        ]
+
+
+def _erase_from_history(session: Session, items: list[ReviewItem], report: PeerReport) -> None:
+    is_theirs = _words_of(report)
+    events = session.scalars(
+        select(ReviewEvent)
+        .where(ReviewEvent.item_id.in_([item.id for item in items]), ReviewEvent.action == f"reported_{report.kind}")
+        .order_by(ReviewEvent.id)
+    )
+    for event in list(events):
+        if is_theirs(event.note):
+            event.note = REASON_ERASED
+
+
+def _words_of(report: PeerReport) -> Callable[[object], bool]:
+    """A test for "these words are one of the texts this report added" (its reason joins them with blank
+    lines, see _add_to_report). It says yes only as often as the report holds the text: another reporter who
+    wrote the very same words keeps theirs."""
+    joined = f"\n\n{report.reason}\n\n"
+    found: Counter[str] = Counter()
+
+    def is_theirs(text: object) -> bool:
+        if not isinstance(text, str) or not text:
+            return False
+        if found[text] >= joined.count(f"\n\n{text}\n\n"):
+            return False
+        found[text] += 1
+        return True
+
+    return is_theirs
 
 
 personal_data.register("reports_and_requests", export=_export, erase=_erase)

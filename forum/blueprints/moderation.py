@@ -247,6 +247,8 @@ def _describe_chat_message(message_id: int) -> dict[str, Any]:
     gone = None
     if message.removed_by_id is not None:
         gone = "A moderator took it down; its words are kept for this review."
+    elif message.is_retracted and message.author_id is None and not text:
+        gone = "Its words are gone: its writer's account was deleted, or its check-in's transcript was."
     elif message.is_retracted:
         gone = "Its author took it back, and its words are gone."
     return {

@@ -430,7 +430,9 @@ def purge_transcripts(*, now: datetime | None = None, days: int | None = None) -
     """Delete the messages of check-ins closed more than `days` ago (config CHAT_TRANSCRIPT_DAYS, default 30).
 
     The summary's numbers stay; the words go. Screening records and review items stay: they are the
-    moderation history, and hold no transcript. Returns how many check-ins were purged.
+    moderation history, and keep no quoted phrase (screening.forget_phrases). The messages stay as empty
+    rows, as an erased account's do: SQLite gives a deleted row's id to the next message written, and a
+    review item about the old message would then show someone else's words. Returns how many were purged.
     """
     keep_days = days if days is not None else int(current_app.config.get("CHAT_TRANSCRIPT_DAYS", 30))
     cutoff = (now or utcnow()) - timedelta(days=keep_days)
@@ -446,7 +448,14 @@ def purge_transcripts(*, now: datetime | None = None, days: int | None = None) -
             session.execute(
                 update(CheckInMood).where(CheckInMood.checkin_id == checkin.id).values(word=None, message_id=None)
             )
-            session.execute(delete(ChatMessage).where(ChatMessage.room_id == checkin.room_id))
+            written = list(session.scalars(select(ChatMessage.id).where(ChatMessage.room_id == checkin.room_id)))
+            screening.forget_phrases(session, "chat_message", written)
+            gone_at = func.coalesce(ChatMessage.deleted_at, utcnow())
+            session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.room_id == checkin.room_id)
+                .values(author_id=None, body_md="", body_html="", deleted_at=gone_at)
+            )
             checkin.transcript_purged_at = utcnow()
     return len(due)
 

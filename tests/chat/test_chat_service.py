@@ -367,7 +367,33 @@ def test_transcripts_of_check_ins_are_deleted_after_the_retention_period(app: Fl
 
 
 def _messages_in(room_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(ChatMessage).where(ChatMessage.room_id == room_id)) or 0
+    """Messages that still have words (a purge keeps each row, empty, so its id is never given again)."""
+    said = (ChatMessage.room_id == room_id) & (ChatMessage.body_md != "")
+    return db.session.scalar(select(func.count()).select_from(ChatMessage).where(said)) or 0
+
+
+def test_a_purged_transcript_leaves_no_quoted_phrase_and_no_id_for_the_next_message(
+    app: Flask, moderator, member
+) -> None:
+    """A crisis item about a purged message must never show the words of the next message written (SQLite
+    reuses a deleted row's id), and its screening must not quote the words that are gone."""
+    checkin = schedule_check_in(moderator)
+    checkins.advance(moderator, checkin, "open")
+    chat.enter_room(member, checkin.room)
+    sent = chat.send_message(
+        member, checkin.room, body="I'm going to kill myself tonight, I have the pills", client_id="p1"
+    )
+    purged_id = sent.payload["id"]
+    checkins.advance(moderator, checkin, "closed")
+    with write_transaction():
+        checkin.closed_at = utcnow() - timedelta(days=31)
+    assert checkins.purge_transcripts() == 1
+    record = db.session.scalar(select(ScreeningRecord).where(ScreeningRecord.target_id == purged_id))
+    assert record is not None and record.level == "crisis"
+    assert not any("phrase" in signal for signal in record.signals)
+    chat.ensure_board_rooms()
+    later = chat.send_message(member, chat.get_room("board-introductions"), body="Hello all", client_id="p2")
+    assert later.payload["id"] > purged_id
 
 
 def test_the_purge_command_uses_the_configured_retention(app: Flask, moderator) -> None:

@@ -22,7 +22,7 @@ from forum import charts, limits, permissions, ratelimits
 from forum.forms import TextArea
 from forum.guides import get_guide
 from forum.models import MoodEntry
-from forum.services.errors import NotFound, ServiceError
+from forum.services.errors import Conflict, NotFound, ServiceError
 from forum.services.practice import homework, journal, mood, plan
 from forum.services.practice.days import person_today, utc_today
 from forum.support import resources_for
@@ -87,6 +87,7 @@ class JournalForm(FlaskForm):
     body = TextArea("Your entry", validators=[DataRequired(), Length(max=limits.BODY_MAX)])
     guide = HiddenField()
     idempotency_key = HiddenField()
+    seen = HiddenField()  # the entry's version when an edit was opened (journal.version_of)
 
 
 class CheckInForm(FlaskForm):
@@ -113,6 +114,7 @@ class PlanForm(FlaskForm):
     people = TextArea(plan.SECTIONS[3].title, validators=[Optional()])
     professionals = TextArea(plan.SECTIONS[4].title, validators=[Optional()])
     crisis_lines = TextArea(plan.SECTIONS[5].title, validators=[Optional()])
+    seen = HiddenField()  # the plan's version when the page was opened (plan.version_of)
 
 
 # --- overview -----------------------------------------------------------------------------------
@@ -265,6 +267,14 @@ def journal_new() -> ResponseReturnValue:
     return render_template("practice/journal_form.html", form=form, guide=guide, entry=None)
 
 
+def _changed_elsewhere(form: Any, changed: Conflict, version_now: str) -> int:
+    """A save refused because another tab or device saved first: the words typed here come back in their boxes
+    with why, and the form now carries the newer version, so saving again replaces it knowingly (409)."""
+    form.form_errors.append(changed.message)
+    form.seen.data = version_now
+    return 409
+
+
 def _entry_url(entry_id: int, with_support: bool) -> str:
     """An entry's page; at its support panel (#support) when the words brought one, as a post's does."""
     return url_for("practice.journal_entry", entry_id=entry_id, _anchor="support" if with_support else None)
@@ -290,16 +300,23 @@ def journal_entry(entry_id: int) -> ResponseReturnValue:
 def journal_edit(entry_id: int) -> ResponseReturnValue:
     entry = permissions.ensure_can_edit_journal(current_user, journal.get_entry(entry_id))
     form = JournalForm()
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        with invalid_input(form) as caught:
-            outcome = journal.edit_entry(current_user, entry, title=form.title.data, body=form.body.data)
-        if caught.error is None:
-            flash("Saved.", "success")
-            return redirect(_entry_url(entry.id, remember_support(outcome.screen)))
+        try:
+            with invalid_input(form) as caught:
+                outcome = journal.edit_entry(
+                    current_user, entry, title=form.title.data, body=form.body.data, seen=form.seen.data or None
+                )
+        except Conflict as changed:
+            status = _changed_elsewhere(form, changed, journal.version_of(entry))
+        else:
+            if caught.error is None:
+                flash("Saved.", "success")
+                return redirect(_entry_url(entry.id, remember_support(outcome.screen)))
     elif request.method == "GET":
         form.title.data = entry.title
         form.body.data = entry.body_md
-    status = 422 if request.method == "POST" else 200
+        form.seen.data = journal.version_of(entry)
     return render_template("practice/journal_form.html", form=form, guide=None, entry=entry), status
 
 
@@ -436,18 +453,24 @@ def relapse_plan() -> ResponseReturnValue:
     form = PlanForm()
     mine = plan.get_plan(current_user)
     suggestion = plan.crisis_lines_suggestion(resources_for(current_app.config["SUPPORT_REGION"]))
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        with invalid_input(form) as caught:
-            plan.save_plan(current_user, **{name: getattr(form, name).data for name in plan.FIELDS})
-        if caught.error is None:
-            flash("Your plan is saved. It will show up next to the support panel if you ever need it.", "success")
-            return redirect(url_for("practice.relapse_plan"))
+        values = {name: getattr(form, name).data for name in plan.FIELDS}
+        try:
+            with invalid_input(form) as caught:
+                plan.save_plan(current_user, seen=form.seen.data or None, **values)
+        except Conflict as changed:
+            status = _changed_elsewhere(form, changed, plan.version_of(plan.get_plan(current_user)))
+        else:
+            if caught.error is None:
+                flash("Your plan is saved. It will show up next to the support panel if you ever need it.", "success")
+                return redirect(url_for("practice.relapse_plan"))
     elif request.method == "GET":
         for name in plan.FIELDS:
             getattr(form, name).data = getattr(mine, name) if mine is not None else ""
         if mine is None:  # a start for a new plan only: lines someone cleared stay cleared, as saved
             form.crisis_lines.data = suggestion
-    status = 422 if request.method == "POST" else 200
+        form.seen.data = plan.version_of(mine)
     return render_template(
         "practice/plan.html", form=form, plan=mine, sections=plan.SECTIONS, prefilled=mine is None
     ), status

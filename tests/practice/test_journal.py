@@ -296,3 +296,19 @@ def test_a_fields_error_is_tied_to_the_field(member_client) -> None:
     assert box is not None and 'aria-describedby="body-hint body-error"' in box.group(0)
     assert 'aria-invalid="true"' in box.group(0)
     assert re.search(r'<div id="body-error"><p class="error" role="alert">[^<]+</p></div>', html)
+
+
+def test_an_edit_opened_before_another_save_is_refused_with_its_words_kept(member_client, member: User) -> None:
+    """Two tabs editing one entry: the later save is refused (409), not allowed to wipe the other's paragraph."""
+    entry = _write(member, title="Tuesday", body="First words.")
+    page = member_client.get(f"/me/journal/{entry.id}/edit").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([^"]*)"', page)
+    assert seen is not None
+    saved = {"title": "Tuesday", "body": "First words.\n\nA second paragraph.", "seen": seen.group(1)}
+    assert member_client.post(f"/me/journal/{entry.id}/edit", data=saved).status_code == 302
+    stale = member_client.post(
+        f"/me/journal/{entry.id}/edit", data={"title": "Tuesday", "body": "Other words.", "seen": seen.group(1)}
+    )
+    assert stale.status_code == 409
+    assert "changed somewhere else" in stale.get_data(as_text=True) and "Other words." in stale.get_data(as_text=True)
+    assert journal.get_entry(entry.id).body_md == "First words.\n\nA second paragraph."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 
@@ -114,3 +116,23 @@ def test_plan_text_is_escaped_not_rendered(member_client, member: User) -> None:
     html = _crisis_thread(member_client)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_save_from_a_page_opened_before_another_save_is_refused_with_the_words_kept(
+    member_client, member: User
+) -> None:
+    """Two tabs: the second save no longer silently empties what the first just wrote. It is refused (409) with
+    its words in their boxes, and saving again from that page replaces the other version knowingly."""
+    first_tab = member_client.get("/me/plan").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([^"]*)"', first_tab)
+    assert seen is not None
+    member_client.post("/me/plan", data={**PLAN, "what_helps": "A walk by the river", "seen": seen.group(1)})
+    stale = member_client.post("/me/plan", data={**PLAN, "what_helps": "", "seen": seen.group(1)})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "changed somewhere else" in html and "Arguments with my brother" in html
+    assert plan.get_plan(member).what_helps == "A walk by the river"
+    newer = re.search(r'name="seen" type="hidden" value="([^"]*)"', html)
+    assert newer is not None and newer.group(1) != seen.group(1)
+    again = member_client.post("/me/plan", data={**PLAN, "what_helps": "", "seen": newer.group(1)})
+    assert again.status_code == 302 and plan.get_plan(member).what_helps == ""

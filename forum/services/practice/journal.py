@@ -20,7 +20,7 @@ from forum.guides import Guide, get_guide
 from forum.models import JournalEntry, ReviewItem, User, utcnow
 from forum.rendering import render_markdown
 from forum.services import idempotency, personal_data, review, screening
-from forum.services.errors import invalid
+from forum.services.errors import Conflict, invalid
 from forum.services.screening import ScreenResult
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_single_line, clean_text
@@ -117,8 +117,25 @@ def _existing_entry(member: User, key: str | None) -> JournalOutcome | None:
     return JournalOutcome(entry=entry, screen=_prepare(entry.title, entry.body_md, entry.guide_slug).screen)
 
 
-def edit_entry(actor: Any, entry: JournalEntry, *, body: object, title: object = "") -> JournalOutcome:
+CHANGED_ELSEWHERE = (
+    "This entry was changed somewhere else (another tab or device) after you opened it, so nothing was saved. "
+    "Your words are still in the box. Save again to replace that version with yours, or open the entry to read it."
+)
+
+
+def version_of(entry: JournalEntry) -> str:
+    """What an edit form carries of the entry it was opened on, to tell a later save from a stale one."""
+    return (entry.edited_at or entry.created_at).isoformat()
+
+
+def edit_entry(
+    actor: Any, entry: JournalEntry, *, body: object, title: object = "", seen: object = None
+) -> JournalOutcome:
+    """`seen`: version_of(entry) when its form was opened; a save over a change made since is refused (409)
+    rather than silently losing it. None saves whatever the entry is now."""
     permissions.ensure_can_edit_journal(actor, entry)
+    if seen is not None and seen != version_of(entry):
+        raise Conflict(CHANGED_ELSEWHERE)
     draft = _prepare(title, body, entry.guide_slug)
     with write_transaction():
         entry.title = draft.title

@@ -16,6 +16,7 @@ from forum import permissions
 from forum.extensions import db
 from forum.models import RelapsePlan, User, utcnow
 from forum.services import personal_data
+from forum.services.errors import Conflict
 from forum.services.transaction import write_transaction
 from forum.services.validation import clean_text
 
@@ -55,11 +56,26 @@ def lines(plan: RelapsePlan, name: str) -> list[str]:
     return [line.strip() for line in str(getattr(plan, name)).splitlines() if line.strip()]
 
 
-def save_plan(actor: Any, **values: object) -> RelapsePlan:
+CHANGED_ELSEWHERE = (
+    "Your plan was changed somewhere else (another tab or device) after you opened this page, so nothing was "
+    "saved. Your words are still in the boxes. Save again to replace that version with yours, or reload to read it."
+)
+
+
+def version_of(plan: RelapsePlan | None) -> str:
+    """What the plan form carries of the plan it was opened on ("none yet" before there is one)."""
+    return plan.updated_at.isoformat() if plan is not None else "none yet"
+
+
+def save_plan(actor: Any, *, seen: object = None, **values: object) -> RelapsePlan:
+    """`seen`: version_of(the plan) when its form was opened; a save over a change made since is refused (409)
+    rather than silently losing it. None saves whatever the plan is now."""
     member = permissions.ensure_signed_in(actor)
     cleaned = {name: clean_text(name, values.get(name), max_len=FIELD_MAX, required=False) for name in FIELDS}
     with write_transaction() as session:
         plan = session.scalar(select(RelapsePlan).where(RelapsePlan.user_id == member.id))
+        if seen is not None and seen != version_of(plan):
+            raise Conflict(CHANGED_ELSEWHERE)
         if plan is None:
             plan = RelapsePlan(user_id=member.id)
             session.add(plan)

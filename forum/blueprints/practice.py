@@ -418,6 +418,13 @@ def _logged_message(logged: mood.MoodLogged) -> str:
     return f"Logged {logged.entry.mood} for {day}."
 
 
+def _tags_by_day(today: Any) -> dict[str, list[str]]:
+    """Each recent day's saved tags, for static/js/site.js: choosing a day ticks what was saved for it, so a
+    corrected number keeps them. A day either side of the server's: the person's own date may be either."""
+    start, end = today - timedelta(days=mood.BACKFILL_DAYS + 1), today + timedelta(days=1)
+    return {entry.day.isoformat(): list(entry.tags) for entry in mood.entries_between(current_user, start, end)}
+
+
 def _mood_context(today: Any) -> dict[str, Any]:
     windows = []
     for days in mood.WINDOWS:
@@ -439,6 +446,7 @@ def _mood_context(today: Any) -> dict[str, Any]:
         "earliest": mood.earliest_backfill(today),
         "today_entry": mood.entry_for(current_user, today),
         "recent": mood.entries_between(current_user, today - timedelta(days=mood.BACKFILL_DAYS), today)[::-1],
+        "day_tags": _tags_by_day(today),
         "tag_names": mood.TAGS,
         "moods": range(mood.MOOD_MIN, mood.MOOD_MAX + 1),
     }

@@ -192,24 +192,23 @@
 
   // The mood form's tags come ticked from one day's saved entry (its tags_from field names the day). They
   // belong to that day: choosing another day clears them, and choosing it again puts back what was ticked.
+  // The tag boxes show what was saved for the chosen day (data-day-tags), so correcting a day's number keeps
+  // its tags, whichever day it is and whatever the server thinks today is. A day with nothing saved starts
+  // clear. tags_from names the day the ticks came from: the server asks before copying them to another.
   function wireMoodTags(form) {
     var from = form.querySelector("input[name=tags_from]");
     var day = form.querySelector("input[name=day]");
-    if (!from || !from.value || !day) { return; }
-    var tagsDay = from.value;
+    var saved = JSON.parse(form.getAttribute("data-day-tags") || "{}");
+    if (!from || !day) { return; }
     var boxes = Array.prototype.slice.call(form.querySelectorAll(".mood-tags input[type=checkbox]"));
-    var kept = null;
+    var shownDay = day.value;  // as the page came: its ticks are right for it (or are the person's own, after a refusal)
     function follow() {
-      var onTagsDay = day.value === "" || day.value === tagsDay;  // an empty day is saved as today
-      if (onTagsDay && kept) {
-        boxes.forEach(function (box, i) { box.checked = kept[i]; });
-        kept = null;
-      } else if (!onTagsDay && !kept) {
-        kept = boxes.map(function (box) { return box.checked; });
-        boxes.forEach(function (box) { box.checked = false; });
-      }
-      // Ticked on another day, they are the person's own: the server asks about carried ticks only.
-      from.value = onTagsDay ? tagsDay : "";
+      var chosen = day.value;  // an empty day is saved as today, which practice.js has put in the box
+      if (chosen === shownDay) { return; }
+      shownDay = chosen;
+      var tags = saved[chosen] || [];
+      boxes.forEach(function (box) { box.checked = tags.indexOf(box.name) >= 0; });
+      from.value = tags.length ? chosen : "";
     }
     day.addEventListener("input", follow);
     day.addEventListener("change", follow);

@@ -158,6 +158,27 @@ def test_choosing_an_earlier_day_clears_todays_ticks_and_choosing_today_puts_the
     assert page.errors == []
 
 
+def test_correcting_an_earlier_days_number_keeps_the_tags_saved_for_it(browser: Any, live_server: LiveServer) -> None:
+    """Choosing a day ticks what was saved for that day, so a corrected number does not wipe its tags."""
+    page = new_page(browser, live_server.url)
+    register_in_browser(page, "wren")
+    page.goto("/me/mood")
+    today = date.fromisoformat(page.evaluate("() => document.querySelector('[data-local-today]').value"))
+    earlier = (today - timedelta(days=2)).isoformat()
+    page.get_by_label("Day", exact=True).fill(earlier)
+    page.get_by_role("checkbox", name="Slept well").check()
+    page.get_by_role("button", name="Mood 3 of 10").click()
+    page.wait_for_selector(".flash-success")
+    page.get_by_label("Day", exact=True).fill(earlier)
+    assert _ticked(page) == {"slept_well"}, "the day's own tags, ticked again"
+    page.get_by_role("button", name="Mood 5 of 10").click()
+    page.wait_for_selector(".flash-success")
+    with live_server.app.app_context():
+        entry = mood.entry_for(accounts.find_user("wren"), date.fromisoformat(earlier))
+        assert (entry.mood, entry.tags) == (5, ["slept_well"])
+    assert page.errors == []
+
+
 def test_a_page_load_fetches_the_sites_own_icon(browser: Any, live_server: LiveServer) -> None:
     page = new_page(browser, live_server.url)
     with page.expect_response(lambda response: "favicon" in response.url, timeout=10_000) as icon:

@@ -214,17 +214,22 @@ def test_editing_a_message_starts_from_its_markdown_after_sending_editing_and_re
     page.context.close()
 
 
+def _check_in_with_a_place_for_amber(server: LiveServer) -> tuple[str, str]:
+    """A check-in hosted by mod_maya, with a place saved for amber: (the host's API token, the room's key)."""
+    _host_id, host_token = make_member(server, "mod_maya", role="moderator")
+    make_member(server, "amber")
+    with server.app.app_context():
+        checkin = schedule_check_in(accounts.find_user("mod_maya"))
+        checkins.save_place(accounts.find_user("amber"), checkin)
+        return host_token, checkin.room.key
+
+
 def test_words_being_typed_survive_the_host_moving_the_check_in_on_and_ending_it(
     browser, live_server: LiveServer
 ) -> None:
     """The host's controls reload the page, and their half-typed message comes back; a member typing when the
     check-in ends keeps their words on screen, read-only, with why they were not sent."""
-    _host_id, host_token = make_member(live_server, "mod_maya", role="moderator")
-    make_member(live_server, "amber")
-    with live_server.app.app_context():
-        checkin = schedule_check_in(accounts.find_user("mod_maya"))
-        checkins.save_place(accounts.find_user("amber"), checkin)
-        room = checkin.room.key
+    host_token, room = _check_in_with_a_place_for_amber(live_server)
     host = open_room_in_browser(browser, live_server, "mod_maya", room)
     member = open_room_in_browser(browser, live_server, "amber", room)
     host_box = host.get_by_label("Message", exact=True)
@@ -253,12 +258,7 @@ def test_words_being_typed_survive_the_host_moving_the_check_in_on_and_ending_it
 def test_after_sharing_a_mood_the_form_stays_gone_for_the_round_and_the_host_has_none(
     browser, live_server: LiveServer
 ) -> None:
-    _host_id, host_token = make_member(live_server, "mod_maya", role="moderator")
-    make_member(live_server, "amber")
-    with live_server.app.app_context():
-        checkin = schedule_check_in(accounts.find_user("mod_maya"))
-        checkins.save_place(accounts.find_user("amber"), checkin)
-        room = checkin.room.key
+    host_token, room = _check_in_with_a_place_for_amber(live_server)
     client = ChatClient(live_server, token=host_token).connect()
     try:
         client.join(room)

@@ -73,6 +73,8 @@
     this.linkShown = false;      // a #m<id> link has been followed (showLinkedMessage)
     this.myName = root.getAttribute("data-me-name");
     this.sharedPhases = {};      // {start: true, end: true}: the rounds this person has shared their mood in
+    this.waitingToOpen = false;  // in a check-in before its host opened it (waitForOpening)
+    this.runsCheckin = root.getAttribute("data-runs-checkin") === "1";  // its host or a moderator: may send before it opens
   }
 
   Chat.prototype.start = function () {
@@ -714,8 +716,24 @@
       }
     }
     if (c.summary) { this.drawSummary(c.summary); }
+    this.waitForOpening(c.state === "scheduled");
     if (c.state === "closed") { this.onRoom({ closed: true }); }
     else if (c.state !== "scheduled") { this.announce("The check-in is now: " + c.state.replace(/_/g, " ") + "."); }
+  };
+
+  // In before the host opens (a saved place lets people in): say so, and hold the Send button until it opens,
+  // rather than offer a box whose every message is refused. Opening clears that refusal's words too.
+  Chat.prototype.waitForOpening = function (waiting) {
+    if (waiting && !this.runsCheckin) {
+      this.waitingToOpen = true;
+      this.sendButton.disabled = true;
+      this.say("You have a place. You can send messages once the host opens the check-in.");
+    } else if (this.waitingToOpen) {
+      this.waitingToOpen = false;
+      this.resumeSending();
+      this.showError("");
+      this.say("Live.");
+    }
   };
 
   // Places are saved and given back only before a check-in starts; after that the server refuses both (409).

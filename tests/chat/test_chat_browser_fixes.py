@@ -165,7 +165,9 @@ def test_the_place_buttons_leave_the_room_page_when_the_host_opens_or_ends_the_c
         checkin = schedule_check_in(accounts.find_user("mod_maya"))
         checkins.save_place(accounts.find_user("amber"), checkin)
         room = checkin.room.key
-    with_place = open_room_in_browser(browser, live_server, "amber", room)  # a saved place lets her in before it opens
+    with_place = open_room_in_browser(
+        browser, live_server, "amber", room, status="You have a place"
+    )  # a saved place lets her in before it opens
     without_place = open_room_in_browser(browser, live_server, "basil", room, status="hasn't opened yet")
     expect(with_place.get_by_test_id("give-up-place")).to_be_visible()
     expect(without_place.get_by_test_id("save-place")).to_be_visible()
@@ -227,16 +229,20 @@ def _check_in_with_a_place_for_amber(server: LiveServer) -> tuple[str, str]:
 def test_words_being_typed_survive_the_host_moving_the_check_in_on_and_ending_it(
     browser, live_server: LiveServer
 ) -> None:
-    """The host's controls reload the page, and their half-typed message comes back; a member typing when the
-    check-in ends keeps their words on screen, read-only, with why they were not sent."""
+    """A member in before the host opens is told to wait, with Send held until it opens. The host's controls
+    reload the page, and their half-typed message comes back; a member typing when the check-in ends keeps
+    their words on screen, read-only, with why they were not sent."""
     host_token, room = _check_in_with_a_place_for_amber(live_server)
     host = open_room_in_browser(browser, live_server, "mod_maya", room)
-    member = open_room_in_browser(browser, live_server, "amber", room)
+    member = open_room_in_browser(browser, live_server, "amber", room, status="You have a place")
+    expect(member.get_by_role("button", name="Send")).to_be_disabled()  # until the host opens it
     host_box = host.get_by_label("Message", exact=True)
     host_box.fill("Welcome, everyone. Tonight we")
     host.get_by_role("button", name="Open the room").click()
     host.get_by_role("button", name="Start the mood round").wait_for()
     expect(host.get_by_label("Message", exact=True)).to_have_value("Welcome, everyone. Tonight we")
+    expect(member.locator("[data-chat-status]")).to_have_text("Live.")
+    expect(member.get_by_role("button", name="Send")).to_be_enabled()
 
     member_box = member.get_by_label("Message", exact=True)
     member_box.fill("I wanted to say that I")

@@ -1417,20 +1417,23 @@ SHORT_UPDATES = [
     "excited",
     "feeling excited",
     "optimistic",
+    # "goodbye for now" alone was crisis (0.54) before these pools, and they pushed a goodnight with it to 0.51.
+    "goodbye for now",
+    "goodbye for now everyone",
 ]
 
 SHORT_CRISIS = [
     "ready to die",
     "i'm ready to end it",
-    "i feel ready to go now, i've said goodbye",
+    "i feel ready to go now, for good",
     "feeling better now that i've decided to kill myself",
     "i feel lighter since i decided to end my life",
-    "at peace now, i'm going to die tonight",
+    "at peace now, i'm going to die",
     "calm now, the pills are ready",
     "better off dead",
     "everyone's better off without me",
     "it'll be better when i'm gone",
-    "relieved it will all be over tonight",
+    "relieved it will all be over soon",
     "finally free soon, i'm ending it",
 ]
 

@@ -44,7 +44,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, machine, result_path
 
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
@@ -563,7 +563,7 @@ def write_report(
     took: float,
 ) -> None:
     today = dt.date.today().isoformat()
-    out = ROOT / "bench" / "results" / f"chat-{today}.md"
+    out = result_path("chat")
 
     def fmt(value: float | None, digits: int = 1) -> str:
         return "n/a" if value is None else f"{value:,.{digits}f}"

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import moderation  # noqa: E402
-from bench.common import machine  # noqa: E402
+from bench.common import machine, result_path  # noqa: E402
 from moderation import classifier  # noqa: E402
 
 RSS_PROBE = """
@@ -162,8 +162,7 @@ def write_report(
         json.dumps({k: [round(x, 1) for x in v] for k, v in res.items()}, indent=1),
         "```",
     ]
-    out = ROOT / "bench" / "results" / f"moderation-{dt.date.today().isoformat()}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = result_path("moderation")
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -122,9 +122,24 @@ def publish(name: str, title: str, body: str, *, record: bool) -> None:
         print(f"\nwritten to {write_result(name, title, body)}")
 
 
+def result_path(name: str, folder: Path = RESULTS, now: dt.datetime | None = None) -> Path:
+    """Where a new report goes: `<name>-<date>.md`, or, when the day already has one, `<name>-<date>-<HHMM>.md`.
+
+    A second run on the same day is a second record, kept next to the first, never written over it: a
+    run on a quiet machine is worth keeping when the next one finds it busy.
+    """
+    now = now or dt.datetime.now()
+    folder.mkdir(parents=True, exist_ok=True)
+    day = now.date().isoformat()
+    for stamp in (day, f"{day}-{now:%H%M}", f"{day}-{now:%H%M%S}"):
+        path = folder / f"{name}-{stamp}.md"
+        if not path.exists():
+            return path
+    raise FileExistsError(f"{name}: a report for {now:%Y-%m-%d %H:%M:%S} is already written")
+
+
 def write_result(name: str, title: str, body: str) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}-{dt.date.today().isoformat()}.md"
+    path = result_path(name)
     info = "\n".join(f"- {key}: {value}" for key, value in machine().items())
     path.write_text(f"# {title}\n\n## Machine\n{info}\n\n{body}\n", encoding="utf-8")
     return path

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import socketio  # noqa: E402
 
+from bench.common import result_path  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 
 PASSWORD = "correct horse battery"
@@ -266,9 +267,7 @@ def main() -> int:
     report = run_soak(args.minutes * 60, args.database_url, args.pace)
     text = render(report, "PostgreSQL" if args.database_url else "SQLite (WAL)")
     print(text)
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    out = results / f"soak-{datetime.now(UTC):%Y-%m-%d}.md"
+    out = result_path("soak")
     out.write_text(text + f"\nCommit: {_commit()}\n")
     print(f"written to {out.relative_to(ROOT)}")
     return 0 if report.ok else 1

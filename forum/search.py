@@ -243,6 +243,9 @@ class SearchResults:
     support: dict[str, Any] | None = None
     # True when the query looked for ways to self-harm: no posts at all, only support and guides.
     withheld: bool = False
+    # True when the query had no word to look for (only emoji, symbols or punctuation): the index keeps
+    # words only, so saying "nothing found" would suggest no post has that emoji.
+    no_words: bool = False
 
 
 def search(
@@ -268,6 +271,7 @@ def search(
         results.support = {"level": screening.level, "guides": _support_guides(screening)}
     parsed = parse_query(raw)
     if parsed.empty:
+        results.no_words = True
         return results
     ids = _matching_ids(viewer, parsed, board, author, sort, results.page, per_page)
     results.has_more = len(ids) > per_page

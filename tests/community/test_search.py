@@ -177,6 +177,25 @@ def test_the_search_page_withholds_posts_for_method_queries(app: Flask, client: 
     assert "Overdose worries" not in body
 
 
+def test_a_search_with_no_word_in_it_says_search_reads_words(app: Flask, client: Any, member: User) -> None:
+    thread_by(member, title="Small win today", body="Went for a walk 💙 !!")
+    results = search(member, "💙 !!")
+    assert results.no_words and results.hits == []
+    body = client.get("/search?q=%F0%9F%92%99").get_data(as_text=True)
+    assert 'data-testid="search-no-words"' in body
+    assert "Nothing found" not in body
+    # A word next to the emoji is searched as usual, and the note is not shown.
+    assert len(search(member, "walk 💙").hits) == 1
+    assert not search(member, "walk 💙").no_words
+
+
+def test_the_api_says_when_a_search_has_no_word(app: Flask, client: Any) -> None:
+    answer = client.get("/api/v1/search?q=%E2%9D%A4%EF%B8%8F")
+    assert answer.status_code == 200
+    assert answer.json["no_words"] is True and answer.json["hits"] == []
+    assert client.get("/api/v1/search?q=kettle").json["no_words"] is False
+
+
 def test_private_journal_text_is_never_searchable(app: Flask, member: User) -> None:
     from forum.services.practice import journal
 

@@ -60,6 +60,7 @@ def search_posts(args: dict[str, Any]) -> Any:
         "page": results.page,
         "has_more": results.has_more,
         "withheld": results.withheld,
+        "no_words": results.no_words,
         "support": results.support,
     }
 

@@ -48,6 +48,10 @@ class SearchOut(Schema):
     withheld = fields.Boolean(
         required=True, metadata={"description": "True when the query sought ways to self-harm: no posts, only support."}
     )
+    no_words = fields.Boolean(
+        required=True,
+        metadata={"description": "True when the query had no word in it (only emoji, symbols or punctuation)."},
+    )
     support = fields.Nested(SearchSupport, allow_none=True)
 
 

@@ -30,7 +30,7 @@ def test_a_thread_pager_leads_to_earlier_and_later_posts_as_they_run_oldest_firs
 def test_the_edit_form_screens_the_draft_as_the_compose_form_does(member_client: FlaskClient, member: User) -> None:
     post = posting.create_thread(member, posting.get_board("small-wins"), title="Daily wins", body="hello").post
     page = member_client.get(f"/p/{post.id}/edit").get_data(as_text=True)
-    form = re.search(r'<form method="post" class="compose">.*?</form>', page, re.S)
+    form = re.search(r'<form method="post" class="compose"[^>]*>.*?</form>', page, re.S)
     assert form is not None, "site.js wires suggestions to form.compose only"
     assert re.search(
         r'<textarea[^>]*data-screen="1"[^>]*name="body"|<textarea[^>]*name="body"[^>]*data-screen', form[0]

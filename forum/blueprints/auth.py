@@ -66,11 +66,13 @@ def logout() -> ResponseReturnValue:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an open redirect after login is a phishing tool.
+    # Only same-site paths: an open redirect after login is a phishing tool. Browsers read a backslash as a
+    # slash ("/\evil.example" is "//evil.example") and drop tabs and newlines, so those never pass either.
     if not target:
         return url_for("boards.home")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    unsafe = "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    if unsafe or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("boards.home")
     return target
 

@@ -249,6 +249,17 @@ def reply(thread_id: int) -> ResponseReturnValue:
     return _thread_page(thread, last_page, form, support=None), 422
 
 
+@bp.get("/t/<int:thread_id>/reply")
+def reply_box(thread_id: int) -> ResponseReturnValue:
+    """The reply box's own address, asked for with GET: signing in again after a session ended mid-reply comes
+    back here (the sign-in page's `next` is where the reply was sent), and finds the box on the thread's last
+    page, where the reply will appear, with the words kept in the tab (static/js/drafts.js)."""
+    thread = permissions.ensure_can_view_thread(current_user, posting.get_thread(thread_id))
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    last = max(1, -(-thread.post_count // per_page))
+    return redirect(url_for("boards.thread", thread_id=thread.id, page=last if last > 1 else None, _anchor="reply"))
+
+
 def _after_writing(post: Post, support: bool) -> str:
     """The post on its page, or, when the support panel comes with it, the panel at the top of that page:
     landing on the post would leave the crisis lines thousands of pixels above, out of sight and focus."""

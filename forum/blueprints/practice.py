@@ -210,6 +210,15 @@ def homework_done(item_id: int) -> ResponseReturnValue:
     return _homework_page({item.id: form.reflection.data or ""}, 422)
 
 
+@bp.get("/homework/<int:item_id>/done")
+@login_required
+def homework_done_page(item_id: int) -> ResponseReturnValue:
+    """A reflection's own address, asked for with GET: signing in again after a session ended mid-reflection
+    comes back here (the sign-in page's `next`), and lands on the practice, its words kept in the tab."""
+    item = permissions.ensure_can_manage_homework(current_user, homework.get_item(item_id))
+    return redirect(url_for("practice.homework_list", _anchor=f"h{item.id}"))
+
+
 @bp.post("/homework/<int:item_id>/reopen")
 @login_required
 def homework_reopen(item_id: int) -> ResponseReturnValue:

@@ -215,6 +215,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/b/<slug>/new"): Route(writer, "board"),
     ("POST", "/b/<slug>/new"): Route(writer, "board", {"title": "A new thread here", "body": "Hello."}),
     ("POST", "/t/<int:thread_id>/reply"): Route(reply, "thread", {"body": "A reply."}),
+    ("GET", "/t/<int:thread_id>/reply"): Route(view_thread, "thread"),  # to the reply box, after signing in
     ("GET", "/p/<int:post_id>/edit"): Route(edit_post, "post"),
     ("POST", "/p/<int:post_id>/edit"): Route(edit_post, "post", {"body": "Edited."}),
     ("POST", "/p/<int:post_id>/delete"): Route(delete_post, "post"),
@@ -251,6 +252,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/me/homework"): Route(signed_in),
     ("POST", "/me/homework"): Route(signed_in, body={"guide": "{practice_guide}"}),
     ("POST", "/me/homework/<int:item_id>/done"): Route(own_only, "homework"),
+    ("GET", "/me/homework/<int:item_id>/done"): Route(own_only, "homework"),  # to the practice, after signing in
     ("POST", "/me/homework/<int:item_id>/reopen"): Route(own_only, "homework"),
     ("POST", "/me/homework/<int:item_id>/delete"): Route(own_only, "homework"),
     ("GET", "/me/journal"): Route(signed_in),

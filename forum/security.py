@@ -7,6 +7,7 @@ only as many proxies as the deployment says (FORUM_TRUSTED_PROXIES, default 0: b
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -130,3 +131,15 @@ def _is_private(response: Response) -> bool:
         return True
     # A page that writes the session cookie (a CSRF token, a flash) must not be replayed from a shared cache.
     return bool(getattr(current_user, "is_authenticated", False)) or session.modified
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: every "back to where you were" goes through here,
+    because an open redirect after signing in or acting is a phishing tool. Browsers read a backslash as a
+    slash ("/\\evil.example" is "//evil.example") and drop tabs and newlines, so neither ever passes."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target

@@ -65,25 +65,33 @@ def test_a_reflection_sent_after_the_session_ended_signs_in_back_to_its_practice
     assert practice.headers["Location"] == f"/me/homework#h{item.id}"
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "https://evil.example/",
-        "//evil.example/",
-        "/\\evil.example/",
-        "/\\/evil.example/",
-        "/\t/evil.example/",
-        "/\n/evil.example",
-        "javascript:alert(1)",
-        "me/journal/new",
-    ],
-)
+OFF_SITE = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "/\\/evil.example/",
+    "/\t/evil.example/",
+    "/\n/evil.example",
+    "javascript:alert(1)",
+    "me/journal/new",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
 def test_signing_in_never_leads_off_the_site(client: FlaskClient, member: User, target: str) -> None:
     response = client.post(
         "/login", query_string={"next": target}, data={"username": member.username, "password": "correct horse battery"}
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_watching_a_thread_never_leads_back_off_the_site(member_client: FlaskClient, member: User, target: str) -> None:
+    thread = posting.create_thread(member, posting.get_board("grief-and-loss"), title="Evenings", body="Hard.").thread
+    response = member_client.post(f"/t/{thread.id}/watch", data={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/t/{thread.id}"
 
 
 def test_signing_in_keeps_a_local_next_with_its_query(client: FlaskClient, member: User) -> None:

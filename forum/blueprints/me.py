@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired
 from forum import ratelimits
 from forum.logs import security_event
 from forum.rendering import render_markdown
+from forum.security import local_path
 from forum.services import notifications as _notifications  # noqa: F401  (subscribes to post events)
 from forum.services import posting, privacy, social
 from forum.templating import post_url
@@ -55,11 +55,7 @@ def follows_board(board: Any) -> bool:
 
 
 def _back(default: str) -> Any:
-    target = request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
-        return redirect(target)
-    return redirect(default)
+    return redirect(local_path(request.form.get("next")) or default)
 
 
 # --- privacy page, export, deletion -----------------------------------------------------------------

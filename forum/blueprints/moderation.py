@@ -21,6 +21,7 @@ from forum.extensions import db
 from forum.forms import ReportForm
 from forum.highlighting import highlight
 from forum.models import ChatMessage, ModeratorMessage, Post, ReviewItem
+from forum.security import local_path
 from forum.services import chat, dashboard, moderation_actions, moderator_messages, posting, reports, review
 from forum.services.errors import Conflict, RateLimited
 from forum.templating import post_url
@@ -369,6 +370,4 @@ def _safe_next() -> str:
         if parts.netloc != request.host:
             return url_for("boards.home")
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-    if not target.startswith("/") or target.startswith("//"):
-        return url_for("boards.home")
-    return target
+    return local_path(target) or url_for("boards.home")

@@ -10,6 +10,7 @@ from forum import permissions
 from forum.extensions import db
 from forum.models import Notification
 from forum.models.notifications import KIND_LABELS, NOTIFICATION_KINDS
+from forum.security import local_path
 from forum.services import notifications
 from forum.services.errors import NotFound
 from forum.templating import post_url
@@ -52,9 +53,7 @@ def destination(item: Notification) -> str:
         return post_url(item.post)
     if item.thread_id is not None:
         return url_for("boards.thread", thread_id=item.thread_id)
-    if item.url and item.url.startswith("/") and not item.url.startswith("//"):
-        return item.url
-    return url_for("notifications.index")
+    return local_path(item.url) or url_for("notifications.index")
 
 
 @bp.post("/notifications/read")

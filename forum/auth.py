@@ -31,12 +31,17 @@ _USER_BY_ID = prebuilt(select(User).where(User.id == bindparam("user_id")))
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    # The id carries the session version: logout, password change and suspension bump it,
-    # which ends every older session and remember-me cookie on the server side.
-    user_id, _, version = session_id.partition(":")
+    # Cookies made before the stamp existed ("id:version") are refused: they are exactly the ones that
+    # could name a stranger, and signing in once more is all it costs their holder.
+    parts = session_id.split(":")
+    if len(parts) != 3:
+        return None
+    user_id, version, stamp = parts
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.scalars(_USER_BY_ID, {"user_id": int(user_id)}).first()
+    if user is not None and not accounts.same_account(user, stamp):
+        return None  # the id belongs to someone else now: not theirs, and not theirs to be told about
     if user is not None and user.is_suspended:
         request.environ[_SUSPENDED_UNTIL] = user.suspended_until  # _unauthorized says so, not "sign in"
         return None

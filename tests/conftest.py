@@ -119,6 +119,8 @@ def _empty_database() -> None:
         else:
             for table in tables:
                 conn.execute(table.delete())
+            # As RESTART IDENTITY does above: each test's ids start from 1 again on the AUTOINCREMENT tables.
+            conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -16,6 +17,9 @@ ROLES = ("member", "moderator", "admin")
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
+    # Never give a deleted account's id to someone new (SQLite would, without AUTOINCREMENT): sign-in cookies,
+    # sockets, rate limits, logs and moderation records name people by id after their row is gone.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(30), nullable=False)
@@ -41,7 +45,25 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What the session and remember-me cookies name the person by: "id:session version:account stamp".
+
+        The session version ends every older cookie when it is bumped (logout, password change, suspension).
+        The stamp keeps a cookie of a deleted account from ever naming whoever was given its id next: an id
+        and a version alone could match a stranger's new account (forum/auth.py reads it back).
+        """
+        return f"{self.id}:{self.session_version}:{self.account_stamp()}"
+
+    def account_stamp(self) -> str:
+        """What tells this account from any other that ever had its id: its name key and when it was made.
+
+        Sign-in cookies, sockets and data passes carry it beside the id. Ids are never given out twice
+        (AUTOINCREMENT on SQLite, sequences on PostgreSQL), but a SQLite database not yet migrated, or a table
+        rebuilt by hand, would still do it, and a deleted person's other device must then not find itself
+        signed in as whoever got the id next. The name is retired when its account goes, and the time differs
+        anyway: a stranger never matches. A digest, so a cookie never holds the name or the time in clear.
+        """
+        made = f"{self.id}:{self.username_key}:{self.created_at.isoformat()}"
+        return hashlib.sha256(made.encode()).hexdigest()[:16]
 
     @property
     def is_active(self) -> bool:

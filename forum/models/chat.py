@@ -62,6 +62,9 @@ class ChatMessage(db.Model):  # type: ignore[name-defined,misc]
             sqlite_where=text("deleted_at IS NOT NULL"),
             postgresql_where=text("deleted_at IS NOT NULL"),
         ),
+        # Clients ask for messages "after" an id, read marks and review items hold ids without a foreign key:
+        # a reused id would hide a message or show a moderator someone else's words.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -34,7 +34,11 @@ class Board(db.Model):  # type: ignore[name-defined,misc]
 
 class Thread(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_board_activity", "board_id", "pinned", "last_activity_at"),)
+    __table_args__ = (
+        Index("ix_threads_board_activity", "board_id", "pinned", "last_activity_at"),
+        # Links, notifications and moderation records name threads by id: a new thread must never take an old one's.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"), nullable=False)
@@ -60,6 +64,9 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         UniqueConstraint("author_id", "idempotency_key", name="uq_posts_author_idempotency"),
         Index("ix_posts_thread_number", "thread_id", "number"),
         Index("ix_posts_author", "author_id"),
+        # Links (#p<id>), the search index, kept HTML, screenings, reports and review items name posts by id
+        # without a foreign key: SQLite must never give a removed post's id to someone else's words.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

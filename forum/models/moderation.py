@@ -46,6 +46,8 @@ class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_review_items_queue", "status", "priority", "waiting_since"),
         Index("ix_review_items_target", "target_type", "target_id", "status"),
         Index("ix_review_items_priority_created", "priority", "created_at"),
+        # Staff notifications link to items by id in plain text: the link must never open another item.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -32,7 +32,12 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     """Something a person should hear about. Points at the writing; never copies another person's words."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+        # Notifications are deleted when what they point at goes; pages and live clients hold their ids
+        # (open, mark read, "before"), which must never come to name a newer notification.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import unicodedata
@@ -134,6 +135,11 @@ def _is_retired(session: Session, username_key: str) -> bool:
     return session.get(RetiredName, retired_name_hash(username_key)) is not None
 
 
+def same_account(user: User, stamp: object) -> bool:
+    """`stamp` was made for this very account, not an earlier one that had its id (User.account_stamp)."""
+    return isinstance(stamp, str) and hmac.compare_digest(stamp, user.account_stamp())
+
+
 def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == normalise_username(username)))
 
@@ -176,7 +182,7 @@ def data_pass(user_id: int) -> str:
     """A signed pass to this person's own data export, for the suspension page (valid DATA_PASS_MINUTES)."""
     user = db.session.get(User, user_id)
     assert user is not None
-    return _pass_signer().dumps({"id": user.id, "v": user.session_version})
+    return _pass_signer().dumps({"id": user.id, "v": user.session_version, "a": user.account_stamp()})
 
 
 def holder_of_data_pass(token: object) -> User:
@@ -190,6 +196,8 @@ def holder_of_data_pass(token: object) -> User:
         raise expired from None
     user = db.session.get(User, claims.get("id")) if isinstance(claims, dict) else None
     if user is None or user.deleted_at is not None or user.session_version != claims.get("v"):
+        raise expired
+    if not same_account(user, claims.get("a")):  # the id was given to someone else since
         raise expired
     return user
 

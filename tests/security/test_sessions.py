@@ -47,7 +47,7 @@ def test_login_starts_a_fresh_session_and_drops_anything_planted(client: FlaskCl
     assert login(client, "sam").status_code == 302
     with client.session_transaction() as fresh:
         assert "planted_by_attacker" not in fresh
-        assert fresh["_user_id"] == f"{member.id}:{member.session_version}"
+        assert fresh["_user_id"] == f"{member.id}:{member.session_version}:{member.account_stamp()}"
 
 
 def test_logout_ends_copies_of_the_session_and_the_remember_me_cookie(app: Flask, member: User) -> None:

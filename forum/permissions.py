@@ -417,6 +417,8 @@ TEMPLATE_HELPERS["can_report_post"] = can_report_post
 # --- live chat and group check-ins ----------------------------------------------------------------
 # Board rooms are open to every signed-in member. A check-in admits its host, moderators and up to
 # `capacity` participants while it runs; once closed, only the people who were there may reread it.
+# Someone without a place may look in on a running check-in that has places left, to decide whether to
+# take part: they are shown its state and places, never its conversation, and take no place by looking.
 
 
 def can_host_checkin(user: Any) -> bool:
@@ -445,12 +447,20 @@ def ensure_can_manage_checkin(user: Any, checkin: Any) -> User:
     return _guard(member, can_manage_checkin(member, checkin), Forbidden, "Only the host or a moderator can do that.")
 
 
+def can_read_chat_room(user: Any, checkin: Any, *, is_participant: bool) -> bool:
+    """Whether the person is shown a room's conversation: every board room, and a check-in they take part in
+    or run. `checkin` is None for a board room."""
+    return checkin is None or is_participant or can_manage_checkin(user, checkin)
+
+
 def ensure_can_enter_chat_room(user: Any, checkin: Any, *, is_participant: bool, participants: int) -> User:
-    """`checkin` is None for a board room. Raises the refusal a client can show (closed, not open, full)."""
+    """`checkin` is None for a board room. Raises the refusal a client can show (closed, not open, full).
+
+    Entering is not reading: someone let in without a place only looks in (can_read_chat_room)."""
     from forum.services.chat_errors import RoomClosed, RoomFull, RoomNotOpen
 
     member = ensure_signed_in(user)
-    if checkin is None or is_participant or can_manage_checkin(member, checkin):
+    if can_read_chat_room(member, checkin, is_participant=is_participant):
         return member
     if checkin.state == "closed":
         raise RoomClosed("This check-in has ended.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from forum import permissions, ratelimits
 from forum.models.chat import CheckIn
@@ -28,12 +29,21 @@ AREA_CHOICES = [
 ]
 
 
+# The offsets clocks keep, in minutes east of UTC: from UTC-12 to UTC+14.
+UTC_OFFSET_MIN, UTC_OFFSET_MAX = -12 * 60, 14 * 60
+
+
 class CheckInForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(checkins.TITLE_MIN, checkins.TITLE_MAX)])
     area = SelectField("Area", choices=AREA_CHOICES, validators=[Optional()])
     # InputRequired, not DataRequired: a 0 or a date that does not exist (30 February) is answered with
     # what is wrong with it, not "This field is required".
-    starts_at = DateTimeLocalField("Starts at (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField("Starts at", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    # Minutes east of UTC of the host's own clock on the day entered, which the page's script fills in; with
+    # no script it stays empty, and the form says the time is taken as UTC.
+    utc_offset = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(UTC_OFFSET_MIN, UTC_OFFSET_MAX)]
+    )
     length_minutes = IntegerField(
         "Length in minutes",
         default=60,
@@ -76,7 +86,7 @@ def new_checkin() -> ResponseReturnValue:
                 current_user,
                 title=form.title.data,
                 area=form.area.data or None,
-                starts_at=form.starts_at.data.replace(tzinfo=UTC),
+                starts_at=_entered_start(form.starts_at.data, form.utc_offset.data),
                 length_minutes=form.length_minutes.data,
                 capacity=form.capacity.data,
             )
@@ -85,6 +95,11 @@ def new_checkin() -> ResponseReturnValue:
             return redirect(url_for("chat.room", key=checkin.room.key))
     status = 422 if request.method == "POST" else 200
     return render_template("chat/new_checkin.html", form=form), status
+
+
+def _entered_start(entered: datetime, utc_offset: int | None) -> datetime:
+    """The start as the host meant it: on their own clock when the page said its offset, otherwise in UTC."""
+    return entered.replace(tzinfo=timezone(timedelta(minutes=utc_offset or 0))).astimezone(UTC)
 
 
 @bp.post("/check-ins/<int:checkin_id>/state")
@@ -99,7 +114,10 @@ def advance_checkin(checkin_id: int) -> ResponseReturnValue:
 @ratelimits.limited("checkin_place")
 def save_place(checkin_id: int) -> ResponseReturnValue:
     checkin = checkins.save_place(current_user, checkins.get_checkin(checkin_id))
-    flash("Your place is saved. We'll tell you when the check-in opens.", "success")
+    if checkin.state == "scheduled":
+        flash("Your place is saved. We'll tell you when the check-in opens.", "success")
+    else:
+        flash("You have a place. Welcome in.", "success")
     return redirect(_back_to(checkin))
 
 
@@ -113,8 +131,9 @@ def give_up_place(checkin_id: int) -> ResponseReturnValue:
 
 
 def _back_to(checkin: CheckIn) -> str:
-    """The list of check-ins when the button was pressed there, otherwise the check-in's room."""
-    if request.form.get("from") == "list":
+    """The list of check-ins when the button was pressed there before the check-in opened, otherwise its room
+    (someone who takes a place in a running check-in is going in)."""
+    if request.form.get("from") == "list" and checkin.state == "scheduled":
         return url_for("chat.index") + f"#checkin-{checkin.id}"
     return url_for("chat.room", key=checkin.room.key)
 

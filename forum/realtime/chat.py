@@ -1,11 +1,20 @@
 """The /chat namespace: authenticate at connect, re-check on every event, call the chat services.
 
 Protocol (other clients and the tests rely on it):
-  client join {room, after}            -> ack {ok, room, history, present, present_count, present_more, retracted}
+  client join {room, after}            -> ack {ok, room, history, present, present_count, present_more, retracted,
+                                               looking_in}
                                           (retracted: [{id, by}] among messages up to `after`;
                                           present: the first page of who is here [{id, username}] in id
                                           order, present_count: how many are here in all, present_more:
-                                          whether more follow; rooms up to 100 people fit on one page)
+                                          whether more follow; rooms up to 100 people fit on one page;
+                                          looking_in: someone without a place in a running check-in, who
+                                          is sent its state and places but none of its talk or presence,
+                                          and takes no place: taking part (a saved place, a message, a
+                                          mood) and joining again lets them in)
+  client connect, auth {places: [id]}  -> server places_now {places: [{id, room, state, capacity, taken, mine}]}
+                                          (a page showing check-ins' places names them as it connects;
+                                          it is told them as they are now, then hears `places` {id, room,
+                                          state, capacity, taken} on every change; at most 100)
   client present {room, after}         -> ack {ok, present, present_count, more}
                                           (the next page: people with an id above `after`, the last id
                                           seen; only for a socket that has joined the room)
@@ -19,7 +28,7 @@ Protocol (other clients and the tests rely on it):
   host/moderator: advance {room, state}           -> ack {ok, checkin}
   moderators: remove {room, id, reason}, mute {room, user_id, minutes, reason},
               slow_mode {room, seconds}, close {room}  -> ack {ok}
-  server message, edited, retracted {id, room, by}, presence, typing, support, room, checkin, muted
+  server message, edited, retracted {id, room, by}, presence, typing, support, room, checkin, muted, places
 
 Presence is kept per process (who has a socket in a room here) and, with several processes behind a
 Redis queue, shared through Redis (forum.realtime.cluster), so every process lists the whole room.
@@ -39,7 +48,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import SocketIO, join_room, leave_room, rooms
+from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
 from forum import permissions
 from forum.database import restart_for_reading
@@ -265,7 +274,23 @@ def _connect(auth: Any = None) -> bool:
     token = auth.get("token") if isinstance(auth, dict) else None
     request.environ[_USER_KEY] = (user.id, user.session_version, token if isinstance(token, str) else None)
     join_room(user_room(user.id))
+    if isinstance(auth, dict) and "places" in auth:
+        _watch_places(user, auth["places"])
     return True
+
+
+def _watch_places(user: User, ids: object) -> None:
+    """A page showing check-ins (the list, a check-in's page) hears their places live from now on. Asked for
+    wrongly, it is not told them, and chats all the same."""
+    try:
+        watched = checkins.watchable(ids)
+    except ServiceError:
+        return
+    # Listen before reading, as a join does: a change committed in between then arrives live.
+    for checkin_id in watched:
+        join_room(chat.places_room(checkin_id))
+    _new_snapshot()
+    emit("places_now", {"places": checkins.watched_places(user, watched)})
 
 
 def _disconnect(*_reason: Any) -> None:
@@ -318,15 +343,24 @@ def _new_snapshot() -> None:
 def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
     room = _room(data)
     target = chat.socket_room(room)
-    # Join before reading history: a message committed in between then arrives live (clients drop
-    # duplicates by id) instead of falling into the gap between the history read and the join.
-    join_room(target)
-    _new_snapshot()
+    subscribed = []
+
+    def subscribe() -> None:
+        # Join before reading history: a message committed in between then arrives live (clients drop
+        # duplicates by id) instead of falling into the gap between the history read and the join. Only
+        # someone shown the talk joins: a person looking in on a check-in must hear none of it.
+        join_room(target)
+        subscribed.append(target)
+        _new_snapshot()
+
     try:
-        entry = chat.enter_room(user, room, after=data.get("after"))
+        entry = chat.enter_room(user, room, after=data.get("after"), before_reading=subscribe)
     except Exception:
-        leave_room(target)
+        if subscribed:
+            leave_room(target)
         raise
+    if entry.looking_in:
+        return _looking_in(user, entry)
     if presence.add(target, user.id, user.username, request.sid):  # type: ignore[attr-defined]
         _announce_presence(target, user.id, user.username, "join")
     present = presence.page(target, after=0, limit=_present_page(), hidden=permissions.hidden_author_ids(user))
@@ -343,6 +377,26 @@ def _join(user: User, data: dict[str, Any]) -> dict[str, Any]:
         "present_count": present.count,
         "present_more": present.more,
         "retracted": entry.retracted,
+        "looking_in": False,
+    }
+
+
+def _looking_in(user: User, entry: chat.RoomEntry) -> dict[str, Any]:
+    """A join's answer to someone without a place in a running check-in: its state and places, and nothing
+    of what is said there or who is present (the people in a check-in share with each other, not onlookers)."""
+    assert entry.checkin is not None
+    state = chat.room_state(entry.room)
+    state.update(last_read_id=0, has_more=False, can_moderate=permissions.can_moderate_chat(user))
+    state["checkin"] = checkins.public_state(entry.checkin)
+    return {
+        "ok": True,
+        "room": state,
+        "history": [],
+        "present": [],
+        "present_count": 0,
+        "present_more": False,
+        "retracted": [],
+        "looking_in": True,
     }
 
 
@@ -427,8 +481,12 @@ def _close(user: User, data: dict[str, Any]) -> dict[str, Any]:
 
 @_event
 def _typing(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """ "Typing..." from a socket in the room's talk: not from someone looking in on a check-in, nor from a
+    room the socket never joined, where it would tell people of someone they cannot see."""
     room = _room(data)
     target = chat.socket_room(room)
+    if not presence.holds(target, request.sid):  # type: ignore[attr-defined]
+        raise invalid("room", "Join the room first.")
     payload = {"room": room.key, "user": {"id": user.id, "username": user.username}, "typing": bool(data.get("typing"))}
     deliver("typing", payload, room=target, hidden_from=chat.hidden_from_author(user.id), skip_sid=request.sid)  # type: ignore[attr-defined]
     return {"ok": True}

@@ -9,7 +9,7 @@ review.queue_screening). Socket.IO handlers and pages call these functions with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +83,8 @@ class RoomEntry:
     last_read_id: int
     # Messages the client may still be showing (ids up to its `after`) that were deleted or removed since.
     retracted: list[dict[str, Any]]
+    # Someone without a place looking in on a running check-in: shown its state and places, not its talk.
+    looking_in: bool = False
 
 
 def socket_room(room: ChatRoom | str) -> str:
@@ -220,16 +222,25 @@ _HISTORY_ROWS_AFTER = prebuilt(
 _HISTORY_ROWS_LATEST = prebuilt(_HISTORY_ROWS.order_by(_MESSAGES.id.desc()).limit(bindparam("limit")))
 
 
-def enter_room(actor: Any, room: ChatRoom, *, after: object = None) -> RoomEntry:
-    """Join (a check-in records the participant, within capacity) and read what the person hasn't seen."""
+def enter_room(
+    actor: Any, room: ChatRoom, *, after: object = None, before_reading: Callable[[], None] | None = None
+) -> RoomEntry:
+    """Enter a room and read what the person hasn't seen.
+
+    Entering a check-in takes no place: a place is taken by taking part (saving one, sending, sharing a
+    mood), so people looking in never fill it. Someone without a place only looks in: no history, and
+    `before_reading` (the socket's subscription to the room's talk) is called only for those who read.
+    """
     checkin = checkin_for(room)
     member = permissions.ensure_signed_in(actor)
     joined = checkin is not None and is_participant(checkin, member.id)
     count = participant_count(checkin) if checkin is not None else 0
     member = permissions.ensure_can_enter_chat_room(member, checkin, is_participant=joined, participants=count)
-    if checkin is not None and not joined and not permissions.can_manage_checkin(member, checkin):
-        add_participant(member, checkin)
     after_id = _clean_after(after)
+    if not permissions.can_read_chat_room(member, checkin, is_participant=joined):
+        return RoomEntry(room, checkin, [], False, 0, [], looking_in=True)
+    if before_reading is not None:
+        before_reading()
     history, has_more = history_payloads(member, room, after_id=after_id)
     last_read = _last_read_id(member, room)
     retracted = retracted_up_to(room, after_id) if after_id is not None else []
@@ -247,7 +258,8 @@ def retracted_up_to(room: ChatRoom, after_id: int) -> list[dict[str, Any]]:
 
 
 def add_participant(member: User, checkin: CheckIn) -> None:
-    """Give the member a place in the check-in, if one is left; a second call changes nothing."""
+    """Give the member a place in the check-in, if one is left; a second call changes nothing. Everyone
+    viewing the check-in hears the new count."""
     try:
         with write_transaction() as session:
             # Counted again under the write lock: two people racing for the last place can't both get it.
@@ -255,13 +267,44 @@ def add_participant(member: User, checkin: CheckIn) -> None:
             assert locked is not None
             if is_participant(locked, member.id):
                 return  # already has a place (a second tab, a stale page): full or not, it stays theirs
-            if participant_count(locked) >= locked.capacity:
+            taken = participant_count(locked)
+            if taken >= locked.capacity:
                 from forum.services.chat_errors import RoomFull
 
                 raise RoomFull("This check-in is full.")
             session.add(CheckInParticipant(checkin_id=checkin.id, user_id=member.id))
+            announce_places(locked, taken + 1)
     except IntegrityError:
         db.session.rollback()  # joined twice at once from two tabs: the first one counts
+
+
+def places_room(checkin_id: int) -> str:
+    """The Socket.IO room of the pages showing a check-in's places (the list of check-ins, its own page)."""
+    return f"places:{checkin_id}"
+
+
+def places_payload(checkin: CheckIn, taken: int) -> dict[str, Any]:
+    """What anyone may see of a check-in's places: counts and state, nothing of who holds them."""
+    return {
+        "id": checkin.id,
+        "room": checkin.room.key,
+        "state": checkin.state,
+        "capacity": checkin.capacity,
+        "taken": taken,
+    }
+
+
+def announce_places(checkin: CheckIn, taken: int | None = None) -> None:
+    """Within a write transaction: once it commits, every page showing the check-in hears its places."""
+    payload = places_payload(checkin, participant_count(checkin) if taken is None else taken)
+    target = places_room(checkin.id)
+
+    def announce() -> None:
+        from forum import realtime
+
+        realtime.deliver("places", payload, room=target)
+
+    after_commit(announce)
 
 
 def _clean_after(after: object) -> int | None:
@@ -478,12 +521,15 @@ def _send_checked(
     result = screening.screen_text(text)
     with _help_on_refusal(author, text, result, room):
         author = permissions.ensure_can_send_in_chat_room(author, room, checkin)
-        _ensure_may_enter(author, room, checkin)
+        takes_place = _ensure_may_enter(author, checkin)
         _ensure_not_muted(state.muted_until)
         crisis = result.level == "crisis"
         if not crisis:  # slow mode calms a busy room; it must not hold back someone in crisis
             _ensure_slow_mode_allows(author, room, state.last_sent_at)
         ratelimits.enforce("chat", author, remote_addr=remote_addr, crisis=lambda: crisis)
+        if takes_place and checkin is not None:
+            # Last: a message refused for any other reason must not cost someone else their place.
+            add_participant(author, checkin)
     return store_message(author, room, client_id=key, body_md=text, body_html=render_markdown(text), result=result)
 
 
@@ -527,15 +573,18 @@ def _replay(message: ChatMessage | None, room: SendingRoom) -> SendOutcome:
     return SendOutcome(screen=_stored_screen(message), created=False, payload=message_payload(message))
 
 
-def _ensure_may_enter(author: User, room: SendingRoom, checkin: CheckIn | None) -> None:
+def _ensure_may_enter(author: User, checkin: CheckIn | None) -> bool:
+    """Refuses a sender the check-in would not let in; returns whether their message takes them a place.
+
+    A message is taking part, so someone without a place who sends one takes one (within capacity); the
+    host and moderators run a check-in without holding a place."""
     if checkin is None:
-        return
+        return False
     joined = is_participant(checkin, author.id)
     permissions.ensure_can_enter_chat_room(
         author, checkin, is_participant=joined, participants=participant_count(checkin)
     )
-    if not joined and not permissions.can_manage_checkin(author, checkin):
-        add_participant(author, checkin)
+    return not joined and not permissions.can_manage_checkin(author, checkin)
 
 
 def _ensure_not_muted(until: datetime | None) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from forum import permissions, ratelimits
 from forum.extensions import db
@@ -164,8 +164,8 @@ class Places:
 
 
 def save_place(actor: Any, checkin: CheckIn) -> CheckIn:
-    """Keep a place in a check-in before it opens (or while it runs): the person is told when it starts,
-    and the place is theirs however many arrive first."""
+    """Keep a place in a check-in before it opens (the person is told when it starts, and the place is theirs
+    however many arrive first), or take part in one that runs. Looking in takes no place; this does."""
     member = permissions.ensure_signed_in(actor)
     if checkin.state == "closed":
         raise RoomClosed("This check-in has ended.")
@@ -180,11 +180,13 @@ def give_up_place(actor: Any, checkin: CheckIn) -> CheckIn:
     if checkin.state != "scheduled":
         raise Conflict("This check-in has already started; you can simply leave the room.")
     with write_transaction() as session:
-        session.execute(
+        given_back = session.execute(
             delete(CheckInParticipant).where(
                 CheckInParticipant.checkin_id == checkin.id, CheckInParticipant.user_id == member.id
             )
         )
+        if given_back.rowcount:  # type: ignore[attr-defined]
+            chat.announce_places(checkin)
     return checkin
 
 
@@ -202,6 +204,31 @@ def places(viewer: Any, shown: list[CheckIn]) -> dict[int, Places]:
     )
     found = {checkin_id: Places(taken, bool(held)) for checkin_id, taken, held in rows}
     return {checkin_id: found.get(checkin_id, Places(0, False)) for checkin_id in ids}
+
+
+# How many check-ins one page may ask to hear about (chat.js asks for the first this many it shows).
+WATCH_MAX = 100
+
+
+def watchable(checkin_ids: object) -> list[int]:
+    """The check-in ids a page asks to hear the places of, once each; refused unless a short list of ids."""
+    if not isinstance(checkin_ids, list) or not all(type(i) is int for i in checkin_ids):
+        raise invalid("places", "Send a list of check-in ids.")
+    if len(checkin_ids) > WATCH_MAX:
+        raise invalid("places", f"At most {WATCH_MAX} check-ins at once.")
+    return sorted(set(checkin_ids))
+
+
+def watched_places(viewer: Any, checkin_ids: list[int]) -> list[dict[str, Any]]:
+    """The places of the check-ins a page shows, as `places` events say them, for a page that starts to
+    listen: whatever changed between its render and now. `mine`: whether the viewer holds one."""
+    shown = list(
+        db.session.scalars(
+            select(CheckIn).options(joinedload(CheckIn.room)).where(CheckIn.id.in_(checkin_ids)).order_by(CheckIn.id)
+        )
+    )
+    held = places(viewer, shown)
+    return [{**chat.places_payload(c, held[c.id].taken), "mine": held[c.id].mine} for c in shown]
 
 
 # --- the host's controls ----------------------------------------------------------------------------
@@ -234,6 +261,7 @@ def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
         payload = checkin_state(locked)
         target = chat.socket_room(locked.room)
         after_commit(lambda: _announce_state(payload, target))
+        chat.announce_places(locked, payload["taken"])  # the list and people looking in see the new state
     return checkin
 
 
@@ -247,8 +275,9 @@ def _announce_opening(checkin: CheckIn) -> None:
     after_commit(lambda: events.check_in_starting(checkin_id, title, participant_ids, url))
 
 
-def checkin_state(checkin: CheckIn) -> dict[str, Any]:
-    state: dict[str, Any] = {
+def public_state(checkin: CheckIn) -> dict[str, Any]:
+    """What anyone let in may see of a check-in, someone looking in without a place included."""
+    return {
         "id": checkin.id,
         "room": checkin.room.key,
         "title": checkin.title,
@@ -257,8 +286,14 @@ def checkin_state(checkin: CheckIn) -> dict[str, Any]:
         "starts_at": checkin.starts_at.isoformat(),
         "length_minutes": checkin.length_minutes,
         "capacity": checkin.capacity,
-        "round": mood_round(checkin),
+        "taken": chat.participant_count(checkin),
     }
+
+
+def checkin_state(checkin: CheckIn) -> dict[str, Any]:
+    """public_state with what only the people taking part see: the round's shares, and the summary."""
+    state = public_state(checkin)
+    state["round"] = mood_round(checkin)
     if checkin.state == "closed":
         state["summary"] = summary(checkin).to_dict()
     return state
@@ -292,8 +327,9 @@ def share_mood(
     if replay is not None:
         return replay
     member = permissions.ensure_can_send_in_chat_room(member, room, checkin)
-    if not chat.is_participant(checkin, member.id):
-        raise RoomNotOpen("Join the check-in first.")
+    joined = chat.is_participant(checkin, member.id)
+    if not joined and permissions.can_manage_checkin(member, checkin):
+        raise RoomNotOpen("The host and moderators run the rounds; the people taking part share in them.")
     phase = _phase_for(checkin)
     value = _clean_int("mood", mood, 1, 10)
     one_word = clean_single_line("word", word, min_len=1, max_len=WORD_MAX)
@@ -302,6 +338,9 @@ def share_mood(
     if _has_shared(checkin, member, phase):
         raise Conflict("You've already shared your mood for this round.")
     ratelimits.enforce("chat", member, remote_addr=remote_addr)
+    if not joined:
+        # Sharing is taking part: it takes a place (within capacity), so the summary counts the sharer.
+        chat.add_participant(member, checkin)
     result = _screen_mood(value, one_word)
     label = "at the start" if phase == "start" else "at the end"
     body_md = f"Mood {value}/10 {label}: {one_word}"

@@ -12,6 +12,8 @@
   var SETTLE_MS = 10000;       // longer than any plausible reordering of live emits
   var ENDED_TEXT = "You're no longer connected to chat. Reload the page to continue.";
   var SUSPENDED_TEXT = "Your account has been suspended, so chat has stopped. Reload the page to see why.";
+  var OPENED_TEXT = "The host has opened the check-in. You can send messages now.";
+  var WATCH_MAX = 100;           // check-ins a page may hear the places of (checkins.WATCH_MAX): the soonest
 
   function $(root, selector) { return root.querySelector(selector); }
 
@@ -32,6 +34,96 @@
   function timeLabel(iso) {
     var d = new Date(iso);
     return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // A day and time in the reader's own time zone, as messages' times are, naming the zone: a check-in's
+  // start is planned around, so "19:00" alone could be read as anyone's clock.
+  function dateTimeLabel(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? "" : d.toLocaleString([], {
+      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+  }
+
+  // <time datetime data-local-time> holds the UTC value and says it in UTC, for pages read without script;
+  // here it says it in the reader's time, and keeps the UTC wording as its title.
+  function localiseTimes(root) {
+    root.querySelectorAll("time[data-local-time]").forEach(function (time) {
+      var local = dateTimeLabel(time.getAttribute("datetime"));
+      if (!local) { return; }
+      if (!time.title) { time.title = time.textContent; }
+      time.textContent = local;
+    });
+  }
+
+  // --- places in check-ins: live on the list of check-ins and on a check-in's page -------------------
+
+  // A check-in's places as a `places` event (or a join) says them: the count, its state on the list, and
+  // which of the viewer's buttons fits now (the server refuses the others).
+  function drawPlaces(p) {
+    document.querySelectorAll('[data-places-state="' + p.id + '"]').forEach(function (state) {
+      state.textContent = p.state.replace(/_/g, " ");
+    });
+    var box = document.querySelector('[data-places="' + p.id + '"]');
+    if (!box) { return; }
+    box.hidden = p.state === "closed";
+    $(box, "[data-places-taken]").textContent = String(p.taken);
+    var actions = $(box, "[data-place-actions]");
+    if (!actions) { return; } // the host's or a moderator's view: they run it without a place
+    var scheduled = p.state === "scheduled";
+    if (box.getAttribute("data-mine") === "1") { actions.hidden = !scheduled; return; } // given back only before it opens
+    var full = p.taken >= p.capacity;
+    $(actions, "[data-place-offer]").hidden = full;
+    $(actions, "[data-places-full]").hidden = !full;
+    actions.querySelectorAll("[data-place-text]").forEach(function (node) {
+      node.textContent = node.getAttribute(scheduled ? "data-before" : "data-during");
+    });
+  }
+
+  // The check-ins whose places this page shows (the soonest, up to what the server watches for one page).
+  function placesShown() {
+    var ids = [];
+    document.querySelectorAll("[data-places], [data-places-state]").forEach(function (node) {
+      var id = parseInt(node.getAttribute("data-places") || node.getAttribute("data-places-state"), 10);
+      if (id && ids.indexOf(id) < 0) { ids.push(id); }
+    });
+    return ids.slice(0, WATCH_MAX);
+  }
+
+  // A /chat socket that hears the places of the check-ins this page shows: it names them as it connects (and
+  // reconnects), is told them as they are now (what changed since the page was made), then every change. A
+  // change can overtake that first answer, and is then the newer: the answer is drawn only for the others.
+  function placesSocket() {
+    var ids = placesShown();
+    var socket = io("/chat", ids.length ? { withCredentials: true, auth: { places: ids } } : { withCredentials: true });
+    if (!ids.length) { return socket; }
+    var heard = {}; // check-ins with a change heard on this connection before its first answer
+    socket.on("places", function (p) { heard[p.id] = true; drawPlaces(p); });
+    socket.on("places_now", function (now) {
+      now.places.forEach(function (p) { if (!heard[p.id]) { drawPlaces(p); } });
+      heard = {};
+    });
+    socket.on("disconnect", function () { heard = {}; });
+    return socket;
+  }
+
+  // The schedule form's start is entered on the host's own clock: its offset from UTC on the day entered
+  // goes with it (utc_offset), and the hint says which clock. Without script the hint says UTC, and the
+  // server reads it so.
+  function wireStartTime(box) {
+    var input = $(box, "input[type=datetime-local]");
+    var offset = box.closest("form").querySelector("input[name=utc_offset]");
+    var hint = $(box, ".hint");
+    if (!input || !offset) { return; }
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (hint) { hint.textContent = "Enter the time on your own clock" + (zone ? " (" + zone + ")" : "") + "."; }
+    function keep() {
+      var d = new Date(input.value); // a date and time without an offset is read as local time
+      offset.value = isNaN(d.getTime()) ? "" : String(-d.getTimezoneOffset());
+    }
+    input.addEventListener("change", keep);
+    box.closest("form").addEventListener("submit", keep);
+    keep();
   }
 
   function htmlToText(html) {
@@ -74,14 +166,17 @@
     this.myName = root.getAttribute("data-me-name");
     this.sharedPhases = {};      // {start: true, end: true}: the rounds this person has shared their mood in
     this.waitingToOpen = false;  // in a check-in before its host opened it (waitForOpening)
+    this.lookingIn = false;      // in a running check-in without a place: its state, not its talk (lookIn)
+    this.joinTimer = null;       // the next try to join a check-in that hasn't opened yet
     this.runsCheckin = root.getAttribute("data-runs-checkin") === "1";  // its host or a moderator: may send before it opens
   }
 
   Chat.prototype.start = function () {
     var self = this;
     this.keepDraftAcrossReloads();
-    this.socket = io("/chat", { withCredentials: true });
+    this.socket = placesSocket();
     this.socket.on("connect", function () { self.join(); });
+    this.socket.on("places", function (p) { self.onPlaces(p); });
     this.socket.on("disconnect", function (reason) {
       if (reason === "io server disconnect") {
         self.end();
@@ -151,15 +246,15 @@
       if (!ack || !ack.ok) {
         var notOpen = ack && ack.error && ack.error.code === "room_not_open";
         self.say(notOpen
-          ? "This check-in hasn't opened yet. This page joins by itself when it opens, if a place is left; saving a place makes sure of one."
+          ? "This check-in hasn't opened yet. Save a place to take part, and we'll tell you when it opens."
           : (ack && ack.error && ack.error.message) || "You can't join this room.");
         self.stopSending("Not sent: you're not in this room. Your words are still here to copy.");
-        // Refused for being over or full: the check-in has started, so its places can't change any more.
-        if (ack && ack.error && (ack.error.code === "room_closed" || ack.error.code === "room_full")) { self.showPlaceActions(false); }
-        // Until it opens, this socket is in no room and hears nothing: ask again now and then.
-        if (notOpen) { setTimeout(function () { self.join(); }, NOT_OPEN_RETRY_MS); }
+        // Until it opens, this socket is in no room: ask again now and then (at once when `places` says it opened).
+        if (notOpen) { self.joinTimer = setTimeout(function () { self.joinTimer = null; self.join(); }, NOT_OPEN_RETRY_MS); }
         return;
       }
+      if (ack.looking_in) { self.lookIn(ack.room.checkin); return; }
+      self.stopLookingIn(); // a place taken since (another tab): this rejoin lets them in
       self.onRoom(ack.room);
       if (ack.room.checkin) { self.onCheckin(ack.room.checkin); }
       ack.history.forEach(function (m) { self.addMessage(m, false); });
@@ -434,6 +529,10 @@
   Chat.prototype.sendFromInput = function () {
     var body = this.input.value.trim();
     if (!body || this.ended) { return; } // ended: the words stay in the box, as nothing could send them
+    if (this.waitingToOpen) { // Enter as well as Send waits for the host: the words stay in the box
+      this.showError("Not sent yet: you can send once the host opens the check-in. Your words are still here.");
+      return;
+    }
     var clientId = newClientId();
     var node = el("li", "chat-message mine pending");
     node.appendChild(el("p", "meta", "Sending…"));
@@ -696,7 +795,7 @@
     if (c.room !== this.roomKey) { return; }
     var state = $(this.root, "[data-checkin-state]");
     if (state) { state.textContent = c.state.replace(/_/g, " "); }
-    this.showPlaceActions(c.state === "scheduled");
+    drawPlaces(c);
     var round = $(this.root, "[data-checkin-round]");
     if (round && c.round) {
       round.textContent = "";
@@ -716,30 +815,66 @@
       }
     }
     if (c.summary) { this.drawSummary(c.summary); }
-    this.waitForOpening(c.state === "scheduled");
+    var opened = this.waitForOpening(c.state === "scheduled");
     if (c.state === "closed") { this.onRoom({ closed: true }); }
-    else if (c.state !== "scheduled") { this.announce("The check-in is now: " + c.state.replace(/_/g, " ") + "."); }
+    else if (c.state !== "scheduled" && !opened) { this.announce("The check-in is now: " + c.state.replace(/_/g, " ") + "."); }
   };
 
-  // In before the host opens (a saved place lets people in): say so, and hold the Send button until it opens,
-  // rather than offer a box whose every message is refused. Opening clears that refusal's words too.
+  // In before the host opens (a saved place lets people in): say so, and hold sending until it opens, rather
+  // than offer a box whose every message is refused. When it opens, say so plainly, in the status line and
+  // to screen readers, and let them send. Returns whether it has just opened for this person.
   Chat.prototype.waitForOpening = function (waiting) {
     if (waiting && !this.runsCheckin) {
       this.waitingToOpen = true;
       this.sendButton.disabled = true;
       this.say("You have a place. You can send messages once the host opens the check-in.");
-    } else if (this.waitingToOpen) {
-      this.waitingToOpen = false;
-      this.resumeSending();
-      this.showError("");
-      this.say("Live.");
+      return false;
     }
+    if (!this.waitingToOpen) { return false; }
+    this.waitingToOpen = false;
+    this.resumeSending();
+    this.showError("");
+    this.say(OPENED_TEXT);
+    this.announce(OPENED_TEXT);
+    return true;
   };
 
-  // Places are saved and given back only before a check-in starts; after that the server refuses both (409).
-  Chat.prototype.showPlaceActions = function (scheduled) {
-    var actions = $(this.root, "[data-place-actions]");
-    if (actions) { actions.hidden = !scheduled; }
+  // In a running check-in without a place: its state and places show, its conversation doesn't, and nothing
+  // can be sent. The place box offers to take part (a saved place; the page then joins in full).
+  Chat.prototype.lookIn = function (c) {
+    this.lookingIn = true;
+    this.stopSending("Not sent: take part in the check-in first. Your words are still here to copy.");
+    var talk = $(this.root, "[data-chat-talk]");
+    if (talk && !this.input.value.trim()) { talk.hidden = true; } // words being typed stay in sight
+    var state = $(this.root, "[data-checkin-state]");
+    if (state) { state.textContent = c.state.replace(/_/g, " "); }
+    drawPlaces(c);
+    this.sayLookingIn(c);
+  };
+
+  Chat.prototype.stopLookingIn = function () {
+    if (!this.lookingIn) { return; }
+    this.lookingIn = false;
+    $(this.root, "[data-chat-talk]").hidden = false;
+  };
+
+  Chat.prototype.sayLookingIn = function (p) {
+    if (p.state === "closed") { this.say("This check-in has ended."); return; }
+    this.say(p.taken >= p.capacity
+      ? "This check-in has started, and all its places are taken."
+      : "This check-in has started. Take part to join the conversation.");
+  };
+
+  // A change in this check-in's places or state, as the list hears it. Someone waiting for it to open joins
+  // at once when it does; someone looking in is told what changed.
+  Chat.prototype.onPlaces = function (p) {
+    if (p.room !== this.roomKey) { return; }
+    if (this.joinTimer && p.state !== "scheduled") {
+      clearTimeout(this.joinTimer);
+      this.joinTimer = null;
+      this.join();
+    }
+    if (this.lookingIn) { this.sayLookingIn(p); }
   };
 
   Chat.prototype.addMood = function (share) {
@@ -814,8 +949,15 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    localiseTimes(document);
+    var start = document.querySelector("[data-start-time]");
+    if (start) { wireStartTime(start); }
+    if (typeof io !== "function") { return; }
     var root = document.querySelector("[data-chat-room]");
-    if (!root || typeof io !== "function") { return; }
+    if (!root) {
+      if (placesShown().length) { placesSocket(); }
+      return;
+    }
     new Chat(root).start();
     if (root.getAttribute("data-moderator") === "1") { startAlerts(root); }
   });

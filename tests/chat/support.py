@@ -62,10 +62,18 @@ def calm(n: int) -> str:
 class ChatClient:
     """socketio.Client on /chat that records every server event it receives, in order."""
 
-    def __init__(self, server: LiveServer, *, token: str | None = None, cookies: str | None = None) -> None:
+    def __init__(
+        self,
+        server: LiveServer,
+        *,
+        token: str | None = None,
+        cookies: str | None = None,
+        places: object = None,
+    ) -> None:
         self.server = server
         self.token = token
         self.cookies = cookies
+        self.places = places  # the check-ins whose places it hears, named as it connects, as a page names them
         self.sio = socketio.Client(reconnection=False)
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._changed = threading.Condition()
@@ -77,10 +85,13 @@ class ChatClient:
             self._changed.notify_all()
 
     def connect(self, namespaces: tuple[str, ...] = ("/chat",)) -> ChatClient:
+        auth: dict[str, Any] = {"token": self.token} if self.token else {}
+        if self.places is not None:
+            auth["places"] = self.places
         self.sio.connect(
             self.server.url,
             namespaces=list(namespaces),
-            auth={"token": self.token} if self.token else None,
+            auth=auth or None,
             headers={"Cookie": self.cookies} if self.cookies else {},
             transports=["websocket"],
             wait_timeout=10,
@@ -168,3 +179,16 @@ def csrf_from(http: requests.Session, url: str) -> str:
     match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
     assert match, "no CSRF meta tag"
     return match.group(1)
+
+
+def press_place_button(http: requests.Session, server: LiveServer, path: str) -> None:
+    """A check-in's place button (save, give up) pressed on the list of check-ins, as a browser sends it."""
+    token = csrf_from(http, server.url + "/chat/")
+    response = http.post(
+        server.url + path,
+        data={"csrf_token": token, "from": "list"},
+        headers={"Referer": server.url + "/chat/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:500]

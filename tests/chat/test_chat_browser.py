@@ -51,9 +51,11 @@ def test_two_people_chat_and_only_the_one_in_crisis_sees_support_while_a_moderat
         page.context.close()
 
 
-def test_someone_early_for_a_check_in_joins_by_themselves_when_the_host_opens_it(
+def test_someone_early_for_a_check_in_without_a_place_is_offered_one_when_the_host_opens_it(
     browser, live_server: LiveServer
 ) -> None:
+    """The page learns by itself that the check-in opened (here without a live event: it asks again now and
+    then). Looking in takes no place, so it offers one; taking it lets them into the conversation."""
     from datetime import timedelta
 
     from forum.models import utcnow
@@ -78,6 +80,11 @@ def test_someone_early_for_a_check_in_joins_by_themselves_when_the_host_opens_it
         from forum.models.chat import CheckIn
 
         checkins.advance(accounts.find_user("mod_maya"), db.session.get(CheckIn, checkin_id), "open")
+    expect(page.locator("[data-chat-status]")).to_have_text(
+        "This check-in has started. Take part to join the conversation.", timeout=20_000
+    )
+    assert page.get_by_label("Message", exact=True).is_hidden()
+    page.get_by_role("button", name="Take part").click()
     expect(page.locator("[data-chat-status]")).to_have_text(re.compile(r"^Live"), timeout=20_000)
     expect(page.get_by_label("Message", exact=True)).to_be_visible()
     assert page.errors == []

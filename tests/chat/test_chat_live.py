@@ -277,7 +277,9 @@ def test_a_full_check_in_turns_the_next_person_away(live_server: LiveServer, cli
     assert host.call("advance", {"room": room, "state": "open"})["ok"]
 
     for name in ("first", "second"):
-        clients(live_server, make_member(live_server, name)[1]).connect().join(room)
+        person = clients(live_server, make_member(live_server, name)[1]).connect()
+        assert person.join(room)["looking_in"]  # looking in takes no place
+        assert person.send(calm(1), f"{name}-1", room=room)["ok"]  # a message does
     refused = early.call("join", {"room": room, "after": None})
 
     assert refused["ok"] is False and refused["error"]["code"] == "room_full"
@@ -290,8 +292,9 @@ def test_a_check_in_runs_its_rounds_and_ends_with_a_summary(live_server: LiveSer
     room = _schedule(live_server, "host_k", capacity=5)
     assert host.call("advance", {"room": room, "state": "open"})["ok"]
     people = [clients(live_server, make_member(live_server, name)[1]).connect() for name in ("fern", "gorse")]
-    for person in people:
-        person.join(room)
+    for name, person in zip(("fern", "gorse"), people):
+        _take_part(live_server, name, room)
+        assert not person.join(room)["looking_in"]
 
     assert host.call("advance", {"room": room, "state": "mood_round"})["ok"]
     for person, (mood, word) in zip(people, [(3, "tired"), (5, "okay")]):
@@ -331,6 +334,16 @@ def test_a_check_in_runs_its_rounds_and_ends_with_a_summary(live_server: LiveSer
         ("end", 6, "held"),
     ]
     assert people[0].send(calm(2), "after-close", room=room)["error"]["code"] == "room_closed"
+
+
+def _take_part(server: LiveServer, username: str, room: str) -> None:
+    """Take a place in the check-in, as its page's "Take part" button does."""
+    from forum.services import chat, checkins
+
+    with server.app.app_context():
+        checkin = chat.checkin_for(chat.get_room(room))
+        assert checkin is not None
+        checkins.save_place(accounts.find_user(username), checkin)
 
 
 def _schedule(server: LiveServer, host_name: str, *, capacity: int) -> str:

@@ -1,0 +1,143 @@
+"""Who holds a place in a running check-in: someone who takes part (saves a place, sends, shares a mood),
+never someone who only looks in. A visitor is not counted against its capacity and is not shown its
+conversation; the mood rounds and the summary count the same people the places do."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import CheckIn, CheckInParticipant, User
+from forum.services import chat, checkins
+from forum.services.chat_errors import Muted, RoomFull, RoomNotOpen
+from tests.chat.support import schedule_check_in
+from tests.conftest import login
+
+
+def _open_check_in(host: User, capacity: int) -> CheckIn:
+    checkin = schedule_check_in(host, capacity=capacity)
+    checkins.advance(host, checkin, "open")
+    return checkin
+
+
+def _places_taken(checkin: CheckIn) -> int:
+    counted = select(func.count()).select_from(CheckInParticipant).where(CheckInParticipant.checkin_id == checkin.id)
+    return db.session.scalar(counted) or 0
+
+
+def test_looking_in_on_a_running_check_in_takes_no_place(app: Flask, moderator: User, make_user: Any) -> None:
+    checkin = _open_check_in(moderator, capacity=2)
+    visitors = [make_user(name) for name in ("ash", "birch", "cedar")]
+
+    for visitor in visitors:
+        chat.enter_room(visitor, checkin.room)
+
+    assert _places_taken(checkin) == 0
+    assert not any(chat.is_participant(checkin, visitor.id) for visitor in visitors)
+
+
+def test_someone_who_wants_to_take_part_gets_in_however_many_looked_in_first(
+    app: Flask, moderator: User, make_user: Any
+) -> None:
+    checkin = _open_check_in(moderator, capacity=2)
+    for name in ("ash", "birch", "cedar"):
+        chat.enter_room(make_user(name), checkin.room)
+    taking_part = make_user("dune")
+
+    checkins.save_place(taking_part, checkin)
+
+    assert chat.is_participant(checkin, taking_part.id)
+    assert checkins.places(taking_part, [checkin])[checkin.id] == checkins.Places(taken=1, mine=True)
+
+
+def test_a_visitor_is_shown_none_of_the_conversation(app: Flask, moderator: User, make_user: Any) -> None:
+    checkin = _open_check_in(moderator, capacity=3)
+    talking, looking = make_user("ash"), make_user("birch")
+    checkins.save_place(talking, checkin)
+    chat.send_message(talking, checkin.room, body="Message number 1 from me", client_id="t1")
+
+    inside, outside = chat.enter_room(talking, checkin.room), chat.enter_room(looking, checkin.room)
+
+    assert not inside.looking_in and [m["client_id"] for m in inside.history] == ["t1"]
+    assert outside.looking_in and outside.history == [] and outside.retracted == []
+    assert not chat.enter_room(moderator, checkin.room).looking_in  # the host runs it without a place
+
+
+def test_sending_a_message_takes_a_place(app: Flask, moderator: User, member: User) -> None:
+    checkin = _open_check_in(moderator, capacity=2)
+    chat.enter_room(member, checkin.room)
+
+    chat.send_message(member, checkin.room, body="Message number 1 from me", client_id="s1")
+
+    assert chat.is_participant(checkin, member.id) and not chat.enter_room(member, checkin.room).looking_in
+
+
+def test_sharing_a_mood_takes_a_place_and_the_summary_counts_the_same_people(
+    app: Flask, moderator: User, make_user: Any
+) -> None:
+    checkin = _open_check_in(moderator, capacity=3)
+    sharing, looking = make_user("ash"), make_user("birch")
+    chat.enter_room(looking, checkin.room)
+    checkins.advance(moderator, checkin, "mood_round")
+
+    checkins.share_mood(sharing, checkin, mood=4, word="tired", client_id="m1")
+    with pytest.raises(RoomNotOpen):  # the host runs the round without a place, and shares in none
+        checkins.share_mood(moderator, checkin, mood=5, word="here", client_id="host")
+    checkins.advance(moderator, checkin, "open_talk")
+    checkins.advance(moderator, checkin, "closing_round")
+    checkins.share_mood(sharing, checkin, mood=6, word="lighter", client_id="m2")
+    checkins.advance(moderator, checkin, "closed")
+
+    summary = checkins.summary(checkin)
+    assert (summary.participants, summary.shared_start, summary.shared_end, summary.shared_both) == (1, 1, 1, 1)
+    assert (summary.both_start, summary.both_end) == (4.0, 6.0)
+    assert not chat.is_participant(checkin, looking.id)
+
+
+def test_a_full_check_in_refuses_a_new_message_and_a_refused_message_takes_no_place(
+    app: Flask, moderator: User, make_user: Any
+) -> None:
+    checkin = _open_check_in(moderator, capacity=2)
+    for name in ("ash", "birch"):
+        checkins.save_place(make_user(name), checkin)
+    late, muted = make_user("cedar"), make_user("dune")
+
+    with pytest.raises(RoomFull):
+        chat.send_message(late, checkin.room, body="Message number 1 from me", client_id="late")
+    with pytest.raises(RoomFull):
+        chat.enter_room(late, checkin.room)
+    assert _places_taken(checkin) == 2
+
+    roomy = _open_check_in(moderator, capacity=5)
+    chat.mute(moderator, roomy.room, muted, minutes=5)
+    with pytest.raises(Muted):
+        chat.send_message(muted, roomy.room, body="Message number 1 from me", client_id="muted")
+    assert not chat.is_participant(roomy, muted.id)
+
+
+def test_a_running_check_in_offers_someone_without_a_place_to_take_part_until_it_is_full(
+    app: Flask, moderator: User, make_user: Any
+) -> None:
+    checkin = _open_check_in(moderator, capacity=2)
+    checkins.save_place(make_user("cedar"), checkin)
+    room = f"/chat/{checkin.room.key}"
+    first, second = app.test_client(), app.test_client()
+    for client, name in ((first, "ash"), (second, "birch")):
+        make_user(name)
+        login(client, name)
+    page = first.get(room).get_data(as_text=True)
+    assert ">Take part</button>" in page and "data-mood-form" not in page  # the round is for those taking part
+
+    taken = first.post(f"/chat/check-ins/{checkin.id}/place", data={"from": "list"})
+
+    assert taken.headers["Location"] == room  # taking part in a running check-in is going in
+    page = first.get(room).get_data(as_text=True)
+    assert "you have a place" in page and "data-mood-form" in page and ">Take part</button>" not in page
+    full = second.get("/chat/").get_data(as_text=True)
+    assert re.search(r'data-testid="places-full"\s*>All places are taken\.', full)
+    assert re.search(r"<div data-place-offer\s+hidden\s*>", full)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.extensions import db
 from forum.models.accounts import User
 from forum.models.base import UTCDateTime, created_at_column
+
+if TYPE_CHECKING:
+    from forum.models.forum import Post
 
 # What a review item or screening can point at.
 TARGET_TYPES = ("post", "chat_message", "user", "journal")
@@ -75,6 +78,13 @@ class ReviewItem(db.Model):  # type: ignore[name-defined,misc]
 
     screening: Mapped[ScreeningRecord | None] = relationship()
     subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
+    # The post an item is about, when it is about one: read-only (target_type and target_id say which), for
+    # pages of many items that need each one's post (is it anonymous?) without a query per item.
+    subject_post: Mapped[Post | None] = relationship(
+        "Post",
+        primaryjoin="and_(ReviewItem.target_type == 'post', foreign(ReviewItem.target_id) == Post.id)",
+        viewonly=True,
+    )
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     events: Mapped[list[ReviewEvent]] = relationship(
         back_populates="item", order_by="ReviewEvent.id", cascade="all, delete-orphan"

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from forum import permissions
 from forum.extensions import db
-from forum.models import AuditLog, Post, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
+from forum.models import AuditLog, ReviewEvent, ReviewItem, ScreeningRecord, User, utcnow
 from forum.queries import Page
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.screening import ScreenResult, screen_text
@@ -213,7 +213,10 @@ def queue(viewer: Any, *, status: str = "open", page: int = 1, per_page: int = Q
         select(ReviewItem)
         .where(ReviewItem.status == status)
         .options(
-            joinedload(ReviewItem.subject_user), joinedload(ReviewItem.claimed_by), joinedload(ReviewItem.screening)
+            joinedload(ReviewItem.subject_user),
+            joinedload(ReviewItem.claimed_by),
+            joinedload(ReviewItem.screening),
+            selectinload(ReviewItem.subject_post),  # subject_name: is the post anonymous? One query a page
         )
         .order_by(*order)
         .limit(per_page)
@@ -272,7 +275,7 @@ def subject_is_anonymous(item: ReviewItem) -> bool:
     being shown who it is: seeing that is a reveal, which asks a reason and is audited (privacy.md)."""
     if item.target_type != "post" or item.subject_user_id is None:
         return False
-    post = db.session.get(Post, item.target_id)
+    post = item.subject_post
     return post is not None and post.is_anonymous and post.author_id == item.subject_user_id
 
 

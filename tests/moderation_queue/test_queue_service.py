@@ -67,6 +67,30 @@ def test_the_api_queue_says_which_page_and_how_many(app: Flask, client, member: 
     assert client.get("/api/v1/moderation/queue?page=0", headers=bearer(token)).status_code == 422
 
 
+def test_a_queue_page_names_who_each_item_is_about_without_a_query_per_item(
+    app: Flask, member: User, moderator: User
+) -> None:
+    from sqlalchemy import event
+
+    thread = start_thread(member, CALM_TEXT).thread
+    anonymous = [posting.create_reply(member, thread, body=CRISIS_TEXT, anonymous=True).post for _ in range(3)]
+    named = start_thread(member, CONCERN_TEXT)
+    db.session.expire_all()
+    page = review.queue(moderator)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        names = {item.target_id: review.subject_name(item) for item in page.items}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert names == {**{post.id: review.ANONYMOUS_SUBJECT for post in anonymous}, named.id: member.username}
+    assert statements == [], "the page's posts came with the page"
+
+
 def test_a_check_in_request_is_an_urgent_item_about_the_person(app: Flask, member: User, moderator: User) -> None:
     item = review.request_check_in(member, note="rough night", source="post")
     assert (item.target_type, item.target_id, item.priority) == ("user", member.id, "urgent")

@@ -36,26 +36,6 @@
     return isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
-  // A day and time in the reader's own time zone, as messages' times are, naming the zone: a check-in's
-  // start is planned around, so "19:00" alone could be read as anyone's clock.
-  function dateTimeLabel(iso) {
-    var d = new Date(iso);
-    return isNaN(d.getTime()) ? "" : d.toLocaleString([], {
-      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-    });
-  }
-
-  // <time datetime data-local-time> holds the UTC value and says it in UTC, for pages read without script;
-  // here it says it in the reader's time, and keeps the UTC wording as its title.
-  function localiseTimes(root) {
-    root.querySelectorAll("time[data-local-time]").forEach(function (time) {
-      var local = dateTimeLabel(time.getAttribute("datetime"));
-      if (!local) { return; }
-      if (!time.title) { time.title = time.textContent; }
-      time.textContent = local;
-    });
-  }
-
   // --- places in check-ins: live on the list of check-ins and on a check-in's page -------------------
 
   // A check-in's places as a `places` event (or a join) says them: the count, its state on the list, and
@@ -949,7 +929,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    localiseTimes(document);
     var start = document.querySelector("[data-start-time]");
     if (start) { wireStartTime(start); }
     if (typeof io !== "function") { return; }

@@ -238,9 +238,33 @@
 
   document.addEventListener("paste", sayWhenAPasteIsCut, true);
 
+  // Times are printed in UTC (<time datetime data-local-time>, the `when` filter), which reads right without
+  // script and lets a page be kept and served to anyone. Here they are said in the reader's own time zone,
+  // naming it, as chat messages are: a check-in's start is planned around, and "19:00 UTC" is nobody's clock.
+  // The UTC wording stays as the title; the year is said only when it isn't this one.
+  function localTimeLabel(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return ""; }
+    var options = {
+      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    };
+    if (d.getFullYear() !== new Date().getFullYear()) { options.year = "numeric"; }
+    return d.toLocaleString([], options);
+  }
+
+  function localiseTimes(root) {
+    root.querySelectorAll("time[data-local-time]").forEach(function (time) {
+      var local = localTimeLabel(time.getAttribute("datetime"));
+      if (!local) { return; }
+      if (!time.title) { time.title = time.textContent; }
+      time.textContent = local;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.compose").forEach(wireSuggestions);
     document.querySelectorAll("form.mood-form").forEach(wireMoodTags);
+    localiseTimes(document);
   });
 
   // For page scripts that load after this one (chat.js): one copy of what they share with it.

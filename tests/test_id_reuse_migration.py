@@ -42,6 +42,13 @@ def _is_sqlite() -> bool:
 # --- a forum with people in it --------------------------------------------------------------------------
 
 
+def _a_forum_before_the_upgrade() -> dict[str, int]:
+    """The schema as it was before the ids migration, with boards and people in it: their ids by name."""
+    upgrade(directory=MIGRATIONS, revision=BEFORE)
+    seed_boards()
+    return _a_forum_with_people_in_it()
+
+
 def _a_forum_with_people_in_it() -> dict[str, int]:
     """Accounts with writing, tokens, chat, bookmarks, notifications and review items, made through the
     services as the forum makes them; the newest account is deleted, after someone asked for a check-in."""
@@ -142,9 +149,7 @@ def test_upgrading_keeps_every_row_and_then_never_gives_a_deleted_accounts_id_ou
 ) -> None:
     app = _app(live_database_url)
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision=BEFORE)
-        seed_boards()
-        ids = _a_forum_with_people_in_it()
+        ids = _a_forum_before_the_upgrade()
         before = _rows()
         for table in (*REBUILT, "api_tokens", "bookmarks", "thread_watches", "screenings", "chat_read_marks"):
             assert before[table], f"{table} is empty: the test would prove nothing about it"
@@ -168,9 +173,7 @@ def test_upgrading_keeps_every_row_and_then_never_gives_a_deleted_accounts_id_ou
 def test_after_the_upgrade_foreign_keys_still_cascade_and_refuse(live_database_url: str) -> None:
     app = _app(live_database_url)
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision=BEFORE)
-        seed_boards()
-        ids = _a_forum_with_people_in_it()
+        ids = _a_forum_before_the_upgrade()
         upgrade(directory=MIGRATIONS)
 
         dee = ids["dee"]
@@ -197,9 +200,7 @@ def test_after_the_upgrade_foreign_keys_still_cascade_and_refuse(live_database_u
 def test_after_the_upgrade_no_deleted_accounts_id_is_given_to_someone_new(live_database_url: str) -> None:
     app = _app(live_database_url)
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision=BEFORE)
-        seed_boards()
-        ids = _a_forum_with_people_in_it()
+        ids = _a_forum_before_the_upgrade()
         upgrade(directory=MIGRATIONS)
 
         # Fay, the newest, left before the upgrade: the item about her still names her id, so nobody gets it.
@@ -230,9 +231,7 @@ def test_after_the_upgrade_no_deleted_accounts_id_is_given_to_someone_new(live_d
 def test_downgrading_keeps_every_row_too(live_database_url: str) -> None:
     app = _app(live_database_url)
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision=BEFORE)
-        seed_boards()
-        _a_forum_with_people_in_it()
+        _a_forum_before_the_upgrade()
         shape = _shape() if _is_sqlite() else None
         upgrade(directory=MIGRATIONS)
         rows = _rows()
@@ -255,9 +254,7 @@ def test_an_upgrade_that_would_leave_a_broken_reference_changes_nothing(live_dat
         pytest.skip("the PostgreSQL upgrade rebuilds nothing")
     app = _app(live_database_url)
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision=BEFORE)
-        seed_boards()
-        _a_forum_with_people_in_it()
+        _a_forum_before_the_upgrade()
         db.session.remove()
         # A reference to nobody, as a connection with foreign keys off could once have left.
         with sqlite3.connect(str(db.engine.url.database)) as raw:

@@ -22,7 +22,7 @@ from forum import permissions, ratelimits
 from forum.extensions import db
 from forum.models import User, utcnow
 from forum.models.chat import CHECKIN_STATES, ChatMessage, ChatRoom, CheckIn, CheckInMood, CheckInParticipant
-from forum.services import chat, events, personal_data, screening
+from forum.services import chat, events, notifications, personal_data, screening
 from forum.services.chat_errors import RoomClosed, RoomNotOpen
 from forum.services.errors import Conflict, NotFound, invalid
 from forum.services.transaction import after_commit, write_transaction
@@ -33,6 +33,8 @@ TITLE_MIN, TITLE_MAX = 5, 150
 LENGTH_MIN, LENGTH_MAX = 15, 180
 CAPACITY_MIN, CAPACITY_MAX = 2, 30
 WORD_MAX = 24
+# A check-in's title once its host has left and asked for their words to go with them.
+CALLED_OFF_TITLE = "A check-in"
 NEXT_STATE = {
     "scheduled": "open",
     "open": "mood_round",
@@ -258,9 +260,7 @@ def advance(actor: Any, checkin: CheckIn, to_state: object) -> CheckIn:
         if to_state == "closed":
             locked.closed_at = now
             locked.room.closed_at = now
-        payload = checkin_state(locked)
-        target = chat.socket_room(locked.room)
-        after_commit(lambda: _announce_state(payload, target))
+        payload = _announce_state_after_commit(locked)
         chat.announce_places(locked, payload["taken"])  # the list and people looking in see the new state
     return checkin
 
@@ -547,6 +547,34 @@ def _erase(session: Session, user: User, keep_posts: bool) -> None:
     purge_transcripts leaves them: removing them would change the summary's averages and counts after the
     fact. The places go with the account row (ON DELETE CASCADE)."""
     session.execute(update(CheckInMood).where(CheckInMood.user_id == user.id).values(word=None))
+    _call_off_hosted(session, user, keep_posts)
+    if not keep_posts:  # a title is the host's own words, as a post is: it goes when they ask for that
+        session.execute(update(CheckIn).where(CheckIn.host_id == user.id).values(title=CALLED_OFF_TITLE))
+
+
+def _call_off_hosted(session: Session, host: User, keep_posts: bool) -> None:
+    """The host's check-ins that have not opened yet close now, and everyone with a place is told, rather
+    than left waiting for someone who has left Hearth. One already running carries on: the people in it are
+    talking, and a moderator can still move it on and close it."""
+    waiting = session.scalars(select(CheckIn).where(CheckIn.host_id == host.id, CheckIn.state == "scheduled"))
+    now = utcnow()
+    for checkin in list(waiting):
+        checkin.state, checkin.closed_at, checkin.room.closed_at = "closed", now, now
+        members = session.scalars(
+            select(CheckInParticipant.user_id).where(
+                CheckInParticipant.checkin_id == checkin.id, CheckInParticipant.user_id != host.id
+            )
+        )
+        notifications.tell_check_in_called_off(session, list(members), title=checkin.title if keep_posts else None)
+        chat.announce_places(checkin)
+        _announce_state_after_commit(checkin)
+
+
+def _announce_state_after_commit(checkin: CheckIn) -> dict[str, Any]:
+    """Within a write transaction: once it commits, everyone in the room hears the check-in's new state."""
+    payload, target = checkin_state(checkin), chat.socket_room(checkin.room)
+    after_commit(lambda: _announce_state(payload, target))
+    return payload
 
 
 personal_data.register("checkins", export=_export, erase=_erase)

@@ -317,6 +317,17 @@ def notify_check_in_starting(check_in_id: int, title: str, participant_ids: list
         _push_counts_after_commit(told)
 
 
+def tell_check_in_called_off(session: Session, member_ids: list[int], *, title: str | None) -> None:
+    """A check-in these people kept a place in will not take place (its host left Hearth): they hear it
+    rather than wait for it. Told as their check-in news is ("check_in"), and only if they still want that."""
+    from markupsafe import escape
+
+    which = f"{escape(title)}" if title else "A check-in you kept a place in"
+    body = f"<p>{which} won't take place: its host has left Hearth. Other check-ins are on the list.</p>"
+    told = _add(session, dict.fromkeys(member_ids, "check_in"), body_html=body, url="/chat/")
+    _push_counts_after_commit(told)
+
+
 def tell_admins_of_escalation(
     session: Session, admin_ids: list[int], *, item_id: int, moderator_id: int, note: str
 ) -> None:

@@ -38,6 +38,8 @@ from forum.services.transaction import after_commit, write_transaction
 log = logging.getLogger(__name__)
 
 POST_CHOICES = ("delete", "keep")
+# How long the checkpoint after an account deletion waits for other people's reads to finish.
+CHECKPOINT_WAIT_MS = 2000
 DELETED_THREAD_TITLE = "Deleted thread"
 # A deleted account's thread that others replied to stays for their sake, without its author's title.
 ORPHANED_THREAD_TITLE = "A thread whose opening post was deleted"
@@ -145,10 +147,22 @@ def scrub_free_space() -> None:
 
     with engine.begin() as connection:
         purge_deleted_text(connection)
+    # A truncating checkpoint waits for every reader. This request's own session may hold a read open from an
+    # earlier after-commit step (unread counts pushed to people whose notifications went): end it, or the
+    # checkpoint waits out the whole busy timeout. Someone else's read is waited for briefly, not for the
+    # person leaving: a checkpoint that can't finish now is finished by the next one.
+    db.session.rollback()
     raw = engine.raw_connection()
+    driver: Any = raw.driver_connection
+    usual_wait = driver.execute("PRAGMA busy_timeout").fetchone()[0]
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        driver.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        busy, _frames, _done = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("account deletion: the WAL checkpoint waited %d ms for readers; a later one finishes it",
+                        CHECKPOINT_WAIT_MS)  # fmt: skip
     finally:
+        driver.execute(f"PRAGMA busy_timeout = {int(usual_wait)}")  # the connection goes back to the pool
         raw.close()
 
 

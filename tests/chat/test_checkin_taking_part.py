@@ -141,3 +141,71 @@ def test_a_running_check_in_offers_someone_without_a_place_to_take_part_until_it
     full = second.get("/chat/").get_data(as_text=True)
     assert re.search(r'data-testid="places-full"\s*>All places are taken\.', full)
     assert re.search(r"<div data-place-offer\s+hidden\s*>", full)
+
+
+# --- a host who leaves Hearth ------------------------------------------------------------------------
+
+
+def _trusted_host(make_user: Any) -> User:
+    from forum.services import accounts
+
+    return accounts.set_trusted(make_user("host_hana"), True)
+
+
+def _host_leaves(host: User, posts: str) -> None:
+    from forum.services import privacy
+
+    privacy.delete_account(host, password="correct horse battery", posts=posts)
+
+
+def _check_in_news(member: User) -> list[str]:
+    from forum.models import Notification
+
+    rows = db.session.scalars(
+        select(Notification).where(Notification.user_id == member.id, Notification.kind == "check_in")
+    )
+    return [row.body_html for row in rows]
+
+
+@pytest.mark.parametrize("posts", ["keep", "delete"])
+def test_a_check_in_whose_host_leaves_before_it_opens_is_called_off_and_everyone_with_a_place_told(
+    app: Flask, make_user: Any, posts: str
+) -> None:
+    host = _trusted_host(make_user)
+    ash, birch = make_user("ash"), make_user("birch")
+    checkin = schedule_check_in(host, capacity=4)
+    checkin_id = checkin.id
+    for member in (ash, birch):
+        checkins.save_place(member, checkin)
+
+    _host_leaves(host, posts)
+
+    called_off = db.session.get(CheckIn, checkin_id)
+    assert called_off is not None and called_off.state == "closed" and called_off.closed_at is not None
+    assert called_off.room.closed_at is not None
+    for member in (ash, birch):
+        [news] = _check_in_news(member)
+        assert "won't take place: its host has left Hearth" in news
+        # The title is the host's own words: it is said only if they left their words behind.
+        assert ("Evening check-in" in news) is (posts == "keep")
+    assert (called_off.title == checkins.CALLED_OFF_TITLE) is (posts == "delete")
+    with pytest.raises(Exception, match="ended"):
+        checkins.save_place(make_user("cedar"), called_off)
+
+
+def test_a_running_check_in_carries_on_when_its_host_leaves(app: Flask, make_user: Any, moderator: User) -> None:
+    host = _trusted_host(make_user)
+    ash = make_user("ash")
+    checkin = schedule_check_in(host, capacity=4)
+    checkins.save_place(ash, checkin)
+    checkins.advance(host, checkin, "open")
+    checkin_id = checkin.id
+
+    _host_leaves(host, "keep")
+
+    running = db.session.get(CheckIn, checkin_id)
+    assert running is not None and running.state == "open" and running.host_id is None
+    assert _check_in_news(ash) == ["<p>Evening check-in is starting now.</p>"]
+    chat.send_message(ash, running.room, client_id="ash-after", body="Still here, still talking.")
+    checkins.advance(moderator, running, "mood_round")  # a moderator can still move it on
+    assert db.session.get(CheckIn, checkin_id).state == "mood_round"

@@ -280,6 +280,30 @@ def test_deleted_post_text_is_not_left_in_the_sqlite_file(app: Flask, member: Us
     )
 
 
+def test_the_deletion_checkpoint_empties_the_wal_even_after_pushing_others_their_unread_counts(
+    app: Flask, member: User, make_user: Any
+) -> None:
+    """The deletion tells people whose notifications went (their unread counts are read and pushed after the
+    commit); that read must not hold the checkpoint off, which then waited out the busy timeout and left the
+    deleted words in the WAL."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        pytest.skip("the WAL is SQLite's")
+    other = make_user("river")
+    mine = thread_by(member, title="Long evenings", body="I keep the lights low.")
+    reply(other, mine, "Same here, every night.")  # member is notified: their count changes with the deletion
+    theirs = thread_by(other, title="Winter walks", body="Short days.")
+    reply(member, theirs, "@river I walk at noon.")  # river is notified about member's reply
+    before = db.session.execute(text("PRAGMA busy_timeout")).scalar()
+
+    privacy.delete_account(member, password="correct horse battery", posts="delete")
+
+    wal = Path(url.removeprefix("sqlite:///") + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the truncating checkpoint finished"
+    db.session.remove()
+    assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == before, "the pool's wait is as it was"
+
+
 def test_the_privacy_page_is_rendered_from_its_markdown(app: Flask, client: Any) -> None:
     page = client.get("/privacy")
     assert page.status_code == 200

@@ -215,6 +215,9 @@ def check_posts_shown(url: str, headers: dict[str, str]) -> None:
     shown = page.count('<li class="post')
     if shown != POSTS_SHOWN:
         sys.exit(f"the thread page shows {shown} posts, not {POSTS_SHOWN}")
+    # A cookie the server no longer accepts would measure the lighter signed-out page without a word.
+    if "Signed in as" not in page:
+        sys.exit("the thread page is not signed in: the bench's sign-in did not take")
 
 
 def run(args: argparse.Namespace) -> str:

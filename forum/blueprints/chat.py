@@ -69,7 +69,7 @@ def index() -> ResponseReturnValue:
 def room(key: str) -> ResponseReturnValue:
     room = chat.get_room(key)
     checkin = chat.checkin_for(room)
-    summary = checkins.summary(checkin) if checkin is not None and checkin.state == "closed" else None
+    summary = checkins.summary_for(current_user, checkin) if checkin is not None else None
     places = checkins.places(current_user, [checkin]) if checkin is not None else {}
     return render_template("chat/room.html", room=room, checkin=checkin, summary=summary, places=places)
 

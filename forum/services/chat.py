@@ -364,7 +364,9 @@ def unread_counts(viewer: Any, rooms: list[ChatRoom]) -> dict[int, int]:
     member = permissions.signed_in(viewer)
     if member is None or not rooms:
         return {}
-    ids = [room.id for room in rooms]
+    ids = _readable_room_ids(member, rooms)
+    if not ids:
+        return {}
     query = (
         select(ChatMessage.room_id, func.count())
         .outerjoin(ChatReadMark, and_(ChatReadMark.room_id == ChatMessage.room_id, ChatReadMark.user_id == member.id))
@@ -380,6 +382,30 @@ def unread_counts(viewer: Any, rooms: list[ChatRoom]) -> dict[int, int]:
     if hidden:
         query = query.where(or_(ChatMessage.author_id.is_(None), ChatMessage.author_id.not_in(hidden)))
     return {room_id: int(count) for room_id, count in db.session.execute(query)}
+
+
+def _readable_room_ids(member: User, rooms: list[ChatRoom]) -> list[int]:
+    """The rooms whose talk the person is shown (permissions.can_read_chat_room): a check-in they don't take
+    part in has nothing unread for them. A count there would say how busy a group they're not in is, on a
+    badge they could never clear. Two queries, whatever the number of rooms."""
+    ids = [room.id for room in rooms]
+    checkins = list(db.session.scalars(select(CheckIn).where(CheckIn.room_id.in_(ids))))
+    if not checkins:
+        return ids
+    taking_part = set(
+        db.session.scalars(
+            select(CheckInParticipant.checkin_id).where(
+                CheckInParticipant.user_id == member.id,
+                CheckInParticipant.checkin_id.in_([checkin.id for checkin in checkins]),
+            )
+        )
+    )
+    not_theirs = {
+        checkin.room_id
+        for checkin in checkins
+        if not permissions.can_read_chat_room(member, checkin, is_participant=checkin.id in taking_part)
+    }
+    return [room_id for room_id in ids if room_id not in not_theirs]
 
 
 _BLOCKS_AROUND = prebuilt(

@@ -419,6 +419,16 @@ def mood_round(checkin: CheckIn) -> list[dict[str, Any]]:
     ]
 
 
+def summary_for(viewer: Any, checkin: CheckIn) -> Summary | None:
+    """A closed check-in's summary, for the people who were there and those who ran it, as its talk is
+    (permissions.can_read_chat_room): in a small group an average can be one person's own mood."""
+    member = permissions.signed_in(viewer)
+    if checkin.state != "closed" or member is None:
+        return None
+    there = chat.is_participant(checkin, member.id)
+    return summary(checkin) if permissions.can_read_chat_room(member, checkin, is_participant=there) else None
+
+
 def summary(checkin: CheckIn) -> Summary:
     participants = (
         db.session.scalar(

@@ -156,7 +156,10 @@
     if (!put.changed) { return; }
     var details = form.closest("details");
     if (details) { details.open = true; } // a homework reflection's form is folded away until opened
-    var said = note("What you wrote here before was kept in this tab. It has not been saved yet: look it over, then send it when you're ready. ");
+    // "Not saved" would be a guess: a connection lost after the server saved it looks the same from here.
+    // (A post or reply sent again keeps its idempotency key, so it is not posted twice.)
+    var said = note("What you wrote here before was kept in this tab, because no answer came to say it was " +
+      "saved. If you don't find it saved, look it over and send it when you're ready. ");
     said.appendChild(smallButton("Start again without it", function () {
       put.undo();
       store.removeItem(key);

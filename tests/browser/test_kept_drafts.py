@@ -73,7 +73,7 @@ def test_a_journal_entry_sent_after_the_session_ended_elsewhere_comes_back_and_g
     page.wait_for_url(re.compile(r"/me/journal/new$"))
     expect(page.get_by_label("Your entry")).to_have_value(ENTRY)
     expect(page.get_by_label("Title (optional)")).to_have_value("The anniversary")
-    expect(kept_note(page)).to_contain_text("It has not been saved yet")
+    expect(kept_note(page)).to_contain_text("no answer came to say it was saved")
 
     page.get_by_role("button", name="Save entry").click()
     page.wait_for_url(re.compile(r"/me/journal/\d+$"))

@@ -209,3 +209,41 @@ def test_a_running_check_in_carries_on_when_its_host_leaves(app: Flask, make_use
     chat.send_message(ash, running.room, client_id="ash-after", body="Still here, still talking.")
     checkins.advance(moderator, running, "mood_round")  # a moderator can still move it on
     assert db.session.get(CheckIn, checkin_id).state == "mood_round"
+
+
+def test_unread_counts_cover_only_check_ins_the_person_is_in_or_runs(
+    app: Flask, moderator: User, make_user: Any
+) -> None:
+    checkin = _open_check_in(moderator, capacity=3)
+    ash, outsider = make_user("ash"), make_user("outsider")
+    checkins.save_place(ash, checkin)
+    chat.send_message(ash, checkin.room, client_id="ash-1", body="Hello everyone, glad to be here.")
+    chat.send_message(ash, checkin.room, client_id="ash-2", body="It has been a long week.")
+    board_room = chat.board_rooms()[0]
+    chat.send_message(ash, board_room, client_id="ash-3", body="Good evening, board.")
+
+    rooms = [board_room, checkin.room]
+    assert chat.unread_counts(moderator, rooms) == {board_room.id: 1, checkin.room.id: 2}
+    # Not in the group: its talk is not theirs to count, and nothing says how busy it is.
+    assert chat.unread_counts(outsider, rooms) == {board_room.id: 1}
+    checkins.save_place(outsider, checkin)
+    assert chat.unread_counts(outsider, rooms) == {board_room.id: 1, checkin.room.id: 2}
+
+
+def test_a_closed_check_ins_summary_is_for_the_people_who_were_there(
+    app: Flask, moderator: User, make_user: Any, client: Any
+) -> None:
+    """With one mood shared, the average is that person's own mood: someone who was not there never sees it."""
+    checkin = _open_check_in(moderator, capacity=3)
+    ash, outsider = make_user("ash"), make_user("outsider")
+    checkins.advance(moderator, checkin, "mood_round")
+    checkins.share_mood(ash, checkin, mood=3, word="heavy", client_id="m1")
+    for state in ("open_talk", "closing_round", "closed"):
+        checkins.advance(moderator, checkin, state)
+
+    assert checkins.summary_for(ash, checkin) is not None
+    assert checkins.summary_for(moderator, checkin) is not None
+    assert checkins.summary_for(outsider, checkin) is None
+    login(client, "outsider")
+    page = client.get(f"/chat/{checkin.room.key}").get_data(as_text=True)
+    assert "Average mood" not in page and "took part" not in page

@@ -14,6 +14,14 @@
   var SUSPENDED_TEXT = "Your account has been suspended, so chat has stopped. Reload the page to see why.";
   var OPENED_TEXT = "The host has opened the check-in. You can send messages now.";
   var WATCH_MAX = 100;           // check-ins a page may hear the places of (checkins.WATCH_MAX): the soonest
+  // The status line of someone following a check-in from outside its talk, by why they are outside: the
+  // refusal of their join (not open yet, full, ended), or running with a place they could take.
+  var OUTSIDE_TEXT = {
+    room_not_open: "This check-in hasn't opened yet. Save a place to take part, and we'll tell you when it opens.",
+    looking_in: "This check-in has started. Take part to join the conversation.",
+    room_full: "This check-in has started, and all its places are taken.",
+    room_closed: "This check-in has ended."
+  };
 
   function $(root, selector) { return root.querySelector(selector); }
 
@@ -38,10 +46,12 @@
 
   // --- places in check-ins: live on the list of check-ins and on a check-in's page -------------------
 
-  // A check-in's places as a `places` event (or a join) says them: the count, its state on the list, and
-  // which of the viewer's buttons fits now (the server refuses the others).
+  // A check-in's places as a `places` event (or a join) says them: the count, its state (on the list, and on
+  // its own page, where people outside its talk hear of a new state only this way), and which of the viewer's
+  // buttons fits now (the server refuses the others).
   function drawPlaces(p) {
-    document.querySelectorAll('[data-places-state="' + p.id + '"]').forEach(function (state) {
+    var states = '[data-places-state="' + p.id + '"], [data-checkin="' + p.id + '"] [data-checkin-state]';
+    document.querySelectorAll(states).forEach(function (state) {
       state.textContent = p.state.replace(/_/g, " ");
     });
     var box = document.querySelector('[data-places="' + p.id + '"]');
@@ -58,6 +68,13 @@
     actions.querySelectorAll("[data-place-text]").forEach(function (node) {
       node.textContent = node.getAttribute(scheduled ? "data-before" : "data-during");
     });
+  }
+
+  // Why someone outside a check-in's talk is outside, as its places say it now (a key of OUTSIDE_TEXT).
+  function outsideBecause(p) {
+    if (p.state === "closed") { return "room_closed"; }
+    if (p.state === "scheduled") { return "room_not_open"; }
+    return p.taken >= p.capacity ? "room_full" : "looking_in";
   }
 
   // The check-ins whose places this page shows (the soonest, up to what the server watches for one page).
@@ -146,7 +163,8 @@
     this.myName = root.getAttribute("data-me-name");
     this.sharedPhases = {};      // {start: true, end: true}: the rounds this person has shared their mood in
     this.waitingToOpen = false;  // in a check-in before its host opened it (waitForOpening)
-    this.lookingIn = false;      // in a running check-in without a place: its state, not its talk (lookIn)
+    this.lookingIn = false;      // outside a check-in's talk (no place, full, not open, ended): its state, not its talk (lookIn)
+    this.inCheckin = !!$(root, "[data-checkin]");
     this.joinTimer = null;       // the next try to join a check-in that hasn't opened yet
     this.runsCheckin = root.getAttribute("data-runs-checkin") === "1";  // its host or a moderator: may send before it opens
   }
@@ -224,13 +242,18 @@
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.resumePoint() }, function (err, ack) {
       if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
       if (!ack || !ack.ok) {
-        var notOpen = ack && ack.error && ack.error.code === "room_not_open";
-        self.say(notOpen
-          ? "This check-in hasn't opened yet. Save a place to take part, and we'll tell you when it opens."
-          : (ack && ack.error && ack.error.message) || "You can't join this room.");
+        var code = ack && ack.error && ack.error.code;
         self.stopSending("Not sent: you're not in this room. Your words are still here to copy.");
+        // A check-in not open yet, full or ended is followed from outside its talk, as someone looking in
+        // follows it: its state and places stay live, and an empty conversation doesn't read as nobody there.
+        if (self.inCheckin && Object.prototype.hasOwnProperty.call(OUTSIDE_TEXT, code)) {
+          self.stepOutside();
+          self.say(OUTSIDE_TEXT[code]);
+        } else {
+          self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
+        }
         // Until it opens, this socket is in no room: ask again now and then (at once when `places` says it opened).
-        if (notOpen) { self.joinTimer = setTimeout(function () { self.joinTimer = null; self.join(); }, NOT_OPEN_RETRY_MS); }
+        if (code === "room_not_open") { self.joinTimer = setTimeout(function () { self.joinTimer = null; self.join(); }, NOT_OPEN_RETRY_MS); }
         return;
       }
       if (ack.looking_in) { self.lookIn(ack.room.checkin); return; }
@@ -615,6 +638,9 @@
     list.textContent = "";
     Object.keys(present).forEach(function (id) { list.appendChild(el("li", null, present[id])); });
     this.drawPresentNote(Object.keys(present).length);
+    // "Here now" over nobody would read as an empty room: it shows once someone is listed or counted.
+    var side = $(this.root, "[data-chat-side]");
+    if (side) { side.hidden = !list.children.length && this.presentCount <= 0; }
   };
 
   // Below the list in a crowded room: how many more are here, and a button that pages through them.
@@ -773,14 +799,13 @@
 
   Chat.prototype.onCheckin = function (c) {
     if (c.room !== this.roomKey) { return; }
-    var state = $(this.root, "[data-checkin-state]");
-    if (state) { state.textContent = c.state.replace(/_/g, " "); }
     drawPlaces(c);
     var round = $(this.root, "[data-checkin-round]");
     if (round && c.round) {
       round.textContent = "";
       var self = this;
       c.round.forEach(function (share) { self.addMood(share); });
+      this.showRound();
     }
     // Shared already in this round (the round says so, after a reload too): the form would only be refused.
     var phase = c.state === "closing_round" ? "end" : "start";
@@ -822,14 +847,18 @@
   // In a running check-in without a place: its state and places show, its conversation doesn't, and nothing
   // can be sent. The place box offers to take part (a saved place; the page then joins in full).
   Chat.prototype.lookIn = function (c) {
-    this.lookingIn = true;
     this.stopSending("Not sent: take part in the check-in first. Your words are still here to copy.");
-    var talk = $(this.root, "[data-chat-talk]");
-    if (talk && !this.input.value.trim()) { talk.hidden = true; } // words being typed stay in sight
-    var state = $(this.root, "[data-checkin-state]");
-    if (state) { state.textContent = c.state.replace(/_/g, " "); }
+    this.stepOutside();
     drawPlaces(c);
-    this.sayLookingIn(c);
+    this.say(OUTSIDE_TEXT[outsideBecause(c)]);
+  };
+
+  // Outside the talk (looking in, or a join refused as not open, full or ended): the conversation and who is
+  // in it are not this person's to see, so they are not shown as empty. Words being typed stay in sight.
+  Chat.prototype.stepOutside = function () {
+    this.lookingIn = true;
+    var talk = $(this.root, "[data-chat-talk]");
+    if (talk && !this.input.value.trim()) { talk.hidden = true; }
   };
 
   Chat.prototype.stopLookingIn = function () {
@@ -838,15 +867,9 @@
     $(this.root, "[data-chat-talk]").hidden = false;
   };
 
-  Chat.prototype.sayLookingIn = function (p) {
-    if (p.state === "closed") { this.say("This check-in has ended."); return; }
-    this.say(p.taken >= p.capacity
-      ? "This check-in has started, and all its places are taken."
-      : "This check-in has started. Take part to join the conversation.");
-  };
-
-  // A change in this check-in's places or state, as the list hears it. Someone waiting for it to open joins
-  // at once when it does; someone looking in is told what changed.
+  // A change in this check-in's places or state, as the list hears it (drawPlaces has drawn it). Someone
+  // waiting for it to open joins at once when it does; someone outside its talk is told what changed: that
+  // it runs, whether a place is free to take, that it has ended.
   Chat.prototype.onPlaces = function (p) {
     if (p.room !== this.roomKey) { return; }
     if (this.joinTimer && p.state !== "scheduled") {
@@ -854,7 +877,7 @@
       this.joinTimer = null;
       this.join();
     }
-    if (this.lookingIn) { this.sayLookingIn(p); }
+    if (this.lookingIn) { this.say(OUTSIDE_TEXT[outsideBecause(p)]); }
   };
 
   Chat.prototype.addMood = function (share) {
@@ -863,6 +886,17 @@
     if (share.author === this.myName) { this.sharedPhases[share.phase] = true; }
     var label = share.author + (share.phase === "end" ? " (end)" : "") + ": " + share.mood + "/10" + (share.word ? " · " + share.word : "");
     round.appendChild(el("li", "mood-share mood-" + share.phase, label));
+    this.showRound();
+  };
+
+  // The round shows with its first share: before one (and to anyone outside the talk, who is sent none) its
+  // heading would stand over nothing.
+  Chat.prototype.showRound = function () {
+    var round = $(this.root, "[data-checkin-round]");
+    if (!round) { return; }
+    round.hidden = !round.children.length;
+    var heading = $(this.root, "[data-checkin-round-heading]");
+    if (heading) { heading.hidden = round.hidden; }
   };
 
   Chat.prototype.drawSummary = function (s) {

@@ -201,7 +201,10 @@
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { self.markRead(); } });
   };
 
-  Chat.prototype.say = function (text) { if (this.status) { this.status.textContent = text; } };
+  // The status line is a live region: setting the words it already says would have them read out again.
+  Chat.prototype.say = function (text) {
+    if (this.status && this.status.textContent !== text) { this.status.textContent = text; }
+  };
 
   Chat.prototype.announce = function (text) {
     if (!this.announcer) { return; }
@@ -235,10 +238,13 @@
 
   // --- joining --------------------------------------------------------------------------------
 
-  Chat.prototype.join = function () {
+  // `quietly`: the page asking again, every few seconds, whether a check-in has opened. Nothing changed
+  // for the person, so the status line keeps its words rather than flicker to "Joining…" and back, which
+  // a screen reader would read out each time.
+  Chat.prototype.join = function (quietly) {
     var self = this;
     if (this.ended) { return; } // a retry timer outlived the socket
-    this.say("Joining…");
+    if (!quietly) { this.say("Joining…"); }
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", { room: this.roomKey, after: this.resumePoint() }, function (err, ack) {
       if (err) { self.say("The server didn't answer; retrying…"); setTimeout(function () { self.join(); }, 2000); return; }
       if (!ack || !ack.ok) {
@@ -253,7 +259,7 @@
           self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
         }
         // Until it opens, this socket is in no room: ask again now and then (at once when `places` says it opened).
-        if (code === "room_not_open") { self.joinTimer = setTimeout(function () { self.joinTimer = null; self.join(); }, NOT_OPEN_RETRY_MS); }
+        if (code === "room_not_open") { self.joinTimer = setTimeout(function () { self.joinTimer = null; self.join(true); }, NOT_OPEN_RETRY_MS); }
         return;
       }
       if (ack.looking_in) { self.lookIn(ack.room.checkin); return; }

@@ -126,3 +126,26 @@ def test_no_empty_headings_while_waiting_for_a_check_in_to_open(browser, live_se
     expect(without_place.locator("[data-chat-status]")).to_have_text(LOOKING_IN)
     expect(without_place.get_by_role("heading", name="The round")).to_have_count(0)
     _done(waiting, without_place)
+
+
+def test_waiting_for_a_check_in_to_open_does_not_repeat_itself_to_a_screen_reader(
+    browser, live_server: LiveServer
+) -> None:
+    """The page asks every few seconds whether the check-in has opened; the status line is a live region, so
+    it keeps its words through those asks instead of flickering to "Joining…" and back."""
+    make_member(live_server, "mod_maya", role="moderator")
+    make_member(live_server, "basil")
+    _checkin_id, room = _check_in(live_server, capacity=3)
+    page = open_room_in_browser(browser, live_server, "basil", room, status="hasn't opened yet")
+    page.evaluate(
+        """() => {
+            window.statusChanges = [];
+            const status = document.querySelector("[data-chat-status]");
+            new MutationObserver(() => window.statusChanges.push(status.textContent))
+                .observe(status, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    page.wait_for_timeout(6500)  # longer than the page's 5-second ask (NOT_OPEN_RETRY_MS in chat.js)
+    assert page.evaluate("() => window.statusChanges") == []
+    expect(page.locator("[data-chat-status]")).to_contain_text("hasn't opened yet")
+    _done(page)

@@ -558,8 +558,30 @@ def _erase(session: Session, user: User, keep_posts: bool) -> None:
     fact. The places go with the account row (ON DELETE CASCADE)."""
     session.execute(update(CheckInMood).where(CheckInMood.user_id == user.id).values(word=None))
     _call_off_hosted(session, user, keep_posts)
+    _free_places_held(session, user)
     if not keep_posts:  # a title is the host's own words, as a post is: it goes when they ask for that
         session.execute(update(CheckIn).where(CheckIn.host_id == user.id).values(title=CALLED_OFF_TITLE))
+
+
+def _free_places_held(session: Session, member: User) -> None:
+    """The places the person held in check-ins still to come or running are free for someone else now, and
+    every page showing those check-ins hears so (the cascade would free them without a word)."""
+    held = list(
+        session.scalars(
+            select(CheckIn)
+            .join(CheckInParticipant, CheckInParticipant.checkin_id == CheckIn.id)
+            .where(CheckInParticipant.user_id == member.id, CheckIn.state != "closed")
+        )
+    )
+    if not held:
+        return
+    session.execute(
+        delete(CheckInParticipant).where(
+            CheckInParticipant.user_id == member.id, CheckInParticipant.checkin_id.in_([c.id for c in held])
+        )
+    )
+    for checkin in held:
+        chat.announce_places(checkin)
 
 
 def _call_off_hosted(session: Session, host: User, keep_posts: bool) -> None:

@@ -15,9 +15,11 @@ from forum.extensions import db
 from forum.models import Notification
 from forum.services import accounts, chat, checkins
 from tests.chat.support import (
+    PASSWORD,
     ChatClient,
     browser_session,
     calm,
+    csrf_from,
     make_member,
     press_place_button,
     schedule_check_in,
@@ -123,6 +125,30 @@ def test_everyone_watching_sees_places_taken_and_given_back_and_the_check_in_ope
         (1, "open"),
     ]
     assert {p["capacity"] for p in heard} == {2} and {p["id"] for p in heard} == {checkin_id}
+
+
+def test_a_place_freed_by_an_account_deletion_is_heard_at_once(live_server: LiveServer, sockets) -> None:
+    make_member(live_server, "mod_maya", role="moderator")
+    _id, watcher_token = make_member(live_server, "watcher")
+    make_member(live_server, "ash")
+    checkin_id, _room = _check_in(live_server, "mod_maya", capacity=2, places_for=("ash",))
+    watcher = sockets(ChatClient(live_server, token=watcher_token, places=[checkin_id]).connect())
+    assert watcher.wait_for("places_now", lambda got: got)[0]["places"][0]["taken"] == 1
+
+    ash = browser_session(live_server, "ash")
+    token = csrf_from(ash, live_server.url + "/me/data")
+    gone = ash.post(
+        live_server.url + "/me/delete",
+        data={"csrf_token": token, "posts": "keep", "password": PASSWORD},
+        headers={"Referer": live_server.url + "/me/data"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert gone.status_code == 302, gone.text[:300]
+
+    [freed] = watcher.wait_for("places", lambda got: got)
+    assert (freed["id"], freed["taken"], freed["state"]) == (checkin_id, 0, "scheduled")
+    assert _places_taken(live_server, checkin_id) == 0
 
 
 def test_a_page_hears_the_places_it_names_and_chats_all_the_same_when_it_names_them_wrongly(

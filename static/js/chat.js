@@ -18,6 +18,7 @@
   // refusal of their join (not open yet, full, ended), or running with a place they could take.
   var OUTSIDE_TEXT = {
     room_not_open: "This check-in hasn't opened yet. Save a place to take part, and we'll tell you when it opens.",
+    full_not_open: "This check-in hasn't opened yet, and all its places are taken.",
     looking_in: "This check-in has started. Take part to join the conversation.",
     room_full: "This check-in has started, and all its places are taken.",
     room_closed: "This check-in has ended."
@@ -73,7 +74,7 @@
   // Why someone outside a check-in's talk is outside, as its places say it now (a key of OUTSIDE_TEXT).
   function outsideBecause(p) {
     if (p.state === "closed") { return "room_closed"; }
-    if (p.state === "scheduled") { return "room_not_open"; }
+    if (p.state === "scheduled") { return p.taken >= p.capacity ? "full_not_open" : "room_not_open"; }
     return p.taken >= p.capacity ? "room_full" : "looking_in";
   }
 
@@ -175,7 +176,12 @@
     this.socket = placesSocket();
     this.socket.on("connect", function () { self.join(); });
     this.socket.on("places", function (p) { self.onPlaces(p); });
+    // The places as they are on connecting, unless a change was heard first (it is the newer).
+    this.socket.on("places_now", function (now) {
+      now.places.forEach(function (p) { if (!self.latestPlaces) { self.onPlaces(p); } });
+    });
     this.socket.on("disconnect", function (reason) {
+      self.latestPlaces = null; // a reconnect is told them afresh
       if (reason === "io server disconnect") {
         self.end();
       } else {
@@ -254,7 +260,7 @@
         // follows it: its state and places stay live, and an empty conversation doesn't read as nobody there.
         if (self.inCheckin && Object.prototype.hasOwnProperty.call(OUTSIDE_TEXT, code)) {
           self.stepOutside();
-          self.say(OUTSIDE_TEXT[code]);
+          self.say(OUTSIDE_TEXT[self.latestPlaces ? outsideBecause(self.latestPlaces) : code]);
         } else {
           self.say((ack && ack.error && ack.error.message) || "You can't join this room.");
         }
@@ -878,6 +884,7 @@
   // it runs, whether a place is free to take, that it has ended.
   Chat.prototype.onPlaces = function (p) {
     if (p.room !== this.roomKey) { return; }
+    this.latestPlaces = p; // a join refused after this says why from it: full before opening, not "save a place"
     if (this.joinTimer && p.state !== "scheduled") {
       clearTimeout(this.joinTimer);
       this.joinTimer = null;

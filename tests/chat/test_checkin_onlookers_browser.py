@@ -149,3 +149,19 @@ def test_waiting_for_a_check_in_to_open_does_not_repeat_itself_to_a_screen_reade
     assert page.evaluate("() => window.statusChanges") == []
     expect(page.locator("[data-chat-status]")).to_contain_text("hasn't opened yet")
     _done(page)
+
+
+def test_someone_opening_a_check_in_full_before_it_opens_is_not_told_to_save_a_place(
+    browser, live_server: LiveServer
+) -> None:
+    make_member(live_server, "mod_maya", role="moderator")
+    for name in ("amber", "cedar", "basil"):
+        make_member(live_server, name)
+    _checkin_id, room = _check_in(live_server, capacity=2, places_for=("amber", "cedar"))
+    page = open_room_in_browser(browser, live_server, "basil", room, status="hasn't opened yet")
+
+    expect(page.locator("[data-chat-status]")).to_have_text(
+        "This check-in hasn't opened yet, and all its places are taken."
+    )
+    expect(page.get_by_test_id("save-place")).to_be_hidden()
+    _done(page)

@@ -8,6 +8,7 @@
   var TYPING_IDLE_MS = 4000;
   var TYPING_REPEAT_MS = 3000;
   var ACK_TIMEOUT_MS = 10000;
+  var LEFT_AFTER_MS = 4000;   // how long someone stays away before "left" is said (a reload comes back sooner)
   var NOT_OPEN_RETRY_MS = 5000; // a check-in not yet open: how often the page asks to join again
   var SETTLE_MS = 10000;       // longer than any plausible reordering of live emits
   var ENDED_TEXT = "You're no longer connected to chat. Reload the page to continue.";
@@ -163,6 +164,7 @@
     this.linkShown = false;      // a #m<id> link has been followed (showLinkedMessage)
     this.myName = root.getAttribute("data-me-name");
     this.sharedPhases = {};      // {start: true, end: true}: the rounds this person has shared their mood in
+    this.leaving = {};           // {user id: timer}: a "left" not yet said (announceLeaving)
     this.waitingToOpen = false;  // in a check-in before its host opened it (waitForOpening)
     this.lookingIn = false;      // outside a check-in's talk (no place, full, not open, ended): its state, not its talk (lookIn)
     this.inCheckin = !!$(root, "[data-checkin]");
@@ -632,16 +634,32 @@
     if (p.action === "join") {
       if (!(p.user.id in this.present)) { this.presentCount += 1; }
       this.present[p.user.id] = p.user.username;
-      this.announce(p.user.username + " joined.");
+      if (!this.cancelLeaving(p.user.id)) { this.announce(p.user.username + " joined."); }
     } else {
       var name = this.present[p.user.id];
       delete this.present[p.user.id];
       this.presentCount = Math.max(this.presentCount - 1, Object.keys(this.present).length);
       delete this.typers[p.user.id];
       this.drawTyping();
-      if (name) { this.announce(name + " left."); }
+      if (name) { this.announceLeaving(p.user.id, name); }
     }
     this.drawPresent();
+  };
+
+  // A page reloaded (a host moving the check-in on, someone refreshing) leaves and joins again within a
+  // second or two: "left" is said only once they have stayed away a moment, so a screen reader is not
+  // told "left, joined" at every reload. The list itself changes at once.
+  Chat.prototype.announceLeaving = function (id, name) {
+    var self = this;
+    this.cancelLeaving(id);
+    this.leaving[id] = setTimeout(function () { delete self.leaving[id]; self.announce(name + " left."); }, LEFT_AFTER_MS);
+  };
+
+  Chat.prototype.cancelLeaving = function (id) {
+    if (!(id in this.leaving)) { return false; }
+    clearTimeout(this.leaving[id]);
+    delete this.leaving[id];
+    return true;
   };
 
   Chat.prototype.drawPresent = function () {

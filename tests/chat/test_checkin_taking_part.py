@@ -247,3 +247,8 @@ def test_a_closed_check_ins_summary_is_for_the_people_who_were_there(
     login(client, "outsider")
     page = client.get(f"/chat/{checkin.room.key}").get_data(as_text=True)
     assert "Average mood" not in page and "took part" not in page
+    there = app.test_client()
+    login(there, "ash")
+    page = there.get(f"/chat/{checkin.room.key}").get_data(as_text=True)
+    # Said as the live summary says it (chat.js): "3", not "3.0".
+    assert "Average mood at the start: 3 (1 shared)" in page

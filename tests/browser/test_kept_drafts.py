@@ -15,7 +15,7 @@ from forum.models import JournalEntry, Post, User
 from forum.services import accounts, posting
 from forum.services.practice import homework, journal
 from tests.chat.support import PASSWORD, make_member
-from tests.support.browser import login_in_browser, new_page
+from tests.support.browser import login_in_browser, new_page, signed_in_page
 from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,8 +54,7 @@ def test_a_journal_entry_sent_after_the_session_ended_elsewhere_comes_back_and_g
     browser: Any, live_server: LiveServer
 ) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/me/journal/new")
     page.get_by_label("Title (optional)").fill("The anniversary")
     page.get_by_label("Your entry").fill(ENTRY)
@@ -101,8 +100,7 @@ def test_a_reply_sent_after_a_password_change_elsewhere_comes_back_in_the_reply_
         ).thread
         thread_id = thread.id
 
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto(f"/t/{thread_id}")
     page.get_by_label("Your reply").fill(REPLY)
     page.get_by_label("Reply as \u201ca member\u201d").check()
@@ -137,8 +135,7 @@ def test_a_reply_sent_after_a_password_change_elsewhere_comes_back_in_the_reply_
 def test_signing_out_leaves_no_draft_in_the_tab_for_the_next_person(browser: Any, live_server: LiveServer) -> None:
     make_member(live_server, "sam")
     make_member(live_server, "alex")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/me/journal/new")
     page.get_by_label("Your entry").fill(ENTRY)
     end_every_session_from_another_device(browser, live_server, "sam")
@@ -169,8 +166,7 @@ def test_another_person_signing_in_on_the_tab_never_sees_a_draft_left_there(
 ) -> None:
     make_member(live_server, "sam")
     make_member(live_server, "alex")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/me/journal/new")
     page.get_by_label("Your entry").fill(ENTRY)
     end_every_session_from_another_device(browser, live_server, "sam")
@@ -194,8 +190,7 @@ def test_a_new_thread_refused_as_expired_after_signing_out_in_another_tab_is_kep
     browser: Any, live_server: LiveServer
 ) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/b/grief-and-loss/new")
     page.get_by_label("Title").fill("The first winter without him")
     page.get_by_label("What would you like to say?").fill(ENTRY)
@@ -237,8 +232,7 @@ def test_a_journal_edit_sent_after_the_session_ended_still_asks_before_replacing
     with live_server.app.app_context():
         entry_id = journal.write_entry(db.session.get(User, sam_id), body="First words.").entry.id
 
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto(f"/me/journal/{entry_id}/edit")
     page.get_by_label("Your entry").fill(ENTRY)
 
@@ -278,8 +272,7 @@ def test_a_homework_reflection_sent_after_the_session_ended_comes_back_under_its
     with live_server.app.app_context():
         item_id = homework.add_practice(db.session.get(User, sam_id), "homework").id
 
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/me/homework")
     page.get_by_text("Mark as done").click()
     page.get_by_label("How did it go?").fill(REPLY)
@@ -302,8 +295,7 @@ def test_a_relapse_plan_sent_after_the_session_ended_comes_back_in_every_box(
     browser: Any, live_server: LiveServer
 ) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/me/plan")
     boxes = page.locator("form.plan-form textarea")
     written = [f"Line I wrote for box {n}" for n in range(boxes.count())]

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from forum.services import accounts, posting, profiles
 from forum.services.practice import mood
 from tests.chat.support import PASSWORD, make_member
-from tests.support.browser import login_in_browser, new_page, register_in_browser
+from tests.support.browser import login_in_browser, new_page, register_in_browser, signed_in_page
 from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -67,8 +67,7 @@ def test_a_refused_check_in_request_keeps_its_button_and_says_when_to_try_again(
     browser: Any, live_server: LiveServer
 ) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/b/grief-and-loss/new")
     button = _draft_crisis_words(page)
     status = page.locator(".suggestions [role=status]")
@@ -98,8 +97,7 @@ def test_the_edit_form_offers_the_crisis_lines_while_the_draft_is_changed(
     with live_server.app.app_context():
         board = posting.get_board("small-wins")
         post = posting.create_thread(accounts.find_user("sam"), board, title="A small win", body="I went out.").post
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto(f"/p/{post.id}/edit")
     _draft_crisis_words(page)
     expect(page.locator(".suggestions ul.resources li").first).to_be_visible()  # the lines, before anything is saved
@@ -110,8 +108,7 @@ def test_the_draft_suggestions_are_not_rebuilt_while_what_they_say_stays_the_sam
     browser: Any, live_server: LiveServer
 ) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam", PASSWORD)
+    page = signed_in_page(browser, live_server.url, "sam", PASSWORD)
     page.goto("/b/grief-and-loss/new")
     display = page.eval_on_selector("[data-suggestions]", "box => getComputedStyle(box).display")
     assert display != "none", "the empty live region stays in the page, ready to speak"
@@ -203,8 +200,7 @@ def test_a_keyboard_user_jumps_from_the_top_of_a_long_thread_to_the_reply_box(
         for n in range(15):
             posting.create_reply(sam, thread, body=f"Reply number {n} with [a link](https://example.com/{n}).")
         thread_id = thread.id
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam")
+    page = signed_in_page(browser, live_server.url, "sam")
     page.goto(f"/t/{thread_id}")
     jump = page.get_by_role("link", name="Write a reply")
     jump.focus()
@@ -255,8 +251,7 @@ def test_a_long_helpline_link_in_a_private_message_stays_within_320_px_with_wide
 
 def test_a_paste_longer_than_the_box_says_what_was_left_out(browser: Any, live_server: LiveServer) -> None:
     make_member(live_server, "sam")
-    page = new_page(browser, live_server.url)
-    login_in_browser(page, "sam")
+    page = signed_in_page(browser, live_server.url, "sam")
     page.goto("/me/journal/new")
     box = page.get_by_label("Your entry")
     limit = int(box.get_attribute("maxlength"))

@@ -65,3 +65,10 @@ def login_in_browser(page: Any, username: str, password: str = "correct horse ba
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+def signed_in_page(browser: Any, base_url: str, username: str, password: str = "correct horse battery") -> Any:
+    """A fresh page (new_page) signed in through the real sign-in form."""
+    page = new_page(browser, base_url)
+    login_in_browser(page, username, password)
+    return page
